@@ -1,0 +1,132 @@
+"""The one settings object: every knob videogen reads, named as in the PRD.
+
+Each field maps to the upper-case environment variable of the same name (and a `.env`
+file, if present). The README's settings table is generated from this model by
+`videogen settings --markdown`, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # HTTP edge
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, description="Port the API listens on.")
+    quick_response_threshold_seconds: float = Field(
+        30.0,
+        description="Jobs estimated at or under this many seconds are awaited and answered "
+        "with 200 + result_url; longer ones get 202 + job id at once.",
+    )
+    max_request_body_bytes: int = Field(1_048_576, description="Largest accepted request body.")
+
+    # Kafka
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="Kafka bootstrap servers. Unset: `videogen up` starts the embedded Tansu broker."
+    )
+    kafka_topic_partitions: int = Field(
+        4, description="Partitions of every videogen topic (all equal, so a job's stages co-locate)."
+    )
+    kafka_replication_factor: int = Field(1, description="Replication factor for created topics.")
+    kafka_rebalance_timeout_seconds: float = Field(
+        5.0, description="Consumer-group rebalance timeout of the worker."
+    )
+    kafka_session_timeout_seconds: float = Field(
+        30.0, description="Consumer-group session timeout of the worker."
+    )
+    worker_web_port: int = Field(
+        6066, description="Port of the worker's own HTTP server (health, metrics); one per worker on a host."
+    )
+    worker_web_host: str = Field("127.0.0.1", description="Address the worker's HTTP server binds to.")
+
+    # S3
+    s3_bucket_name: str = Field("videogen", description="Bucket that receives rendered videos.")
+    aws_region: str = Field("us-east-1", description="AWS region of the bucket.")
+    aws_access_key_id: str | None = Field(None, description="AWS access key id (never logged).")
+    aws_secret_access_key: SecretStr | None = Field(None, description="AWS secret key (never logged).")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint. Unset with no AWS credentials: `videogen up` starts moto_server."
+    )
+    s3_public_url_prefix: str | None = Field(
+        None, description="Prefix for result URLs instead of https://{bucket}.s3.{region}.amazonaws.com."
+    )
+    s3_signed_urls: bool = Field(False, description="Return presigned GET URLs instead of public ones.")
+    s3_signed_url_expiry_seconds: int = Field(86_400, description="Lifetime of presigned URLs.")
+    upload_retries: int = Field(3, description="Attempts for an S3 upload before the job fails.")
+
+    # Analytics
+    clickhouse_url: str | None = Field(
+        None, description="ClickHouse server URL. Unset: an embedded chDB store under DATA_DIR."
+    )
+
+    # Media
+    ffmpeg_bin: str | None = Field(None, description="FFmpeg binary. Unset: the one in imageio-ffmpeg.")
+    ffmpeg_threads: int = Field(
+        0, description="Threads per FFmpeg process; 0 sizes it to the machine (cores / MAX_CONCURRENT_JOBS)."
+    )
+    max_concurrent_jobs: int = Field(2, description="Renders running at once per worker.")
+    processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")
+    max_file_size_mb: float = Field(500.0, description="Largest single source file.")
+    max_job_sources_mb: float = Field(2_000.0, description="Largest total of a job's sources.")
+    network_timeout: float = Field(30.0, description="Connect/read timeout for source downloads, seconds.")
+    allow_private_sources: bool = Field(
+        False, description="Allow sources on loopback/private addresses (tests, local stacks only)."
+    )
+    allowed_source_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated hosts exempt from the private-address check."
+    )
+    max_output_duration_sec: float = Field(600.0, description="Longest output a job may ask for.")
+    keep_temp_files: bool = Field(False, description="Keep each job's work directory after it ends.")
+
+    # Files
+    data_dir: Path = Field(Path("var"), description="Where the embedded stack keeps its state.")
+    work_dir: Path | None = Field(None, description="Per-job temp files. Unset: DATA_DIR/work.")
+
+    log_level: str = Field("INFO", description="Log level of every process.")
+
+    @field_validator("allowed_source_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @property
+    def job_work_root(self) -> Path:
+        return self.work_dir or self.data_dir / "work"
+
+    @property
+    def effective_ffmpeg_threads(self) -> int:
+        if self.ffmpeg_threads > 0:
+            return self.ffmpeg_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.max_concurrent_jobs))
+
+    @property
+    def bootstrap_servers(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker is running")
+        return self.kafka_bootstrap_servers
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def settings_markdown() -> str:
+    """The README's settings table, generated so docs and code cannot drift."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        shown = "(unset)" if default is None or default == [] else f"`{default}`"
+        rows.append(f"| `{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
