@@ -85,6 +85,34 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated hosts exempt from the private-address check."
     )
     max_output_duration_sec: float = Field(600.0, description="Longest output a job may ask for.")
+    max_redirects: int = Field(5, description="Redirects followed per source download; each hop is re-checked.")
+    fetch_retries: int = Field(
+        2, description="Extra attempts for a source download after a 5xx answer or a connection reset."
+    )
+    fetch_backoff_seconds: float = Field(
+        0.5, description="First retry delay of a source download; doubles with each retry."
+    )
+    fetch_concurrency: int = Field(4, description="Sources of one job downloaded at once.")
+    fetch_total_timeout_seconds: float = Field(
+        600.0, description="Longest a single source download may take overall (slow-drip servers)."
+    )
+    min_free_disk_mb: float = Field(
+        1_024.0, description="Free space that must remain on the work disk; less fails with INSUFFICIENT_STORAGE."
+    )
+    source_s3_buckets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated buckets s3:// sources may read. Empty: only S3_BUCKET_NAME.",
+    )
+    source_cache_mb: float = Field(
+        2_048.0, description="Bytes (MB) of fetched sources cached per worker, shared by jobs; 0 disables."
+    )
+    source_cache_dir: Path | None = Field(None, description="Source cache directory. Unset: DATA_DIR/cache/sources.")
+    max_source_pixels: int = Field(
+        100_000_000, description="Largest width x height of a source image or video (decompression bombs)."
+    )
+    max_source_duration_sec: float = Field(
+        21_600.0, description="Longest source media accepted; longer or unknown-but-absurd fails as INVALID_INPUT."
+    )
     keep_temp_files: bool = Field(False, description="Keep each job's work directory after it ends.")
 
     # Files
@@ -93,7 +121,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level of every process.")
 
-    @field_validator("allowed_source_hosts", mode="before")
+    @field_validator("allowed_source_hosts", "source_s3_buckets", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
