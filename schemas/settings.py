@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated hosts exempt from the private-address check."
     )
     max_output_duration_sec: float = Field(600.0, description="Longest output a job may ask for.")
-    max_redirects: int = Field(5, description="Redirects followed per source download; each hop is re-checked.")
+    max_redirects: int = Field(5, description="Redirects followed per source download; each hop re-checked.")
     fetch_retries: int = Field(
         2, description="Extra attempts for a source download after a 5xx answer or a connection reset."
     )
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         600.0, description="Longest a single source download may take overall (slow-drip servers)."
     )
     min_free_disk_mb: float = Field(
-        1_024.0, description="Free space that must remain on the work disk; less fails with INSUFFICIENT_STORAGE."
+        1_024.0, description="Free space kept on the work disk; less fails with INSUFFICIENT_STORAGE."
     )
     source_s3_buckets: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -106,12 +106,12 @@ class Settings(BaseSettings):
     source_cache_mb: float = Field(
         2_048.0, description="Bytes (MB) of fetched sources cached per worker, shared by jobs; 0 disables."
     )
-    source_cache_dir: Path | None = Field(None, description="Source cache directory. Unset: DATA_DIR/cache/sources.")
+    source_cache_dir: Path | None = Field(None, description="Source cache directory. Unset: DATA_DIR/cache.")
     max_source_pixels: int = Field(
         100_000_000, description="Largest width x height of a source image or video (decompression bombs)."
     )
     max_source_duration_sec: float = Field(
-        21_600.0, description="Longest source media accepted; longer or unknown-but-absurd fails as INVALID_INPUT."
+        21_600.0, description="Longest source media accepted; longer fails with INVALID_INPUT."
     )
     keep_temp_files: bool = Field(False, description="Keep each job's work directory after it ends.")
 
