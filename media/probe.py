@@ -75,7 +75,7 @@ def _probe_container(container: av.container.InputContainer) -> MediaInfo:
     coded_w, coded_h = first.width, first.height
     if coded_w < 1 or coded_h < 1:
         raise JobError(ErrorCode.INVALID_INPUT, f"the picture has no size ({coded_w}x{coded_h})")
-    rotation = int(round(first.rotation or 0)) % 360
+    rotation = round(first.rotation or 0) % 360
     sar = video.sample_aspect_ratio or ctx.sample_aspect_ratio
     sar_pair = (sar.numerator, sar.denominator) if sar and sar.numerator > 0 else None
     width = coded_w
@@ -86,8 +86,10 @@ def _probe_container(container: av.container.InputContainer) -> MediaInfo:
         width, height = height, width
 
     frames = video.frames or None
-    is_still = format_name in _IMAGE_FORMATS and (frames is None or frames <= 1) and not _is_animated(
-        format_name, duration, video
+    is_still = (
+        format_name in _IMAGE_FORMATS
+        and (frames is None or frames <= 1)
+        and not _is_animated(format_name, duration, video)
     )
     rate = video.average_rate or video.base_rate
     fps = float(rate) if rate and not is_still else None

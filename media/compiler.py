@@ -1,0 +1,456 @@
+"""Timeline -> one FFmpeg command: inputs, a filter graph, and encoder options.
+
+Pure: from the spec, the probed media and local paths it returns the argv and the text files
+the graph reads; nothing runs here. The graph is built bottom-up:
+
+  base canvas (background color, or the bottom element itself when it covers everything)
+    -> one overlay per visual element in z-order (track, then spec order); consecutive clips
+       on a track joined by transitions are first merged with xfade into one layer
+    -> output formatting (palette for GIF, one frame for stills)
+  audible elements -> placed, mixed, ducked, normalized (media.audio)
+
+Each element's stream is sized to its box, faded, made translucent or rotated, then shifted to
+its start time; overlay's eof_action=pass makes it vanish when it ends. Stills (images, text,
+color) are decoded/drawn and scaled once, then repeated with the loop filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from media.audio import AudioSource, audio_graph, is_audible
+from media.layout import Box, Fit, element_box, fit_media, rotated_size
+from media.probe import MediaInfo
+from media.text import choose_font, drawtext_filter, ffmpeg_color, wrap_text
+from media.timeline import Clip, Timeline, invalid, resolve_timeline
+from schemas.spec import VideoSpec, resolve_font_size
+
+# Restricts every input to local files: a playlist or concat file naming URLs is not followed.
+INPUT_GUARD = ["-protocol_whitelist", "file,pipe"]
+XFADE_NAMES = {"crossfade": "fade"}
+X264_CRF = {"low": 28, "medium": 23, "high": 18}
+VP9_CRF = {"low": 40, "medium": 33, "high": 26}
+STILL_FORMATS = ("jpg", "png")
+
+
+@dataclass(frozen=True)
+class CompiledRender:
+    argv: list[str]  # everything after the ffmpeg binary
+    duration: float  # seconds of output the encoder produces (the progress denominator)
+    text_files: dict[Path, str] = field(default_factory=dict)  # written before running
+    stream_copy: bool = False
+
+
+@dataclass
+class _Graph:
+    """Accumulates inputs and filter chains while the compiler walks the timeline."""
+
+    spec: VideoSpec
+    sources: Mapping[int, Path]
+    threads: int
+    work_dir: Path
+    inputs: list[str] = field(default_factory=list)
+    chains: list[str] = field(default_factory=list)
+    text_files: dict[Path, str] = field(default_factory=dict)
+    opened: dict[int, int] = field(default_factory=dict)  # element index -> input number
+
+    @property
+    def fps(self) -> float:
+        return self.spec.fps
+
+    def chain(self, source: str, filters: list[str], label: str) -> str:
+        self.chains.append(f"{source}{','.join(filters) or 'null'}[{label}]")
+        return label
+
+    def media_stream(self, clip: Clip, kind: str) -> str:
+        """Opens the clip's source once (its video and audio share the input); names a stream."""
+        if clip.index not in self.opened:
+            options: list[str] = []
+            if clip.element.duration_mode == "loop" and clip.media_length is not None:
+                options += ["-stream_loop", "-1"]
+            if clip.source_start > 0 and clip.media_length is not None:
+                options += ["-ss", f"{clip.source_start:.6f}"]  # input seeking: nothing decoded twice
+            if clip.media_length is not None:
+                options += ["-t", f"{clip.played_length:.6f}"]
+            path = self.sources[clip.index]
+            self.inputs += [*options, "-threads", str(self.threads), *INPUT_GUARD, "-i", f"file:{path}"]
+            self.opened[clip.index] = len(self.opened)
+        return f"[{self.opened[clip.index]}:{kind}:0]"
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A prepared visual stream and where its top-left corner goes on the canvas."""
+
+    label: str
+    x: int
+    y: int
+
+
+def compile_render(
+    spec: VideoSpec,
+    infos: Mapping[int, MediaInfo],
+    sources: Mapping[int, Path],
+    out_path: Path,
+    *,
+    work_dir: Path,
+    threads: int,
+    max_duration: float,
+) -> CompiledRender:
+    timeline = resolve_timeline(spec, infos, max_duration=max_duration)
+    copy = _stream_copy(spec, timeline, sources, out_path)
+    if copy is not None:
+        return copy
+    graph = _Graph(spec=spec, sources=sources, threads=threads, work_dir=work_dir)
+    visual = [clip for clip in timeline.clips if clip.is_visual]
+    video, rest = _base(graph, timeline, visual)
+    for group in _transition_groups(rest):
+        layer = _group_layer(graph, group)
+        overlay = f"overlay=x={layer.x}:y={layer.y}:eof_action=pass"
+        video = graph.chain(f"[{video}][{layer.label}]", [overlay], f"ov{group[0].index}")
+    has_audio = _audio(graph, timeline)
+    graph.chains += _finish(spec, video, timeline.duration)
+
+    argv = ["-hide_banner", "-nostdin", "-y", *graph.inputs, "-filter_complex", ";".join(graph.chains)]
+    argv += ["-filter_complex_threads", str(threads), "-map", "[vout]"]
+    if has_audio:
+        argv += ["-map", "[aout]"]
+    argv += [
+        *_encoder(spec, timeline.duration, threads),
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        f"file:{out_path}",
+    ]
+    duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else timeline.duration
+    return CompiledRender(argv=argv, duration=duration, text_files=graph.text_files)
+
+
+# --- the base canvas -------------------------------------------------------------------------
+
+
+def _base(graph: _Graph, timeline: Timeline, visual: list[Clip]) -> tuple[str, list[Clip]]:
+    """The canvas everything is overlaid on, and the clips still to overlay.
+
+    When the bottom clip is an opaque video covering the whole output for its whole length it
+    becomes the canvas itself, saving a full-frame overlay per frame (the common "background
+    video" case).
+    """
+    spec, duration = graph.spec, timeline.duration
+    size = f"{spec.out_width}x{spec.out_height}"
+    if visual and _covers_everything(spec, visual[0], duration) and not _has_transition_after(visual):
+        clip = visual[0]
+        assert clip.info is not None and clip.info.width and clip.info.height
+        fit = fit_media(
+            clip.element.fit_mode, clip.info.width, clip.info.height,
+            Box(0, 0, spec.out_width, spec.out_height), fills_output=True,
+        )  # fmt: skip
+        filters = [f"fps={spec.fps:g}", *_fit_filters(fit, spec.out_width, spec.out_height, alpha=False)]
+        filters += ["format=yuv420p", f"trim=duration={duration:.6f}", "setpts=PTS-STARTPTS"]
+        return graph.chain(graph.media_stream(clip, "v"), filters, "base"), visual[1:]
+    color = f"color=c={ffmpeg_color(spec.background_color)[:8]}:s={size}:r={spec.fps:g}:d={duration:.6f}"
+    return graph.chain("", [color, "format=yuv420p"], "base"), visual
+
+
+def _covers_everything(spec: VideoSpec, clip: Clip, duration: float) -> bool:
+    element, info = clip.element, clip.info
+    if element.type != "video" or info is None or info.kind != "video" or info.has_alpha:
+        return False
+    box = element_box(element, spec.out_width, spec.out_height, (info.width or 1, info.height or 1))
+    full = box == Box(0, 0, spec.out_width, spec.out_height)
+    cover = (
+        element.fit_mode in ("cover", "fill", "auto")
+        or (info.width or 0) * box.h == (info.height or 0) * box.w
+    )
+    plain = (
+        element.opacity == 1
+        and element.fade_in == 0
+        and element.fade_out == 0
+        and element.rotation % 360 == 0
+    )
+    return (
+        full and cover and plain and element.transition is None
+        and clip.start == 0 and clip.end >= duration and clip.played_length >= duration
+    )  # fmt: skip
+
+
+def _has_transition_after(visual: list[Clip]) -> bool:
+    """True when the next clip on the bottom clip's track transitions from it."""
+    track = visual[0].element.track
+    later = [clip for clip in visual[1:] if clip.element.track == track]
+    return bool(later and later[0].element.transition is not None)
+
+
+# --- one visual element ----------------------------------------------------------------------
+
+
+def _box(graph: _Graph, clip: Clip) -> Box:
+    info = clip.info
+    media = (info.width, info.height) if info and info.width and info.height else None
+    box = element_box(clip.element, graph.spec.out_width, graph.spec.out_height, media)
+    if box.w > 4 * 8192 or box.h > 4 * 8192:
+        raise invalid(graph.spec, clip.index, f"its box {box.w}x{box.h} is too large")
+    return box
+
+
+def _needs_alpha(clip: Clip, fit_pads: bool) -> bool:
+    element = clip.element
+    return (
+        element.type == "text"
+        or (element.type == "color" and len(element.color or "") == 9)
+        or (clip.info is not None and clip.info.has_alpha)
+        or fit_pads
+        or element.opacity < 1
+        or element.fade_in > 0
+        or element.fade_out > 0
+        or element.rotation % 360 != 0
+    )
+
+
+def _fit_filters(fit: Fit, box_w: int, box_h: int, *, alpha: bool) -> list[str]:
+    filters = [f"scale={fit.scale_w}:{fit.scale_h}:flags=bicubic", "setsar=1"]
+    if fit.crop is not None:
+        filters.append(f"crop={box_w}:{box_h}:{fit.crop[0]}:{fit.crop[1]}")
+    if fit.pad is not None:
+        filters += ["format=yuva420p", f"pad={box_w}:{box_h}:{fit.pad[0]}:{fit.pad[1]}:color=black@0"]
+    elif alpha:
+        filters.append("format=yuva420p")
+    return filters
+
+
+def _source_filters(graph: _Graph, clip: Clip, box: Box, alpha: bool) -> tuple[str, list[str]]:
+    """The clip's pixels at box size, as (graph source, filters), before timing is applied."""
+    element, fps = clip.element, graph.fps
+    hold = ["loop=loop=-1:size=1:start=0", f"setpts=N/({fps:g}*TB)"]  # a still, drawn once
+    if element.type == "color":
+        color = f"color=c={ffmpeg_color(element.color or '#000000')}:s={box.w}x{box.h}:r={fps:g}:d=1"
+        return "", [color, "trim=end_frame=1", f"format={'yuva420p' if alpha else 'yuv420p'}", *hold]
+    if element.type == "text":
+        return "", _text_filters(graph, clip, box, hold)
+    info = clip.info
+    assert info is not None and info.width and info.height
+    fit = fit_media(
+        element.fit_mode, info.width, info.height, box,
+        fills_output=(box.w, box.h) == (graph.spec.out_width, graph.spec.out_height),
+    )  # fmt: skip
+    sizing = _fit_filters(fit, box.w, box.h, alpha=alpha)
+    if info.kind == "image":
+        return graph.media_stream(clip, "v"), ["trim=end_frame=1", *sizing, *hold]
+    return graph.media_stream(clip, "v"), [f"fps={fps:g}", *sizing]
+
+
+def _text_filters(graph: _Graph, clip: Clip, box: Box, hold: list[str]) -> list[str]:
+    spec, element = graph.spec, clip.element
+    size = resolve_font_size(element.font_size, spec.out_width, spec.out_height)
+    font = choose_font(element, graph.sources.get(clip.index))
+    stroke = element.stroke.width if element.stroke else 0.0
+    room = box.w - 2 * element.background_padding - 2 * stroke
+    text = wrap_text(element.text or "", font.metrics, size, max(room, size))
+    canvas = [f"color=c=black@0:s={box.w}x{box.h}:r={graph.fps:g}:d=1", "trim=end_frame=1", "format=yuva420p"]
+    if not text.strip():
+        return [*canvas, *hold]
+    text_file = graph.work_dir / f"text_{clip.index}.txt"
+    graph.text_files[text_file] = text
+    return [*canvas, drawtext_filter(element, font, text_file, size, box), *hold]
+
+
+def _timed_filters(clip: Clip, alpha: bool, *, length: float, freeze: bool) -> list[str]:
+    """Length, fades and opacity of a box-sized stream whose time starts at 0."""
+    element = clip.element
+    filters: list[str] = []
+    if freeze:
+        filters.append(f"tpad=stop_mode=clone:stop_duration={length:.6f}")
+    filters += [f"trim=duration={length:.6f}"]
+    if element.fade_in > 0:
+        filters.append(f"fade=t=in:st=0:d={min(element.fade_in, length):.6f}:alpha={int(alpha)}")
+    if element.fade_out > 0:
+        fade = min(element.fade_out, length)
+        filters.append(f"fade=t=out:st={length - fade:.6f}:d={fade:.6f}:alpha={int(alpha)}")
+    if element.opacity < 1:
+        filters.append(f"lut=a=val*{element.opacity:.4f}")
+    return filters
+
+
+def _prepare(graph: _Graph, clip: Clip, *, length: float, freeze: bool) -> tuple[str, Box, list[str]]:
+    """Source, box and the filters making a clip's stream (time from 0, rotated if asked)."""
+    box = _box(graph, clip)
+    fit_pads = False
+    if clip.info is not None and clip.info.width and clip.info.height and clip.element.type != "text":
+        fills = (box.w, box.h) == (graph.spec.out_width, graph.spec.out_height)
+        fit_pads = (
+            fit_media(clip.element.fit_mode, clip.info.width, clip.info.height, box, fills_output=fills).pad
+            is not None
+        )
+    alpha = _needs_alpha(clip, fit_pads)
+    source, filters = _source_filters(graph, clip, box, alpha)
+    filters += _timed_filters(clip, alpha, length=length, freeze=freeze)
+    rotation = clip.element.rotation % 360
+    if rotation:
+        rw, rh = rotated_size(box.w, box.h, rotation)
+        filters.append(f"rotate=a={rotation:g}*PI/180:ow={rw}:oh={rh}:c=none")
+        box = Box(box.x + (box.w - rw) // 2, box.y + (box.h - rh) // 2, rw, rh)
+    return source, box, filters
+
+
+# --- layers: single clips and transition chains -----------------------------------------------
+
+
+def _transition_groups(clips: list[Clip]) -> list[list[Clip]]:
+    """Clips in z-order, with each clip that has a transition joined to its track predecessor."""
+    groups: list[list[Clip]] = []
+    last_on_track: dict[int, list[Clip]] = {}
+    for clip in clips:
+        previous = last_on_track.get(clip.element.track)
+        if clip.element.transition is not None and previous is not None and previous[-1].start < clip.start:
+            previous.append(clip)
+            continue
+        group = [clip]
+        groups.append(group)
+        last_on_track[clip.element.track] = group
+    return groups
+
+
+def _group_layer(graph: _Graph, group: list[Clip]) -> _Layer:
+    if len(group) == 1:
+        clip = group[0]
+        freeze = clip.element.duration_mode == "freeze" and (clip.media_length or clip.length) < clip.length
+        source, box, filters = _prepare(graph, clip, length=clip.length, freeze=freeze)
+        filters.append(f"setpts=PTS-STARTPTS+{clip.start:.6f}/TB")
+        return _Layer(graph.chain(source, filters, f"v{clip.index}"), box.x, box.y)
+    return _xfade_layer(graph, group)
+
+
+def _xfade_layer(graph: _Graph, group: list[Clip]) -> _Layer:
+    """Clips merged with xfade on a transparent full-output layer (xfade needs equal sizes)."""
+    start = group[0].start
+    labels: list[str] = []
+    for n, clip in enumerate(group):
+        following = group[n + 1] if n + 1 < len(group) else None
+        # a clip lasts until the next one's transition is over, holding its last frame if needed
+        end = following.start + _transition(following)[1] if following else clip.end
+        source, box, filters = _prepare(graph, clip, length=end - clip.start, freeze=True)
+        filters.append("setpts=PTS-STARTPTS")
+        label = graph.chain(source, filters, f"x{clip.index}")
+        labels.append(_on_canvas(graph, label, box, end - clip.start))
+    merged = labels[0]
+    for clip, label in zip(group[1:], labels[1:], strict=True):
+        name, seconds = _transition(clip)
+        xfade = f"xfade=transition={name}:duration={seconds:.6f}:offset={clip.start - start:.6f}"
+        merged = graph.chain(f"[{merged}][{label}]", [xfade], f"xf{clip.index}")
+    shifted = graph.chain(f"[{merged}]", [f"setpts=PTS-STARTPTS+{start:.6f}/TB"], f"v{group[0].index}")
+    return _Layer(shifted, 0, 0)
+
+
+def _transition(clip: Clip) -> tuple[str, float]:
+    transition = clip.element.transition
+    assert transition is not None
+    return XFADE_NAMES.get(transition.type, transition.type), min(transition.duration, clip.length)
+
+
+def _on_canvas(graph: _Graph, label: str, box: Box, length: float) -> str:
+    """The stream placed on a transparent output-sized canvas, unless it already fills it."""
+    spec = graph.spec
+    if box == Box(0, 0, spec.out_width, spec.out_height):
+        return graph.chain(f"[{label}]", ["format=yuva420p"], f"{label}c")
+    canvas = f"color=c=black@0:s={spec.out_width}x{spec.out_height}:r={graph.fps:g}:d={length:.6f}"
+    graph.chain("", [canvas, "format=yuva420p"], f"{label}bg")
+    overlay = f"overlay=x={box.x}:y={box.y}:eof_action=pass:format=yuv420"
+    return graph.chain(f"[{label}bg][{label}]", [overlay, "format=yuva420p"], f"{label}c")
+
+
+# --- audio, output ---------------------------------------------------------------------------
+
+
+def _audio(graph: _Graph, timeline: Timeline) -> bool:
+    """Adds the audio graph when the output carries sound; True when [aout] exists."""
+    if graph.spec.output_format in ("gif", *STILL_FORMATS):
+        return False
+    audible = [
+        AudioSource(clip, graph.media_stream(clip, "a")[1:-1]) for clip in timeline.clips if is_audible(clip)
+    ]
+    chains = audio_graph(audible, timeline.duration, loudnorm=graph.spec.loudness_normalization)
+    graph.chains += chains
+    return bool(chains)
+
+
+def _finish(spec: VideoSpec, video: str, duration: float) -> list[str]:
+    """Turns the composed stream into [vout] in the pixel format the output wants."""
+    if spec.output_format in STILL_FORMATS:
+        at = min(spec.snapshot_time, max(0.0, duration - 1.0 / spec.fps))
+        pix = "yuvj420p" if spec.output_format == "jpg" else "rgb24"
+        return [f"[{video}]trim=start={at:.6f},setpts=PTS-STARTPTS,format={pix}[vout]"]
+    if spec.output_format == "gif":
+        return [
+            f"[{video}]split[gif_a][gif_b]",
+            "[gif_a]palettegen=stats_mode=diff[palette]",
+            "[gif_b][palette]paletteuse=dither=sierra2_4a[vout]",
+        ]
+    return [f"[{video}]format=yuv420p[vout]"]
+
+
+def _encoder(spec: VideoSpec, duration: float, threads: int) -> list[str]:
+    fmt = spec.output_format
+    if fmt in STILL_FORMATS:
+        return ["-frames:v", "1", "-update", "1", *(["-q:v", "2"] if fmt == "jpg" else [])]
+    common = ["-t", f"{duration:.6f}", "-r", f"{spec.fps:g}", "-threads", str(threads)]
+    if fmt == "gif":
+        return [*common, "-loop", "0", "-f", "gif"]
+    if fmt == "webm":
+        crf = spec.crf if spec.crf is not None else VP9_CRF[spec.quality]
+        video = ["-c:v", "libvpx-vp9", "-crf", str(crf), "-b:v", "0", "-deadline", "realtime",
+                 "-cpu-used", "8", "-row-mt", "1"]  # fmt: skip
+        return [*common, *video, "-c:a", "libopus", "-b:a", "128k", "-f", "webm"]
+    crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
+    video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(min(crf, 51)), "-pix_fmt", "yuv420p"]
+    audio = ["-c:a", "aac", "-b:a", "192k" if spec.quality == "high" else "128k"]
+    return [*common, *video, *audio, "-movflags", "+faststart", "-f", "mov" if fmt == "mov" else "mp4"]
+
+
+# --- fast path ---------------------------------------------------------------------------------
+
+_COPYABLE = {"mp4": ("h264", {"aac"}), "mov": ("h264", {"aac"}), "webm": ("vp9", {"opus", "vorbis"})}
+
+
+def _stream_copy(
+    spec: VideoSpec, timeline: Timeline, sources: Mapping[int, Path], out_path: Path
+) -> CompiledRender | None:
+    """A remux when the output would equal the one input: no decode, no encode."""
+    if len(spec.elements) != 1 or len(timeline.clips) != 1 or spec.output_format not in _COPYABLE:
+        return None
+    clip = timeline.clips[0]
+    element, info = clip.element, clip.info
+    codec, audio_codecs = _COPYABLE[spec.output_format]
+    if element.type != "video" or info is None or info.kind != "video" or info.video_codec != codec:
+        return None
+    plain = (
+        info.pix_fmt == "yuv420p" and info.rotation == 0 and info.sample_aspect_ratio in (None, (1, 1))
+        and (info.width, info.height) == (spec.out_width, spec.out_height)
+        and info.fps is not None and abs(info.fps - spec.fps) < 0.01
+        and clip.start == 0 and clip.source_start == 0 and element.trim_end is None
+        and clip.media_length is not None and clip.end >= clip.media_length - 1e-3
+        and element.duration_mode == "auto" and element.opacity == 1 and element.rotation % 360 == 0
+        and element.fade_in == 0 and element.fade_out == 0 and element.volume == 1
+        and element.x is None and element.y is None and element.width is None and element.height is None
+        and not spec.loudness_normalization
+    )  # fmt: skip
+    keep_audio = info.has_audio and not element.muted
+    if not plain or (keep_audio and info.audio_codec not in audio_codecs):
+        return None
+    argv = [
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        *INPUT_GUARD,
+        "-i",
+        f"file:{sources[clip.index]}",
+        "-map",
+        "0:v:0",
+    ]
+    argv += ["-map", "0:a:0", "-c", "copy"] if keep_audio else ["-c", "copy"]
+    if spec.output_format != "webm":
+        argv += ["-movflags", "+faststart"]
+    argv += ["-f", "mov" if spec.output_format == "mov" else spec.output_format]
+    argv += ["-progress", "pipe:1", "-nostats", f"file:{out_path}"]
+    return CompiledRender(argv=argv, duration=clip.length, stream_copy=True)
