@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fontTools.ttLib import TTLibError
+
 from media.audio import AudioSource, audio_graph, is_audible
 from media.layout import Box, Fit, element_box, fit_media, rotated_size
 from media.probe import MediaInfo
@@ -247,7 +249,10 @@ def _text_filters(graph: _Graph, clip: Clip, box: Box, hold: list[str]) -> list[
     font = choose_font(element, graph.sources.get(clip.index))
     stroke = element.stroke.width if element.stroke else 0.0
     room = box.w - 2 * element.background_padding - 2 * stroke
-    text = wrap_text(element.text or "", font.metrics, size, max(room, size))
+    try:
+        text = wrap_text(element.text or "", font.metrics, size, max(room, size))
+    except (TTLibError, OSError, KeyError) as exc:
+        raise invalid(spec, clip.index, f"its font is not a readable TrueType/OpenType file ({exc})") from exc
     canvas = [f"color=c=black@0:s={box.w}x{box.h}:r={graph.fps:g}:d=1", "trim=end_frame=1", "format=yuva420p"]
     if not text.strip():
         return [*canvas, *hold]

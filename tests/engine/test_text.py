@@ -1,0 +1,90 @@
+"""Text: drawn inside its box only, wrapped, aligned, and verbatim whatever the characters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from media.text import DEFAULT_FONT
+from schemas.errors import JobError
+from tests.engine.conftest import Renderer, frame_at
+
+NASTY = "It's 100% \"quoted\": C:\\path\\n [a],b;c {x} %{pts} $(rm -rf) '\\'\nsecond line"
+
+
+def _spec(*elements: dict, **output: object) -> dict:
+    return {"width": 320, "height": 240, "fps": 10, "duration": 1, **output, "elements": list(elements)}
+
+
+def _changed(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> int:
+    """Pixels in the rectangle that are not the black background."""
+    return int((frame[y0:y1, x0:x1].max(axis=2) > 40).sum())
+
+
+def test_text_drawn_inside_its_box_only(render: Renderer) -> None:
+    box = {"x": 40, "y": 60, "width": 240, "height": 100}
+    out = render(
+        _spec({"type": "text", "text": "Hello world, this wraps", "font_size": 32, "color": "#ffffff", **box})
+    )
+    frame = frame_at(out.path, 0.5)
+    assert _changed(frame, 40, 60, 280, 160) > 300
+    outside = _changed(frame, 0, 0, 320, 58) + _changed(frame, 0, 162, 320, 240)
+    outside += _changed(frame, 0, 0, 38, 240) + _changed(frame, 282, 0, 320, 240)
+    assert outside == 0
+
+
+def test_hostile_characters_render_verbatim(render: Renderer, tmp_path: object) -> None:
+    out = render(_spec({"type": "text", "text": NASTY, "font_size": 14, "color": "#ffffff"}))
+    assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 200
+
+
+def test_alignment_background_stroke_and_shadow(render: Renderer) -> None:
+    common = {
+        "type": "text",
+        "text": "Hi",
+        "font_size": 40,
+        "color": "#ffffff",
+        "width": 300,
+        "height": 60,
+        "x": 10,
+    }
+    out = render(
+        _spec(
+            {**common, "y": 0, "align": "left"},
+            {
+                **common,
+                "y": 90,
+                "align": "right",
+                "stroke": {"color": "#ff0000", "width": 3},
+                "shadow": {"color": "#00ff00", "x": 4, "y": 4},
+            },
+            {**common, "y": 170, "background_color": "#0000ff", "background_padding": 8},
+        )
+    )
+    frame = frame_at(out.path, 0.5)
+    assert _changed(frame, 10, 0, 110, 60) > 50 and _changed(frame, 210, 0, 310, 60) == 0
+    assert _changed(frame, 210, 90, 310, 150) > 50 and _changed(frame, 10, 90, 110, 150) == 0
+    reds = (frame[90:150, 200:310, 0] > 150) & (frame[90:150, 200:310, 1] < 80)
+    assert reds.sum() > 20  # the stroke
+    blue = (frame[170:230, 10:310, 2] > 150) & (frame[170:230, 10:310, 0] < 80)
+    assert blue.sum() > 500  # the background box, centered
+
+
+def test_font_file_source_and_units(render: Renderer) -> None:
+    out = render(
+        _spec({"type": "text", "text": "Font", "font_family": "https://fonts/x.ttf", "font_size": "10vmin"}),
+        {0: DEFAULT_FONT},
+    )
+    assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
+
+
+def test_unreadable_font_fails_naming_the_element(render: Renderer, tmp_path: object) -> None:
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "bad.ttf"
+    bad.write_bytes(b"not a font")
+    with pytest.raises(JobError) as err:
+        render(
+            _spec({"id": "title", "type": "text", "text": "x", "font_family": "https://f/bad.ttf"}), {0: bad}
+        )
+    assert err.value.code == "INVALID_INPUT" and "title" in err.value.message
