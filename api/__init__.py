@@ -1,1 +1,1 @@
-"""videogen api."""
+"""The HTTP edge (Litestar) and the `videogen` command line. The API publishes; it never renders."""

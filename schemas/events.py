@@ -75,6 +75,7 @@ class JobFetched(BaseModel):
 
 class JobRendered(BaseModel):
     ctx: JobContext
+    sources: dict[str, SourceFile] = Field(description="Carried so upload can re-render on another worker.")
     output_path: str
     size_bytes: int
     duration_seconds: float

@@ -234,10 +234,14 @@ class VideoSpec(BaseModel):
                 self.width, self.height = preset
         if self.width is None or self.height is None:
             raise ValueError("give width and height (or a resolution preset)")
-        for name in ("width", "height"):
-            if getattr(self, name) % 2:
-                raise ValueError(f"{name} must be an even number of pixels (H.264/VP9 need it); got {getattr(self, name)}")
         return self
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int | None) -> int | None:
+        if value is not None and value % 2:
+            raise ValueError(f"must be an even number of pixels (H.264 and VP9 need it); got {value}")
+        return value
 
     @property
     def out_width(self) -> int:

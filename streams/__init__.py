@@ -1,1 +1,1 @@
-"""videogen streams."""
+"""Kafka plumbing: topic names and declarations, the Faust app, payload codecs, JSON logs."""

@@ -1,0 +1,27 @@
+"""The worker process: creates the topics, registers every stage agent, runs Faust."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+from faust import Worker
+
+from schemas.settings import get_settings
+from streams.admin import ensure_topics
+from streams.jsonlog import configure_logging
+
+STAGES = ("state", "validate", "fetch", "render", "upload", "notify", "analytics")
+
+
+def run_worker() -> None:
+    settings = get_settings()
+    handler = configure_logging("worker", settings.log_level)
+    asyncio.run(ensure_topics(settings))
+    for stage in STAGES:
+        importlib.import_module(f"agents.{stage}")
+    from streams.app import app
+
+    settings.job_work_root.mkdir(parents=True, exist_ok=True)
+    app.conf.loghandlers = [handler]
+    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

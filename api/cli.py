@@ -1,0 +1,141 @@
+"""The `videogen` command: run the stack or one of its processes, submit a job, render locally."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import orjson
+
+from schemas.errors import JobError
+from schemas.settings import get_settings, settings_markdown
+from schemas.spec import VideoSpec
+
+
+def _cmd_up(_: argparse.Namespace) -> int:
+    from deploy.embedded import run_up
+
+    return run_up()
+
+
+def _cmd_api(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from streams.jsonlog import configure_logging
+
+    settings = get_settings()
+    configure_logging("api", settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                access_log=False, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _cmd_worker(_: argparse.Namespace) -> int:
+    from agents.worker import run_worker
+
+    run_worker()
+    return 0
+
+
+def _progress_bar(percent: float, step: str) -> None:
+    filled = int(percent / 100 * 30)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {percent:5.1f}% {step[:40]:<40}")
+    sys.stderr.flush()
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    spec = orjson.loads(Path(args.spec).read_bytes())
+    with httpx.Client(base_url=args.url, timeout=httpx.Timeout(10.0, read=None)) as client:
+        response = client.post("/api/v1/videocreate", json=spec)
+        body = response.json()
+        if response.status_code == 200:
+            print(body["result_url"])
+            return 0
+        if response.status_code != 202:
+            print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
+            return 1
+        job_id = body["job_id"]
+        print(f"job {job_id} accepted; following its events", file=sys.stderr)
+        final: dict[str, object] = {}
+        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
+            for line in events.iter_lines():
+                if line.startswith("data:"):
+                    final = orjson.loads(line[5:].strip())
+                    _progress_bar(float(str(final.get("progress_percent", 100.0))), str(final.get("current_step", "")))
+        sys.stderr.write("\n")
+        if final.get("status") == "completed":
+            print(final["result_url"])
+            return 0
+        print(orjson.dumps(final, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
+        return 1
+
+
+async def _render_locally(spec: VideoSpec, output: Path) -> None:
+    from media.fetch import fetch_sources
+    from media.render import render_video
+
+    settings = get_settings()
+    local = {i: Path(e.source) for i, e in enumerate(spec.elements) if e.source and Path(e.source).is_file()}
+    remote = spec.model_copy(
+        update={"elements": [e for i, e in enumerate(spec.elements) if i not in local]}
+    )
+    with tempfile.TemporaryDirectory(prefix="videogen-") as tmp:
+        sources = dict(local)
+        if any(e.source for e in remote.elements):
+            remote_indexes = [i for i in range(len(spec.elements)) if i not in local]
+            fetched = await fetch_sources(remote, Path(tmp), settings)
+            sources.update({remote_indexes[i]: Path(f.path) for i, f in fetched.items()})
+
+        async def progress(percent: float) -> None:
+            _progress_bar(percent, "rendering")
+
+        outcome = await render_video(spec, sources, output, settings=settings, on_progress=progress)
+    sys.stderr.write("\n")
+    print(f"{outcome.path} {outcome.width}x{outcome.height} {outcome.duration_seconds:.2f}s {outcome.size_bytes} bytes")
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    spec = VideoSpec.model_validate(orjson.loads(Path(args.spec).read_bytes()))
+    try:
+        asyncio.run(_render_locally(spec, Path(args.output)))
+    except JobError as exc:
+        print(f"\n{exc.code}: {exc.message} {orjson.dumps(exc.details).decode()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    print(settings_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videogen", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the whole embedded stack in the foreground").set_defaults(func=_cmd_up)
+    sub.add_parser("api", help="run the HTTP API").set_defaults(func=_cmd_api)
+    sub.add_parser("worker", help="run one pipeline worker").set_defaults(func=_cmd_worker)
+    submit = sub.add_parser("submit", help="post a spec, follow its events, print the result URL")
+    submit.add_argument("spec", help="path to a JSON spec")
+    submit.add_argument("--url", default=f"http://127.0.0.1:{get_settings().port}", help="API base URL")
+    submit.set_defaults(func=_cmd_submit)
+    render = sub.add_parser("render", help="render a spec locally through the engine (no broker)")
+    render.add_argument("spec", help="path to a JSON spec; sources may be URLs or local paths")
+    render.add_argument("-o", "--output", required=True, help="output file")
+    render.set_defaults(func=_cmd_render)
+    sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=_cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

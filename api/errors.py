@@ -1,0 +1,90 @@
+"""One error envelope for every failure the API reports, with a PRD error code."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from schemas.errors import ErrorCode
+from schemas.responses import ErrorBody, ErrorEnvelope
+from streams.jsonlog import request_id_var
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS = {
+    ErrorCode.INVALID_INPUT: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUEUE_FULL: 503,
+    ErrorCode.SOURCE_DOWNLOAD_FAILED: 422,
+    ErrorCode.NETWORK_TIMEOUT: 504,
+    ErrorCode.PROCESSING_TIMEOUT: 504,
+    ErrorCode.INSUFFICIENT_STORAGE: 507,
+}
+
+
+class ApiError(HTTPException):
+    def __init__(self, code: ErrorCode, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail=message, status_code=HTTP_STATUS.get(code, 500), headers=headers)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def envelope(code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> ErrorEnvelope:
+    return ErrorEnvelope(
+        error=ErrorBody(
+            code=code,
+            message=message,
+            details=details or {},
+            request_id=request_id_var.get(),
+            timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        )
+    )
+
+
+def error_response(code: ErrorCode, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response[ErrorEnvelope]:
+    return Response(envelope(code, message, details), status_code=HTTP_STATUS.get(code, 500), headers=headers)
+
+
+def _field_path(key: str | None) -> str:
+    return key or "body"
+
+
+def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorEnvelope]:
+    fields = [
+        {"field": _field_path(item.get("key")), "message": str(item.get("message", ""))}
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    if fields:
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    else:
+        message = str(exc.detail)
+    return error_response(ErrorCode.INVALID_INPUT, f"invalid request: {message}", {"fields": fields})
+
+
+def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[ErrorEnvelope]:
+    return error_response(exc.code, exc.message, exc.details, exc.headers)
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorEnvelope]:
+    code = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.PAYLOAD_TOO_LARGE, 401: ErrorCode.UNAUTHORIZED,
+            429: ErrorCode.RATE_LIMITED, 409: ErrorCode.CONFLICT}.get(exc.status_code)
+    if code is None:
+        code = ErrorCode.INVALID_INPUT if 400 <= exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
+    return Response(envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
+    log.exception("unhandled error")
+    return error_response(ErrorCode.INTERNAL_ERROR, "internal error; retry, and report the request_id if it persists")

@@ -1,0 +1,160 @@
+"""The API's view of every job: `videogen.jobs.events` folded with the same `apply_event` the
+workers' Faust table uses.
+
+Each API instance reads the whole events topic (no consumer group), so GET and SSE work on
+any instance. A job the instance has not seen yet is looked up again after catching up to
+the topic's end offsets taken at lookup time: an id returned by any POST has its `queued`
+event below those offsets, so a GET right after a POST never 404s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from schemas.events import JobEvent, JobState, apply_event
+from schemas.settings import Settings
+from streams.codec import decode
+from streams.topics import EVENTS
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_TIMEOUT_SECONDS = 5.0
+
+
+class JobStore:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._states: dict[str, JobState] = {}
+        self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._task: asyncio.Task[None] | None = None
+        self._advanced = asyncio.Event()
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await self._consumer.start()
+        partitions = await self._wait_for_partitions()
+        self._partitions = [TopicPartition(EVENTS, p) for p in sorted(partitions)]
+        self._consumer.assign(self._partitions)
+        await self._consumer.seek_to_beginning(*self._partitions)
+        self._task = asyncio.create_task(self._run(), name="jobstore")
+
+    async def _wait_for_partitions(self) -> set[int]:
+        assert self._consumer is not None
+        for _ in range(100):
+            partitions = self._consumer.partitions_for_topic(EVENTS)
+            if partitions:
+                return partitions
+            await self._consumer.topics()
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"topic {EVENTS} not found: start the worker (it creates the topics) first")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading job events failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._apply(record.value)
+            self._advanced.set()
+            self._advanced = asyncio.Event()
+
+    def _apply(self, raw: bytes | None) -> None:
+        try:
+            event = decode(JobEvent, raw or b"")
+        except (ValueError, ValidationError):
+            log.warning("ignoring undecodable job event")
+            return
+        state = apply_event(self._states.get(event.job_id), event)
+        self._states[event.job_id] = state
+        for queue in self._watchers.get(event.job_id, ()):
+            queue.put_nowait(state)
+
+    def peek(self, job_id: str) -> JobState | None:
+        return self._states.get(job_id)
+
+    async def get(self, job_id: str) -> JobState | None:
+        """The job's state, catching up with the topic first when this instance has not seen it."""
+        state = self._states.get(job_id)
+        if state is None:
+            await self.catch_up()
+            state = self._states.get(job_id)
+        return state
+
+    async def catch_up(self, timeout: float = CATCH_UP_TIMEOUT_SECONDS) -> bool:
+        """Wait until everything on the events topic as of now has been folded in."""
+        assert self._consumer is not None
+        ends = await self._consumer.end_offsets(self._partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self._reached(ends):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+        return True
+
+    async def _reached(self, ends: dict[TopicPartition, int]) -> bool:
+        assert self._consumer is not None
+        for tp, end in ends.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
+
+    async def watch(self, job_id: str) -> AsyncIterator[JobState]:
+        """Every new state of the job, starting with the current one, until it ends."""
+        queue: asyncio.Queue[JobState] = asyncio.Queue()
+        self._watchers[job_id].add(queue)
+        try:
+            current = await self.get(job_id)
+            if current is None:
+                return
+            yield current
+            while not current.terminal:
+                current = await queue.get()
+                yield current
+        finally:
+            self._watchers[job_id].discard(queue)
+            if not self._watchers[job_id]:
+                del self._watchers[job_id]
+
+    async def wait_until_terminal(self, job_id: str, timeout: float) -> JobState | None:
+        """The job's final state if it ends within `timeout`, else None."""
+        async def final() -> JobState | None:
+            state = None
+            async for state in self.watch(job_id):
+                pass
+            return state
+
+        try:
+            return await asyncio.wait_for(final(), timeout)
+        except TimeoutError:
+            return None

@@ -1,0 +1,139 @@
+"""The PRD's endpoints: create a video, read a job, follow a job's events."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Body
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from api.errors import ApiError, error_response
+from media.estimate import estimate_seconds
+from media.limits import check_limits
+from schemas.errors import ErrorCode, JobError
+from schemas.events import JobEvent, JobRequested, JobState
+from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobProcessing
+from schemas.settings import Settings
+from schemas.spec import VideoSpec
+from schemas.views import job_view
+from streams.jsonlog import job_context, request_id_var
+
+JobView = JobCompleted | JobFailed | JobProcessing
+
+
+def new_job_id() -> str:
+    return "vg_" + secrets.token_hex(6)
+
+
+def _status_endpoint(job_id: str) -> str:
+    return f"/api/v1/videoresult/{job_id}"
+
+
+def _accepted(job_id: str, estimate: float, message: str) -> Response[JobAccepted]:
+    eta = datetime.now(UTC) + timedelta(seconds=estimate)
+    return Response(
+        JobAccepted(
+            job_id=job_id,
+            message=message,
+            estimated_completion=eta.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            estimated_seconds=estimate,
+            status_check_endpoint=_status_endpoint(job_id),
+            events_endpoint=f"{_status_endpoint(job_id)}/events",
+        ),
+        status_code=202,
+    )
+
+
+def _finished(state: JobState) -> Response[Any]:
+    view = job_view(state)
+    if isinstance(view, JobFailed):
+        details = {**view.details, "job_id": state.job_id}
+        return error_response(view.error, view.message, details)
+    return Response(view, status_code=200)
+
+
+class VideoController(Controller):
+    path = "/api/v1"
+    tags = ["videos"]
+
+    @post(
+        "/videocreate",
+        status_code=200,
+        summary="Create a video",
+        description="Renders at once when the estimate is within QUICK_RESPONSE_THRESHOLD_SECONDS "
+        "(200 with result_url); otherwise, or if the render takes longer, 202 with a job id to follow.",
+        responses={},
+    )
+    async def create(
+        self, data: Annotated[VideoSpec, Body(title="Video spec")], state: State
+    ) -> Response[JobCompleted | JobAccepted | ErrorEnvelope]:
+        settings: Settings = state.settings
+        try:
+            check_limits(data, settings)
+        except JobError as exc:
+            raise ApiError(exc.code, exc.message, exc.details) from exc
+        job_id = new_job_id()
+        estimate = estimate_seconds(data)
+        submitted_ms = int(time.time() * 1000)
+        request_id = request_id_var.get()
+        with job_context(job_id, request_id, "accepted"):
+            await state.publisher.submit(
+                JobRequested(
+                    job_id=job_id,
+                    request_id=request_id,
+                    submitted_at_ms=submitted_ms,
+                    estimated_seconds=estimate,
+                    spec=data,
+                ),
+                JobEvent(
+                    job_id=job_id,
+                    request_id=request_id,
+                    stage="accepted",
+                    status="queued",
+                    current_step="queued",
+                    estimated_seconds=estimate,
+                    submitted_at_ms=submitted_ms,
+                    output_format=data.output_format,
+                ),
+            )
+        threshold = settings.quick_response_threshold_seconds
+        if estimate > threshold:
+            return _accepted(job_id, estimate, "Video is being processed; follow the status or events endpoint.")
+        final = await state.jobs.wait_until_terminal(job_id, threshold)
+        if final is None:
+            return _accepted(
+                job_id, estimate, "Video is taking longer than the quick-response window; follow the job."
+            )
+        return _finished(final)
+
+    @get("/videoresult/{job_id:str}", summary="A job's status and result")
+    async def result(self, job_id: str, state: State) -> JobView:
+        job = await state.jobs.get(job_id)
+        if job is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+        return job_view(job)
+
+    @get("/videoresult/{job_id:str}/events", summary="Server-sent events until the job ends")
+    async def events(self, job_id: str, state: State) -> ServerSentEvent:
+        if await state.jobs.get(job_id) is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            sequence = 0
+            async for job in state.jobs.watch(job_id):
+                sequence += 1
+                view = job_view(job)
+                yield ServerSentEventMessage(
+                    data=orjson.dumps(view.model_dump(mode="json")).decode(),
+                    event=view.status,
+                    id=sequence,
+                )
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

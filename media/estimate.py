@@ -1,0 +1,43 @@
+"""Processing-time estimate that decides between the quick (200) and async (202) answers.
+
+Baseline formula, before any history exists:
+
+    seconds = 3 + 0.5 · sources + duration · (pixels / 1280·720) · 0.6 · format_factor
+
+where `duration` is the output length as far as the spec tells it without probing (media of
+unknown length counts as 10 s) and format_factor is 1 for H.264 outputs, 2.5 for VP9, 1.5 for
+GIF and 0 for stills. It errs long: a job wrongly sent async costs a poll, a job wrongly held
+costs a client a timeout.
+"""
+
+from __future__ import annotations
+
+from schemas.spec import VideoSpec
+
+UNKNOWN_MEDIA_SECONDS = 10.0
+FORMAT_FACTOR = {"mp4": 1.0, "mov": 1.0, "webm": 2.5, "gif": 1.5, "jpg": 0.0, "png": 0.0}
+
+
+def planned_duration(spec: VideoSpec) -> float:
+    """Output length as far as the spec alone tells it."""
+    if spec.duration is not None:
+        return spec.duration
+    end = 0.0
+    for element in spec.elements:
+        if isinstance(element.duration, float):
+            length = element.duration
+        elif element.trim_end is not None:
+            length = element.trim_end - (element.trim_start or 0.0)
+        elif element.type in ("video", "audio"):
+            length = UNKNOWN_MEDIA_SECONDS
+        else:
+            continue
+        end = max(end, element.time + length)
+    return end or UNKNOWN_MEDIA_SECONDS
+
+
+def estimate_seconds(spec: VideoSpec) -> float:
+    sources = sum(1 for e in spec.elements if e.source)
+    pixels = spec.out_width * spec.out_height / (1280 * 720)
+    render = planned_duration(spec) * pixels * 0.6 * FORMAT_FACTOR[spec.output_format]
+    return round(3.0 + 0.5 * sources + render, 2)

@@ -1,0 +1,96 @@
+"""HTTP response bodies (the PRD shapes). Every figure given as text has a numeric twin."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.errors import ErrorCode
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f}MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f}KB"
+    return f"{size}B"
+
+
+def human_seconds(seconds: float) -> str:
+    return f"{round(seconds)} seconds" if seconds >= 10 else f"{seconds:.1f} seconds"
+
+
+class JobCompleted(BaseModel):
+    status: Literal["completed"] = "completed"
+    job_id: str
+    result_url: str
+    processing_time: str = Field(examples=["18 seconds"])
+    processing_time_seconds: float
+    file_size: str = Field(examples=["15.2MB"])
+    file_size_bytes: int
+    duration: str = Field(examples=["10.0 seconds"])
+    duration_seconds: float
+    width: int
+    height: int
+    output_format: str
+    message: str = "Video created successfully"
+
+
+class JobAccepted(BaseModel):
+    """Answer to a POST whose job will take longer than the quick-response threshold."""
+
+    status: Literal["processing"] = "processing"
+    job_id: str
+    message: str
+    estimated_completion: str = Field(description="ISO-8601 UTC time the job is expected to end.")
+    estimated_seconds: float
+    status_check_endpoint: str
+    events_endpoint: str
+
+
+class JobProcessing(BaseModel):
+    status: Literal["queued", "processing"]
+    job_id: str
+    progress: str = Field(examples=["65%"])
+    progress_percent: float
+    current_step: str
+    estimated_seconds: float | None = None
+    elapsed_seconds: float
+
+
+class JobFailed(BaseModel):
+    status: Literal["failed", "cancelled"]
+    job_id: str
+    error: ErrorCode
+    message: str
+    details: dict[str, object] = Field(default_factory=dict)
+    processing_time: str
+    processing_time_seconds: float
+
+
+class ErrorBody(BaseModel):
+    code: ErrorCode
+    message: str
+    details: dict[str, object] = Field(default_factory=dict)
+    request_id: str | None = None
+    timestamp: str
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class ComponentHealth(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    detail: str = ""
+    latency_ms: float | None = None
+
+
+class Health(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+
+
+class DetailedHealth(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    components: dict[str, ComponentHealth]

@@ -1,0 +1,46 @@
+"""From a job's folded state to what GET, SSE and the dual POST answer show."""
+
+from __future__ import annotations
+
+from schemas.errors import ErrorCode
+from schemas.events import JobState
+from schemas.responses import JobCompleted, JobFailed, JobProcessing, human_seconds, human_size
+
+
+def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
+    seconds = round(state.processing_time_seconds, 2)
+    if state.status == "completed" and state.result:
+        r = state.result
+        return JobCompleted(
+            job_id=state.job_id,
+            result_url=r.result_url,
+            processing_time=human_seconds(seconds),
+            processing_time_seconds=seconds,
+            file_size=human_size(r.file_size_bytes),
+            file_size_bytes=r.file_size_bytes,
+            duration=f"{r.duration_seconds:.1f} seconds",
+            duration_seconds=r.duration_seconds,
+            width=r.width,
+            height=r.height,
+            output_format=r.output_format,
+        )
+    if state.status in ("failed", "cancelled"):
+        code = state.error.code if state.error else ErrorCode.CANCELLED
+        return JobFailed(
+            status="cancelled" if state.status == "cancelled" else "failed",
+            job_id=state.job_id,
+            error=code,
+            message=state.error.message if state.error else "the job was cancelled",
+            details=state.error.details if state.error else {},
+            processing_time=human_seconds(seconds),
+            processing_time_seconds=seconds,
+        )
+    return JobProcessing(
+        status="queued" if state.status == "queued" else "processing",
+        job_id=state.job_id,
+        progress=f"{state.progress_percent:.0f}%",
+        progress_percent=round(state.progress_percent, 1),
+        current_step=state.current_step,
+        estimated_seconds=state.estimated_seconds,
+        elapsed_seconds=seconds,
+    )

@@ -1,0 +1,74 @@
+"""The Faust app with its topics and the job-state table. Agents (in `agents/`) attach to it.
+
+Topics carry raw bytes: payloads are decoded by the stages themselves with pydantic, so a
+malformed message is a dead letter, never a crashed agent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from schemas.settings import Settings, get_settings
+from streams import topics
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        topics.APP_ID,
+        broker=f"kafka://{settings.kafka_bootstrap_servers or 'localhost:9092'}",
+        store="memory://",
+        topic_partitions=settings.kafka_topic_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
+        topic_allow_declare=True,
+        web_enabled=True,
+        web_port=settings.worker_web_port,
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+        datadir=str(settings.data_dir / "faust"),
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+    )
+
+
+app = create_app(get_settings())
+
+
+def _raw_topic(name: str) -> Any:
+    return app.topic(
+        name,
+        partitions=get_settings().kafka_topic_partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+requested_topic = _raw_topic(topics.REQUESTED)
+validated_topic = _raw_topic(topics.VALIDATED)
+fetched_topic = _raw_topic(topics.FETCHED)
+rendered_topic = _raw_topic(topics.RENDERED)
+uploaded_topic = _raw_topic(topics.UPLOADED)
+events_topic = _raw_topic(topics.EVENTS)
+results_topic = _raw_topic(topics.RESULTS)
+dlq_topic = _raw_topic(topics.DLQ)
+
+# job_id -> JobState as JSON; restored from its changelog topic when a worker starts.
+job_state = app.Table(
+    topics.JOB_STATE_TABLE,
+    default=None,
+    partitions=get_settings().kafka_topic_partitions,
+    key_type=str,
+    value_type=None,
+)
+
+
+@app.page("/health")
+async def worker_health(web: Any, request: Any) -> Any:
+    """Liveness of the worker process (its Faust web server answers)."""
+    return web.json({"status": "healthy"})

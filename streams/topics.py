@@ -1,0 +1,32 @@
+"""Topic names: the Kafka contract. Every topic has the same partition count and key = job id,
+so all of one job's messages land on the same partition number everywhere and its stages
+stay on one worker."""
+
+from __future__ import annotations
+
+APP_ID = "videogen"
+
+REQUESTED = "videogen.jobs.requested"
+VALIDATED = "videogen.jobs.validated"
+FETCHED = "videogen.jobs.fetched"
+RENDERED = "videogen.jobs.rendered"
+UPLOADED = "videogen.jobs.uploaded"
+EVENTS = "videogen.jobs.events"
+RESULTS = "videogen.jobs.results"
+DLQ = "videogen.jobs.dlq"
+
+JOB_STATE_TABLE = "job_state"
+JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
+
+ALL_TOPICS: tuple[str, ...] = (
+    REQUESTED,
+    VALIDATED,
+    FETCHED,
+    RENDERED,
+    UPLOADED,
+    EVENTS,
+    RESULTS,
+    DLQ,
+    JOB_STATE_CHANGELOG,
+)
+COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG})

@@ -1,0 +1,209 @@
+"""The spine end to end: HTTP and Kafka in, real broker, real FFmpeg, real S3 protocol out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from agents.validate import deterministic_job_id
+from tests.e2e.conftest import MediaServer, RunningStack
+from tests.media import near, pixel, probe_output
+
+pytestmark = pytest.mark.e2e
+
+BLUE, RED, GREEN = (0, 0, 255), (255, 0, 0), (0, 128, 0)
+
+
+def prd_example(media: MediaServer) -> dict[str, Any]:
+    """The PRD's example body: a background video and a profile image at 5%/5%, 25%x25%."""
+    return {
+        "output_format": "mp4",
+        "width": 720,
+        "height": 1280,
+        "elements": [
+            {"type": "video", "track": 1, "source": media.url("blue.mp4")},
+            {"type": "image", "track": 2, "source": media.url("red.png"),
+             "x": "5%", "y": "5%", "width": "25%", "height": "25%"},
+        ],
+    }
+
+
+def download(url: str, dest: Path) -> Path:
+    response = httpx.get(url, timeout=30)
+    response.raise_for_status()
+    dest.write_bytes(response.content)
+    return dest
+
+
+def wait_for_terminal(client: httpx.Client, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/videoresult/{job_id}").json()
+        if body["status"] in ("completed", "failed", "cancelled"):
+            return dict(body)
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not end within {timeout}s")
+
+
+def check_prd_output(path: Path) -> None:
+    probed = probe_output(path)
+    assert (probed.width, probed.height) == (720, 1280)
+    assert probed.video_codec == "h264"
+    assert probed.audio_codec == "aac"
+    assert abs(probed.duration - 3.0) <= 1 / 30 + 0.03
+    # image box: x 36..216, y 64..384 on a 720x1280 output
+    assert near(pixel(path, 1.0, 126, 224), RED)
+    assert near(pixel(path, 1.0, 40, 70), RED)
+    assert near(pixel(path, 1.0, 210, 378), RED)
+    # outside the box: the cover-fitted blue background
+    for x, y in ((360, 900), (20, 20), (230, 224), (126, 400), (700, 1260)):
+        assert near(pixel(path, 1.0, x, y), BLUE), (x, y)
+
+
+def test_prd_example_over_http_returns_completed(stack: RunningStack, media_server: MediaServer,
+                                                 tmp_path: Path) -> None:
+    with stack.client() as client:
+        response = client.post("/api/v1/videocreate", json=prd_example(media_server))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "completed"
+        assert body["job_id"].startswith("vg_") and len(body["job_id"]) == 15
+        assert body["file_size_bytes"] > 0 and body["file_size"].endswith(("KB", "MB", "B"))
+        assert body["processing_time_seconds"] > 0
+        key = f"processed/video_{body['job_id']}_"
+        assert key in body["result_url"] and body["result_url"].endswith(".mp4")
+        head = stack.s3().head_object(Bucket=stack.bucket, Key=body["result_url"].split(f"/{stack.bucket}/")[1])
+        assert head["ContentType"] == "video/mp4"
+        check_prd_output(download(body["result_url"], tmp_path / "out.mp4"))
+
+        status = client.get(f"/api/v1/videoresult/{body['job_id']}").json()
+        assert status["status"] == "completed" and status["result_url"] == body["result_url"]
+        assert status["duration_seconds"] == pytest.approx(3.0, abs=0.05)
+    assert not any((stack.data_dir / "work").glob(f"{body['job_id']}*")), "temp files left behind"
+
+
+def test_invalid_body_gets_400_naming_the_field(stack: RunningStack) -> None:
+    with stack.client() as client:
+        response = client.post("/api/v1/videocreate", json={
+            "width": 721, "height": 1280,
+            "elements": [{"type": "image", "source": "http://example.com/a.png", "width": "wide"}],
+        })
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_INPUT"
+    fields = {f["field"] for f in error["details"]["fields"]}
+    assert any("width" in f and "elements" not in f for f in fields), fields
+    assert any(f.startswith("elements.0") and "width" in f for f in fields), fields
+    assert error["request_id"] and error["timestamp"]
+    assert response.headers["x-request-id"] == error["request_id"]
+
+
+def test_unknown_job_is_404_with_envelope(stack: RunningStack) -> None:
+    with stack.client() as client:
+        response = client.get("/api/v1/videoresult/vg_000000000000")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_long_job_gets_202_then_sse_to_the_end(stack: RunningStack, media_server: MediaServer,
+                                               tmp_path: Path) -> None:
+    spec = {  # estimate 3 + 50 s x 0.6 = 33 s > the 30 s quick threshold
+        "output_format": "mp4", "width": 1280, "height": 720, "duration": 50,
+        "elements": [
+            {"type": "color", "color": "#00ff00"},
+            {"type": "image", "source": media_server.url("red.png"), "track": 2,
+             "x": 100, "y": 100, "width": 200, "height": 200},
+        ],
+    }
+    with stack.client() as client:
+        response = client.post("/api/v1/videocreate", json=spec)
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        job_id = accepted["job_id"]
+        assert accepted["status"] == "processing"
+        assert accepted["status_check_endpoint"] == f"/api/v1/videoresult/{job_id}"
+        assert accepted["estimated_seconds"] > 30
+        assert client.get(f"/api/v1/videoresult/{job_id}").status_code == 200
+
+        seen: list[dict[str, Any]] = []
+        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            for line in events.iter_lines():
+                if line.startswith("data:"):
+                    seen.append(orjson.loads(line[5:].strip()))
+        assert seen[-1]["status"] == "completed"
+        assert all(s["status"] != "completed" for s in seen[:-1])
+        progress = [s["progress_percent"] for s in seen if "progress_percent" in s]
+        assert progress == sorted(progress) and len(progress) >= 2
+        final = wait_for_terminal(client, job_id)
+    out = download(final["result_url"], tmp_path / "long.mp4")
+    probed = probe_output(out)
+    assert (probed.width, probed.height) == (1280, 720)
+    assert abs(probed.duration - 50.0) <= 1 / 30 + 0.03
+    assert near(pixel(out, 25.0, 200, 200), RED)
+    assert near(pixel(out, 25.0, 640, 500), (0, 255, 0))
+
+
+async def _produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = None) -> tuple[int, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        meta = await producer.send_and_wait(topic, value, key=key)
+        return meta.partition, meta.offset
+    finally:
+        await producer.stop()
+
+
+async def _read_dlq(bootstrap: str, want: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        await consumer.topics()
+        numbers = consumer.partitions_for_topic("videogen.jobs.dlq") or set()
+        partitions = [TopicPartition("videogen.jobs.dlq", p) for p in sorted(numbers)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        letters: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while len(letters) < want and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                letters.extend(orjson.loads(r.value) for r in records)
+        return letters
+    finally:
+        await consumer.stop()
+
+
+def test_job_published_straight_to_kafka(stack: RunningStack, media_server: MediaServer, tmp_path: Path) -> None:
+    message = orjson.dumps({"tenant": "upstream", "spec": prd_example(media_server)})
+    partition, offset = asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", message))
+    job_id = deterministic_job_id("videogen.jobs.requested", partition, offset)
+    with stack.client() as client:
+        final = wait_for_terminal(client, job_id)
+    assert final["status"] == "completed", final
+    check_prd_output(download(final["result_url"], tmp_path / "kafka.mp4"))
+
+
+def test_malformed_kafka_messages_go_to_dlq_and_agents_survive(
+    stack: RunningStack, media_server: MediaServer
+) -> None:
+    asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", b"{not json"))
+    bad = orjson.dumps({"job_id": "upstream_bad_1", "spec": {"width": 3, "elements": []}})
+    asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", bad, key=b"upstream_bad_1"))
+    with stack.client() as client:
+        failed = wait_for_terminal(client, "upstream_bad_1")
+        assert failed["status"] == "failed" and failed["error"] == "INVALID_INPUT"
+        assert "spec" in failed["message"]
+        letters = asyncio.run(_read_dlq(stack.bootstrap, 2))
+        reasons = {letter.get("job_id"): letter["reason"] for letter in letters}
+        assert any("not JSON" in r for r in reasons.values()), reasons
+        assert "spec" in reasons["upstream_bad_1"]
+        # the pipeline still works after bad input
+        ok = client.post("/api/v1/videocreate", json=prd_example(media_server))
+        assert ok.status_code == 200 and ok.json()["status"] == "completed"
