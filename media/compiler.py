@@ -35,6 +35,7 @@ XFADE_NAMES = {"crossfade": "fade"}
 X264_CRF = {"low": 28, "medium": 23, "high": 18}
 VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 STILL_FORMATS = ("jpg", "png")
+LIBVPX = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class _Graph:
                 options += ["-ss", f"{clip.source_start:.6f}"]  # input seeking: nothing decoded twice
             if clip.media_length is not None:
                 options += ["-t", f"{clip.played_length:.6f}"]
+            info = clip.info
+            if info is not None and info.video_codec in LIBVPX and info.has_alpha:
+                options += ["-c:v", LIBVPX[info.video_codec]]  # native VP8/VP9 decoders drop alpha
             path = self.sources[clip.index]
             self.inputs += [*options, "-threads", str(self.threads), *INPUT_GUARD, "-i", f"file:{path}"]
             self.opened[clip.index] = len(self.opened)
@@ -389,7 +393,7 @@ def _finish(spec: VideoSpec, video: str, duration: float) -> list[str]:
     if spec.output_format == "gif":
         return [
             f"[{video}]split[gif_a][gif_b]",
-            "[gif_a]palettegen=stats_mode=diff[palette]",
+            "[gif_a]palettegen[palette]",
             "[gif_b][palette]paletteuse=dither=sierra2_4a[vout]",
         ]
     return [f"[{video}]format=yuv420p[vout]"]

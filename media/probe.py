@@ -105,10 +105,18 @@ def _probe_container(container: av.container.InputContainer) -> MediaInfo:
         rotation=rotation,
         video_codec=ctx.name,
         audio_codec=audio.codec_context.name if audio else None,
-        pix_fmt=first.format.name,
+        pix_fmt=_pix_fmt(video, first.format.name),
         sample_aspect_ratio=sar_pair,
         frame_count=None if is_still else frames,
     )
+
+
+def _pix_fmt(video: av.VideoStream, decoded: str) -> str:
+    """The decoded format, with the alpha FFmpeg's native VP8/VP9 decoders drop put back."""
+    alpha_mode = {k.lower(): v for k, v in video.metadata.items()}.get("alpha_mode")
+    if alpha_mode == "1" and decoded == "yuv420p":
+        return "yuva420p"  # WebM side-channel alpha: only libvpx decodes it
+    return decoded
 
 
 def _is_animated(format_name: str, duration: float | None, video: av.VideoStream) -> bool:

@@ -72,7 +72,8 @@ class Media:
             "yuv420p",
         )
 
-    def tone(self, freq: int = 1000, seconds: float = 2, volume: float = 0.5) -> Path:
+    def tone(self, freq: int = 1000, seconds: float = 2, volume: float = 4.0) -> Path:
+        """A sine; volume 4 gives amplitude 0.5 (lavfi sine is 1/8 full scale)."""
         source = f"sine=f={freq}:d={seconds}:sample_rate=48000,volume={volume}"
         return make(self.path(f"tone_{freq}_{seconds}_{volume}.wav"), *lavfi(source))
 
