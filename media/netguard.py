@@ -60,7 +60,7 @@ def redact(url: str | httpx.URL) -> str:
         parsed = httpx.URL(str(url))
     except (httpx.InvalidURL, TypeError):
         return "<unparseable URL>"
-    netloc = parsed.host + (f":{parsed.port}" if parsed.port else "")
+    netloc = parsed.netloc.decode("ascii")  # host[:port], never the userinfo
     return f"{parsed.scheme}://{netloc}{parsed.path}" if parsed.scheme else "<relative URL>"
 
 

@@ -1,0 +1,457 @@
+"""Fetch stage: download a job's sources to local files, treating every URL as hostile.
+
+http(s) goes through `media.netguard` on every redirect hop, s3:// through the worker's
+own S3 client (limited to SOURCE_S3_BUCKETS), and a small inline `data:` image is
+decoded in place. Sizes are enforced on the bytes received, never on Content-Length.
+Every file is screened (`media.screening`) before it is returned, so the renderer only
+ever sees local files of the type the element asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from media.netguard import Resolver, check_url, redact, system_resolver
+from media.screening import screen_source
+from media.source_cache import CacheEntry, SourceCache, shared_cache
+from schemas.errors import ErrorCode, JobError
+from schemas.events import SourceFile
+from schemas.settings import Settings
+from schemas.spec import VideoSpec
+
+T = TypeVar("T")
+MB = 1024 * 1024
+CHUNK = 64 * 1024
+MAX_INLINE_BYTES = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SAFE_SUFFIX = re.compile(
+    r"^\.(mp4|m4v|mov|webm|mkv|avi|png|jpe?g|gif|webp|bmp|tiff?|mp3|wav|m4a|aac|ogg|oga|opus|flac|ttf|otf|ttc|woff2?)$"
+)
+_S3_REASONS = {
+    "NoSuchKey": "does not exist",
+    "404": "does not exist",
+    "NoSuchBucket": "names a missing bucket",
+    "AccessDenied": "is not readable by the worker",
+    "403": "is not readable by the worker",
+}
+_URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)  # not fontconfig "Name:style=Bold"
+_DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=\s]*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One file a job needs: which element, from where, and what the element will use it as."""
+
+    index: int
+    url: str
+    kind: str  # the element type, or "font" for a text element's font_family URL
+
+
+def wanted_sources(spec: VideoSpec) -> list[Wanted]:
+    """Every element source, and every text element's font_family that is a URL."""
+    wanted = []
+    for index, element in enumerate(spec.elements):
+        if element.source:
+            wanted.append(Wanted(index, element.source.strip(), element.type))
+        elif element.type == "text" and element.font_family and _URL_LIKE.match(element.font_family.strip()):
+            wanted.append(Wanted(index, element.font_family.strip(), "font"))
+    return wanted
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt: a 5xx answer or a dropped connection."""
+
+
+class _Budget:
+    """Bytes a job may still download (MAX_JOB_SOURCES_MB), shared by its parallel downloads."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self._left = limit_bytes
+        self._limit = limit_bytes
+        self._lock = threading.Lock()  # S3 downloads run in threads
+
+    def take(self, n: int, what: str) -> None:
+        with self._lock:
+            self._left -= n
+            if self._left < 0:
+                raise JobError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{what}: the job's sources exceed {self._limit / MB:g} MB in total; "
+                    "use fewer or smaller files.",
+                    {"element": what, "limit_mb": self._limit / MB},
+                )
+
+    def give_back(self, n: int) -> None:
+        with self._lock:
+            self._left += n
+
+
+@dataclass
+class _Job:
+    """What every download of one job shares."""
+
+    settings: Settings
+    dest_dir: Path
+    budget: _Budget
+    client: httpx.AsyncClient
+    s3_client: Any | None
+    resolver: Resolver
+    cache: SourceCache | None
+    stop: threading.Event  # tells download threads their job was cancelled
+
+
+async def _in_thread(job: _Job, fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking work in a thread; on cancel, stop it and wait, so no thread writes
+    into the job directory after fetch_sources has cleaned it up."""
+    task = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        job.stop.set()
+        await asyncio.wait([task])
+        raise
+
+
+async def fetch_sources(
+    spec: VideoSpec,
+    dest_dir: Path,
+    settings: Settings,
+    *,
+    s3_client: Any | None = None,
+    label: Callable[[int], str] | None = None,
+    cache: SourceCache | None = None,
+    resolver: Resolver = system_resolver,
+) -> dict[int, SourceFile]:
+    """Download and screen every source of `spec` into `dest_dir`, keyed by element index.
+
+    `cache` defaults to the worker's shared cache (SOURCE_CACHE_MB); `resolver` is for
+    tests. On any failure or cancellation, every file this call created is removed.
+    """
+    name = label or spec.element_label
+    wanted = wanted_sources(spec)
+    if not wanted:
+        return {}
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    _check_free_disk(dest_dir, settings, 0, name(wanted[0].index))
+    timeout = httpx.Timeout(settings.network_timeout)
+    limit = asyncio.Semaphore(max(1, settings.fetch_concurrency))
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        job = _Job(
+            settings=settings,
+            dest_dir=dest_dir,
+            budget=_Budget(int(settings.max_job_sources_mb * MB)),
+            client=client,
+            s3_client=s3_client,
+            resolver=resolver,
+            cache=cache if cache is not None else shared_cache(settings),
+            stop=threading.Event(),
+        )
+
+        async def one(item: Wanted) -> SourceFile:
+            async with limit:
+                return await _fetch_one(job, item, name(item.index))
+
+        tasks = [asyncio.create_task(one(item)) for item in wanted]
+        try:
+            files = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for item in wanted:
+                _target_path(dest_dir, item).unlink(missing_ok=True)
+            raise
+    return {item.index: file for item, file in zip(wanted, files, strict=True)}
+
+
+def _target_path(dest_dir: Path, item: Wanted) -> Path:
+    """`src_<index>` plus the URL's extension when it is a known media one (FFmpeg uses it as a hint)."""
+    try:
+        suffix = Path(urlsplit(item.url).path).suffix.lower()
+    except ValueError:
+        suffix = ""
+    return dest_dir / f"src_{item.index:03d}{suffix if _SAFE_SUFFIX.match(suffix) else ''}"
+
+
+async def _fetch_one(job: _Job, item: Wanted, what: str) -> SourceFile:
+    try:
+        scheme = urlsplit(item.url).scheme.lower()
+    except ValueError:
+        scheme = ""
+    path = _target_path(job.dest_dir, item)
+    try:
+        if scheme in ("http", "https"):
+            size, content_type = await _fetch_http(job, item.url, path, what)
+        elif scheme == "s3":
+            size, content_type = await _in_thread(job, _fetch_s3, job, item.url, path, what)
+        elif scheme == "data" and item.kind == "image":
+            size, content_type = _decode_data_url(job, item.url, path, what)
+        else:
+            raise JobError(
+                ErrorCode.INVALID_INPUT,
+                f"{what}: the scheme {scheme or '(none)'!r} is not accepted; give an http(s) or s3:// URL"
+                + (" (or a data: image under 64 KB)" if item.kind == "image" else "")
+                + ".",
+                {"element": what},
+            )
+        await _in_thread(job, screen_source, path, item.kind, what, job.settings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return SourceFile(url=redact(item.url), path=str(path), size_bytes=size, content_type=content_type)
+
+
+def _check_free_disk(directory: Path, settings: Settings, incoming: int, what: str) -> None:
+    free = shutil.disk_usage(directory).free
+    if free - incoming < settings.min_free_disk_mb * MB:
+        raise JobError(
+            ErrorCode.INSUFFICIENT_STORAGE,
+            f"{what}: the worker is low on disk space ({free // MB} MB free, "
+            f"{settings.min_free_disk_mb:g} MB must stay free); retry later.",
+            {"element": what, "free_mb": free // MB},
+        )
+
+
+def _too_large(what: str, limit_mb: float) -> JobError:
+    return JobError(
+        ErrorCode.INVALID_INPUT,
+        f"{what}: the source is larger than the {limit_mb:g} MB limit; use a smaller file.",
+        {"element": what, "limit_mb": limit_mb},
+    )
+
+
+class _Sink:
+    """Writes one download to a `.part` file, enforcing the per-file and per-job limits
+    on every chunk, and renames it into place only when complete."""
+
+    def __init__(self, job: _Job, path: Path, what: str) -> None:
+        self.job, self.path, self.what = job, path, what
+        self.part = path.with_name(path.name + ".part")
+        self.limit = int(job.settings.max_file_size_mb * MB)
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self._file = self.part.open("wb")
+
+    def write(self, chunk: bytes) -> None:
+        if self.job.stop.is_set():
+            raise asyncio.CancelledError()
+        self.size += len(chunk)
+        self.job.budget.take(len(chunk), self.what)
+        if self.size > self.limit:
+            raise _too_large(self.what, self.job.settings.max_file_size_mb)
+        if self.size // (64 * MB) != (self.size - len(chunk)) // (64 * MB):
+            _check_free_disk(self.path.parent, self.job.settings, 0, self.what)
+        self._file.write(chunk)
+        self.digest.update(chunk)
+
+    def commit(self) -> int:
+        self._file.close()
+        self.part.replace(self.path)
+        return self.size
+
+    def discard(self) -> None:
+        """Drop a failed attempt: its file and its share of the job's budget."""
+        self._file.close()
+        self.part.unlink(missing_ok=True)
+        self.job.budget.give_back(self.size)
+
+
+async def _fetch_http(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
+    """Download with retries on 5xx and dropped connections, exponential backoff."""
+    settings = job.settings
+    for attempt in range(settings.fetch_retries + 1):
+        try:
+            async with asyncio.timeout(settings.fetch_total_timeout_seconds):
+                return await _http_attempt(job, url, path, what)
+        except _Retryable as exc:
+            if attempt == settings.fetch_retries:
+                raise JobError(
+                    ErrorCode.SOURCE_DOWNLOAD_FAILED,
+                    f"{what}: {redact(url)} failed {attempt + 1} times ({exc}); check the server and retry.",
+                    {"element": what, "url": redact(url)},
+                ) from None
+            await asyncio.sleep(settings.fetch_backoff_seconds * 2**attempt)
+        except (httpx.TimeoutException, TimeoutError):
+            raise JobError(
+                ErrorCode.NETWORK_TIMEOUT,
+                f"{what}: {redact(url)} timed out (NETWORK_TIMEOUT is {settings.network_timeout:g}s); "
+                "use a faster host or retry.",
+                {"element": what, "url": redact(url)},
+            ) from None
+    raise AssertionError("unreachable")
+
+
+async def _http_attempt(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
+    """One GET, following up to MAX_REDIRECTS redirects by hand and re-checking each hop."""
+    cached = job.cache.lookup(url) if job.cache else None
+    current = url
+    for _ in range(job.settings.max_redirects + 1):
+        target = await check_url(current, job.settings, what, resolver=job.resolver)
+        headers = {"Accept-Encoding": "identity", **(cached.conditional_headers() if cached else {})}
+        try:
+            response = await job.client.send(target.request(job.client, "GET", headers=headers), stream=True)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            raise _Retryable("connection dropped") from exc
+        except httpx.ConnectError as exc:
+            raise JobError(
+                ErrorCode.SOURCE_DOWNLOAD_FAILED,
+                f"{what}: could not connect to {redact(current)}; check the URL is reachable.",
+                {"element": what, "url": redact(current)},
+            ) from exc
+        try:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                current = str(target.url.join(response.headers["location"]))
+                continue
+            if response.status_code == 304 and cached is not None:
+                return await _from_cache(job, cached, path, what)
+            if response.status_code >= 500:
+                raise _Retryable(f"HTTP {response.status_code}")
+            if response.status_code != 200:
+                raise JobError(
+                    ErrorCode.SOURCE_DOWNLOAD_FAILED,
+                    f"{what}: {redact(current)} answered HTTP {response.status_code}; "
+                    "check the URL is public and correct.",
+                    {"element": what, "url": redact(current), "status": response.status_code},
+                )
+            return await _receive(job, url, response, path, what)
+        finally:
+            await response.aclose()
+    raise JobError(
+        ErrorCode.SOURCE_DOWNLOAD_FAILED,
+        f"{what}: {redact(url)} redirects more than {job.settings.max_redirects} times; give the final URL.",
+        {"element": what, "url": redact(url)},
+    )
+
+
+async def _receive(
+    job: _Job, url: str, response: httpx.Response, path: Path, what: str
+) -> tuple[int, str | None]:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit():  # may refuse early on it, never accept because of it
+        if int(declared) > job.settings.max_file_size_mb * MB:
+            raise _too_large(what, job.settings.max_file_size_mb)
+        _check_free_disk(path.parent, job.settings, int(declared), what)
+    sink = _Sink(job, path, what)
+    try:
+        async for chunk in response.aiter_raw(CHUNK):
+            sink.write(chunk)
+    except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+        sink.discard()
+        raise _Retryable("connection dropped mid-download") from exc
+    except BaseException:
+        sink.discard()
+        raise
+    size = sink.commit()
+    content_type = response.headers.get("content-type")
+    if job.cache and "no-store" not in response.headers.get("cache-control", ""):
+        await asyncio.to_thread(
+            job.cache.put,
+            url,
+            path,
+            digest=sink.digest.hexdigest(),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=content_type,
+        )
+    return size, content_type
+
+
+async def _from_cache(job: _Job, entry: CacheEntry, path: Path, what: str) -> tuple[int, str | None]:
+    """Serve a revalidated (304) source from the cache; if it was evicted meanwhile, download again."""
+    assert job.cache is not None
+    job.budget.take(entry.size, what)
+    if entry.size > job.settings.max_file_size_mb * MB:
+        raise _too_large(what, job.settings.max_file_size_mb)
+    if await asyncio.to_thread(job.cache.materialize, entry, path):
+        return entry.size, entry.content_type
+    job.budget.give_back(entry.size)
+    raise _Retryable("cached copy evicted during revalidation")
+
+
+def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
+    """s3://bucket/key through the worker's client; only buckets in SOURCE_S3_BUCKETS, since
+    the worker's credentials must not become a way to read anyone's objects."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = url[len("s3://") :].partition("/")
+    allowed = job.settings.source_s3_buckets or [job.settings.s3_bucket_name]
+    if not bucket or not key:
+        raise JobError(
+            ErrorCode.INVALID_INPUT, f"{what}: write S3 sources as s3://bucket/key.", {"element": what}
+        )
+    if bucket not in allowed:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"{what}: the bucket {bucket!r} is not open to sources; use one of: {', '.join(allowed)}.",
+            {"element": what, "bucket": bucket},
+        )
+    if job.s3_client is None:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"{what}: s3:// sources need S3 on the worker; use http(s).",
+            {"element": what},
+        )
+    try:
+        response = job.s3_client.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        reason = _S3_REASONS.get(code, f"could not be read ({code})")
+        raise JobError(
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            f"{what}: s3://{bucket}/{key} {reason}; check the bucket and key.",
+            {"element": what, "url": f"s3://{bucket}/{key}"},
+        ) from None
+    except BotoCoreError as exc:
+        raise JobError(
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            f"{what}: s3://{bucket}/{key} could not be read ({type(exc).__name__}); retry later.",
+            {"element": what, "url": f"s3://{bucket}/{key}"},
+        ) from None
+    body = response["Body"]
+    declared = int(response.get("ContentLength") or 0)
+    sink = None
+    try:
+        if declared > job.settings.max_file_size_mb * MB:
+            raise _too_large(what, job.settings.max_file_size_mb)
+        _check_free_disk(path.parent, job.settings, declared, what)
+        sink = _Sink(job, path, what)
+        for chunk in iter(lambda: body.read(CHUNK), b""):
+            sink.write(chunk)
+        return sink.commit(), response.get("ContentType")
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        raise
+    finally:
+        body.close()
+
+
+def _decode_data_url(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
+    match = _DATA_URL.match(url)
+    data = b""
+    with contextlib.suppress(binascii.Error, ValueError):
+        data = base64.b64decode(re.sub(r"\s", "", match.group(2)), validate=True) if match else b""
+    if not match or not data or len(data) > MAX_INLINE_BYTES:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"{what}: only small base64 data: images (png, jpeg, gif, webp; under 64 KB) are accepted; "
+            "host larger media on http(s) or S3.",
+            {"element": what},
+        )
+    job.budget.take(len(data), what)
+    path.write_bytes(data)
+    return len(data), match.group(1).lower()
