@@ -111,8 +111,8 @@ def compile_render(
         return copy
     graph = _Graph(spec=spec, sources=sources, threads=threads, work_dir=work_dir)
     visual = [clip for clip in timeline.clips if clip.is_visual]
-    video, rest = _base(graph, timeline, visual)
-    for group in _transition_groups(rest):
+    video, groups = _canvas(graph, _transition_groups(visual), timeline.duration)
+    for group in groups:
         layer = _group_layer(graph, group)
         overlay = f"overlay=x={layer.x}:y={layer.y}:eof_action=pass"
         video = graph.chain(f"[{video}][{layer.label}]", [overlay], f"ov{group[0].index}")
@@ -137,56 +137,32 @@ def compile_render(
 # --- the base canvas -------------------------------------------------------------------------
 
 
-def _base(graph: _Graph, timeline: Timeline, visual: list[Clip]) -> tuple[str, list[Clip]]:
-    """The canvas everything is overlaid on, and the clips still to overlay.
+def _canvas(graph: _Graph, groups: list[list[Clip]], duration: float) -> tuple[str, list[list[Clip]]]:
+    """The stream everything is overlaid on, and the layer groups still to overlay.
 
-    When the bottom clip is an opaque video covering the whole output for its whole length it
-    becomes the canvas itself, saving a full-frame overlay per frame (the common "background
-    video" case).
+    When the bottom layer (one clip or a transition chain) is opaque, fills the frame and lasts
+    the whole output, it is the canvas itself: no background color and no full-frame overlay
+    per frame (the common "background video" and "montage" cases).
     """
-    spec, duration = graph.spec, timeline.duration
+    spec = graph.spec
+    if groups and _is_backdrop(graph, groups[0], duration):
+        return _group_layer(graph, groups[0]).label, groups[1:]
     size = f"{spec.out_width}x{spec.out_height}"
-    if visual and _covers_everything(spec, visual[0], duration) and not _has_transition_after(visual):
-        clip = visual[0]
-        assert clip.info is not None and clip.info.width and clip.info.height
-        fit = fit_media(
-            clip.element.fit_mode, clip.info.width, clip.info.height,
-            Box(0, 0, spec.out_width, spec.out_height), fills_output=True,
-        )  # fmt: skip
-        filters = [f"fps={spec.fps:g}", *_fit_filters(fit, spec.out_width, spec.out_height, alpha=False)]
-        filters += ["format=yuv420p", f"trim=duration={duration:.6f}", "setpts=PTS-STARTPTS"]
-        return graph.chain(graph.media_stream(clip, "v"), filters, "base"), visual[1:]
     color = f"color=c={ffmpeg_color(spec.background_color)[:8]}:s={size}:r={spec.fps:g}:d={duration:.6f}"
-    return graph.chain("", [color, "format=yuv420p"], "base"), visual
+    return graph.chain("", [color, "format=yuv420p"], "base"), groups
 
 
-def _covers_everything(spec: VideoSpec, clip: Clip, duration: float) -> bool:
-    element, info = clip.element, clip.info
-    if element.type != "video" or info is None or info.kind != "video" or info.has_alpha:
-        return False
-    box = element_box(element, spec.out_width, spec.out_height, (info.width or 1, info.height or 1))
-    full = box == Box(0, 0, spec.out_width, spec.out_height)
-    cover = (
-        element.fit_mode in ("cover", "fill", "auto")
-        or (info.width or 0) * box.h == (info.height or 0) * box.w
+def _is_backdrop(graph: _Graph, group: list[Clip], duration: float) -> bool:
+    last = group[-1]
+    lasts = last.played_length >= last.length or last.element.duration_mode == "freeze"
+    opaque = all(
+        _full_frame(graph, clip) and not _has_alpha(graph, clip, _box(graph, clip)) for clip in group
     )
-    plain = (
-        element.opacity == 1
-        and element.fade_in == 0
-        and element.fade_out == 0
-        and element.rotation % 360 == 0
-    )
-    return (
-        full and cover and plain and element.transition is None
-        and clip.start == 0 and clip.end >= duration and clip.played_length >= duration
-    )  # fmt: skip
+    return opaque and lasts and group[0].start == 0 and last.end >= duration
 
 
-def _has_transition_after(visual: list[Clip]) -> bool:
-    """True when the next clip on the bottom clip's track transitions from it."""
-    track = visual[0].element.track
-    later = [clip for clip in visual[1:] if clip.element.track == track]
-    return bool(later and later[0].element.transition is not None)
+def _full_frame(graph: _Graph, clip: Clip) -> bool:
+    return _box(graph, clip) == Box(0, 0, graph.spec.out_width, graph.spec.out_height)
 
 
 # --- one visual element ----------------------------------------------------------------------
@@ -221,8 +197,8 @@ def _fit_filters(fit: Fit, box_w: int, box_h: int, *, alpha: bool) -> list[str]:
         filters.append(f"crop={box_w}:{box_h}:{fit.crop[0]}:{fit.crop[1]}")
     if fit.pad is not None:
         filters += ["format=yuva420p", f"pad={box_w}:{box_h}:{fit.pad[0]}:{fit.pad[1]}:color=black@0"]
-    elif alpha:
-        filters.append("format=yuva420p")
+    else:
+        filters.append(f"format={'yuva420p' if alpha else 'yuv420p'}")
     return filters
 
 
@@ -282,17 +258,22 @@ def _timed_filters(clip: Clip, alpha: bool, *, length: float, freeze: bool) -> l
     return filters
 
 
-def _prepare(graph: _Graph, clip: Clip, *, length: float, freeze: bool) -> tuple[str, Box, list[str]]:
+def _has_alpha(graph: _Graph, clip: Clip, box: Box) -> bool:
+    """Whether the clip's stream must carry transparency (costs an alpha plane per frame)."""
+    info, element = clip.info, clip.element
+    pads = False
+    if info is not None and info.width and info.height:
+        fills = (box.w, box.h) == (graph.spec.out_width, graph.spec.out_height)
+        pads = fit_media(element.fit_mode, info.width, info.height, box, fills_output=fills).pad is not None
+    return _needs_alpha(clip, pads)
+
+
+def _prepare(
+    graph: _Graph, clip: Clip, *, length: float, freeze: bool, alpha: bool | None = None
+) -> tuple[str, Box, list[str]]:
     """Source, box and the filters making a clip's stream (time from 0, rotated if asked)."""
     box = _box(graph, clip)
-    fit_pads = False
-    if clip.info is not None and clip.info.width and clip.info.height and clip.element.type != "text":
-        fills = (box.w, box.h) == (graph.spec.out_width, graph.spec.out_height)
-        fit_pads = (
-            fit_media(clip.element.fit_mode, clip.info.width, clip.info.height, box, fills_output=fills).pad
-            is not None
-        )
-    alpha = _needs_alpha(clip, fit_pads)
+    alpha = _has_alpha(graph, clip, box) if alpha is None else alpha
     source, filters = _source_filters(graph, clip, box, alpha)
     filters += _timed_filters(clip, alpha, length=length, freeze=freeze)
     rotation = clip.element.rotation % 360
@@ -332,17 +313,21 @@ def _group_layer(graph: _Graph, group: list[Clip]) -> _Layer:
 
 
 def _xfade_layer(graph: _Graph, group: list[Clip]) -> _Layer:
-    """Clips merged with xfade on a transparent full-output layer (xfade needs equal sizes)."""
+    """Clips merged with xfade into one output-sized layer (xfade needs equal sizes and formats).
+
+    The layer carries alpha only when a clip has transparency or does not fill the frame.
+    """
     start = group[0].start
+    alpha = any(not _full_frame(graph, c) or _has_alpha(graph, c, _box(graph, c)) for c in group)
     labels: list[str] = []
     for n, clip in enumerate(group):
         following = group[n + 1] if n + 1 < len(group) else None
         # a clip lasts until the next one's transition is over, holding its last frame if needed
         end = following.start + _transition(following)[1] if following else clip.end
-        source, box, filters = _prepare(graph, clip, length=end - clip.start, freeze=True)
+        source, box, filters = _prepare(graph, clip, length=end - clip.start, freeze=True, alpha=alpha)
         filters.append("setpts=PTS-STARTPTS")
         label = graph.chain(source, filters, f"x{clip.index}")
-        labels.append(_on_canvas(graph, label, box, end - clip.start))
+        labels.append(_on_canvas(graph, label, box, end - clip.start) if alpha else label)
     merged = labels[0]
     for clip, label in zip(group[1:], labels[1:], strict=True):
         name, seconds = _transition(clip)
@@ -362,7 +347,7 @@ def _on_canvas(graph: _Graph, label: str, box: Box, length: float) -> str:
     """The stream placed on a transparent output-sized canvas, unless it already fills it."""
     spec = graph.spec
     if box == Box(0, 0, spec.out_width, spec.out_height):
-        return graph.chain(f"[{label}]", ["format=yuva420p"], f"{label}c")
+        return label
     canvas = f"color=c=black@0:s={spec.out_width}x{spec.out_height}:r={graph.fps:g}:d={length:.6f}"
     graph.chain("", [canvas, "format=yuva420p"], f"{label}bg")
     overlay = f"overlay=x={box.x}:y={box.y}:eof_action=pass:format=yuv420"
