@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from agents.storage import ensure_bucket
+from agents.storage import ensure_bucket, s3_client
 from schemas.settings import Settings, get_settings
 from streams.admin import ensure_topics
 
@@ -149,6 +150,8 @@ def start_stack(settings: Settings) -> Stack:
             })
         resolved = Settings(_env_file=None, **_settings_overrides(env))  # type: ignore[call-arg]
         ensure_bucket(resolved)
+        if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
+            allow_public_results(resolved)
         asyncio.run(ensure_topics(resolved))
         stack.start(Child(
             "worker",
@@ -166,6 +169,20 @@ def start_stack(settings: Settings) -> Stack:
         stack.stop()
         raise
     return stack
+
+
+def allow_public_results(settings: Settings) -> None:
+    """The embedded S3 serves results to anyone on this machine, as result URLs promise."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{settings.s3_bucket_name}/processed/*",
+        }],
+    }
+    s3_client(settings).put_bucket_policy(Bucket=settings.s3_bucket_name, Policy=json.dumps(policy))
 
 
 def _settings_overrides(env: dict[str, str]) -> dict[str, str]:

@@ -65,7 +65,7 @@ def pixel(path: Path, t: float, x: int, y: int) -> tuple[int, int, int]:
     """RGB of one output pixel at time t, decoded by FFmpeg."""
     out = subprocess.run(
         [FFMPEG, "-hide_banner", "-loglevel", "error", "-ss", f"{t}", "-i", str(path), "-frames:v", "1",
-         "-vf", f"crop=1:1:{x}:{y}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-threads", "1", "-"],
+         "-vf", f"format=rgb24,crop=1:1:{x}:{y}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-threads", "1", "-"],
         check=True,
         capture_output=True,
     ).stdout
