@@ -12,6 +12,7 @@ loses the race to eviction reports a miss.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -61,7 +62,10 @@ class SourceCache:
         self._blobs = root / "blobs"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._db = root / "index.sqlite3"
-        with self._connect() as db:
+        # Switching to WAL takes an exclusive lock without waiting for a busy one, so
+        # workers starting together take turns through a file lock.
+        with (root / ".init.lock").open("w") as lock, self._connect() as db:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 
