@@ -1,0 +1,1 @@
+"""Benchmarks of the render engine against hand-written FFmpeg and MoviePy."""

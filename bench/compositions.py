@@ -1,0 +1,230 @@
+"""The benched compositions, each three ways: our spec, a hand-written FFmpeg command, MoviePy.
+
+The hand-written commands are what an FFmpeg expert would type for the same video: same size,
+frame rate, duration, encoder and quality settings, so the ratio shows the engine's overhead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.sources import MONTAGE_CLIP_SECONDS, Sources
+from media.text import DEFAULT_FONT
+
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+AUDIO = ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]
+CAPTION = "Summer sale: 50% off"
+HOLD = "loop=loop=-1:size=1,setpts=N/30/TB"  # an expert decodes and scales a still once
+
+
+@dataclass(frozen=True)
+class Composition:
+    name: str
+    spec: dict[str, Any]
+    sources: dict[int, Path]
+    ffmpeg_args: list[str]  # after the binary and before the output path
+    moviepy: Callable[[Path, int], None]
+
+
+def prd_example(src: Sources) -> Composition:
+    """720x1280: background video covering the frame, a logo at 5%/5% sized 25%x25%."""
+    spec = {
+        "output_format": "mp4",
+        "width": 720,
+        "height": 1280,
+        "fps": 30,
+        "elements": [
+            {"type": "video", "source": "bg", "track": 1, "fit_mode": "cover"},
+            {
+                "type": "image",
+                "source": "logo",
+                "track": 2,
+                "x": "5%",
+                "y": "5%",
+                "width": "25%",
+                "height": "25%",
+            },
+        ],
+    }
+    graph = (
+        "[0:v]scale=2276:1280,crop=720:1280,setsar=1[bg];"
+        f"[1:v]scale=180:180,format=yuva420p,{HOLD}[logo];"
+        "[bg][logo]overlay=36:134:shortest=1,format=yuv420p[v]"
+    )
+    args = ["-i", str(src.background), "-i", str(src.logos[0]), "-filter_complex", graph]
+    args += ["-map", "[v]", "-map", "0:a", "-t", "10", *ENCODE, *AUDIO]
+
+    def moviepy(out: Path, threads: int) -> None:
+        from moviepy import CompositeVideoClip, ImageClip, VideoFileClip
+
+        bg = VideoFileClip(str(src.background)).resized((2276, 1280)).cropped(x1=778, width=720)
+        logo = (
+            ImageClip(str(src.logos[0]))
+            .resized((180, 180))
+            .with_position((36, 134))
+            .with_duration(bg.duration)
+        )
+        _write(CompositeVideoClip([bg, logo], size=(720, 1280)).with_audio(bg.audio), out, threads)
+
+    return Composition(
+        "PRD example (720x1280, video + logo)", spec, {0: src.background, 1: src.logos[0]}, args, moviepy
+    )
+
+
+def overlays_text_music(src: Sources) -> Composition:
+    """1280x720: background video, 4 logos in the corners, a caption, music under the video's sound."""
+    corners = [(40, 40), (1080, 40), (40, 520), (1080, 520)]
+    logos = [
+        {"type": "image", "source": f"logo{n}", "track": 2, "x": x, "y": y, "width": 160, "height": 160}
+        for n, (x, y) in enumerate(corners)
+    ]
+    caption = {
+        "type": "text",
+        "text": CAPTION,
+        "track": 3,
+        "y": 560,
+        "height": 120,
+        "font_size": 64,
+        "color": "#ffffff",
+    }
+    spec = {
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "fps": 30,
+        "elements": [
+            {"type": "video", "source": "bg", "track": 1},
+            *logos,
+            {**caption, "x": 0, "width": 1280},
+            {"type": "audio", "source": "music", "volume": 0.5, "duration": 10},
+        ],
+    }
+    sources = {0: src.background, **{n + 1: logo for n, logo in enumerate(src.logos)}, 6: src.music}
+    text_file = Path(src.music.parent / "caption.txt")
+    text_file.write_text(CAPTION, encoding="utf-8")
+    parts = ["[0:v]setsar=1[b0]"]
+    for n, (x, y) in enumerate(corners):
+        parts.append(
+            f"[{n + 1}:v]scale=160:160,{HOLD}[l{n}];[b{n}][l{n}]overlay={x}:{y}:shortest=1[b{n + 1}]"
+        )
+    parts.append(
+        f"[b4]drawtext=fontfile={DEFAULT_FONT}:textfile={text_file}:expansion=none:fontsize=64:fontcolor=white:"
+        "x=(w-text_w)/2:y=560+(120-text_h)/2,format=yuv420p[v]"
+    )
+    parts.append("[5:a]volume=0.5[m];[0:a][m]amix=inputs=2:duration=first:normalize=0[a]")
+    args = ["-i", str(src.background)]
+    for logo in src.logos:
+        args += ["-i", str(logo)]
+    args += [
+        "-i",
+        str(src.music),
+        "-filter_complex",
+        ";".join(parts),
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        "-t",
+        "10",
+    ]
+    args += [*ENCODE, *AUDIO]
+
+    def moviepy(out: Path, threads: int) -> None:
+        from moviepy import (
+            AudioFileClip,
+            CompositeAudioClip,
+            CompositeVideoClip,
+            ImageClip,
+            TextClip,
+            VideoFileClip,
+        )
+
+        bg = VideoFileClip(str(src.background))
+        layers = [bg] + [
+            ImageClip(str(logo)).resized((160, 160)).with_position(pos).with_duration(bg.duration)
+            for logo, pos in zip(src.logos, corners, strict=True)
+        ]
+        text = TextClip(font=str(DEFAULT_FONT), text=CAPTION, font_size=64, color="white")
+        layers.append(text.with_position(("center", 560 + (120 - text.h) // 2)).with_duration(bg.duration))
+        music = AudioFileClip(str(src.music)).subclipped(0, bg.duration).with_volume_scaled(0.5)
+        video = CompositeVideoClip(layers, size=(1280, 720)).with_audio(CompositeAudioClip([bg.audio, music]))
+        _write(video, out, threads)
+
+    return Composition("4 overlays + text + music (1280x720)", spec, sources, args, moviepy)
+
+
+def montage(src: Sources) -> Composition:
+    """60 s 1920x1080 montage of 6 clips joined by 1 s crossfades, with a music bed."""
+    step = MONTAGE_CLIP_SECONDS - 1
+    total = step * (len(src.clips) - 1) + MONTAGE_CLIP_SECONDS - 1  # the last clip is cut 1 s short: 60 s
+    elements: list[dict[str, Any]] = []
+    for n in range(len(src.clips)):
+        clip: dict[str, Any] = {
+            "type": "video",
+            "source": f"clip{n}",
+            "time": n * step,
+            "duration": min(MONTAGE_CLIP_SECONDS, total - n * step),
+        }
+        if n:
+            clip["transition"] = {"type": "crossfade", "duration": 1}
+        elements.append(clip)
+    elements.append({"type": "audio", "source": "music"})
+    spec = {
+        "output_format": "mp4",
+        "width": 1920,
+        "height": 1080,
+        "fps": 30,
+        "duration": total,
+        "elements": elements,
+    }
+    sources = {n: clip for n, clip in enumerate(src.clips)} | {len(src.clips): src.music}
+    chain, last = [], "0:v"
+    for n in range(1, len(src.clips)):
+        chain.append(f"[{last}][{n}:v]xfade=transition=fade:duration=1:offset={n * step}[x{n}]")
+        last = f"x{n}"
+    args = [a for clip in src.clips for a in ("-i", str(clip))] + ["-i", str(src.music)]
+    args += [
+        "-filter_complex",
+        ";".join(chain),
+        "-map",
+        f"[{last}]",
+        "-map",
+        f"{len(src.clips)}:a",
+        "-t",
+        str(total),
+    ]
+    args += [*ENCODE, *AUDIO]
+
+    def moviepy(out: Path, threads: int) -> None:
+        from moviepy import AudioFileClip, CompositeVideoClip, VideoFileClip, vfx
+
+        clips = []
+        for n, path in enumerate(src.clips):
+            clip = VideoFileClip(str(path), audio=False).subclipped(
+                0, min(MONTAGE_CLIP_SECONDS, total - n * step)
+            )
+            clips.append(clip.with_start(n * step).with_effects([vfx.CrossFadeIn(1)] if n else []))
+        video = CompositeVideoClip(clips, size=(1920, 1080)).with_duration(total)
+        _write(video.with_audio(AudioFileClip(str(src.music)).subclipped(0, total)), out, threads)
+
+    return Composition("60 s 1080p montage, 6 clips, crossfades", spec, sources, args, moviepy)
+
+
+def _write(video: Any, out: Path, threads: int) -> None:
+    video.write_videofile(
+        str(out),
+        fps=30,
+        codec="libx264",
+        preset="veryfast",
+        audio_codec="aac",
+        audio_bitrate="128k",
+        threads=threads,
+        ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+        logger=None,
+    )
+
+
+ALL = [prd_example, overlays_text_music, montage]

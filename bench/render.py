@@ -1,0 +1,97 @@
+"""Wall time of the engine against a hand-written FFmpeg command and MoviePy, same machine, same videos.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python -m bench.render [--threads N] [--skip-moviepy] [--only NAME]
+
+Prints, per composition, the three wall times and the ratios the issue targets:
+ours / hand-written FFmpeg (<= 1.15) and ours / MoviePy (<= 0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.compositions import ALL, Composition
+from bench.sources import make_sources
+from media.ffmpeg_bin import ffmpeg_bin
+from media.probe import probe
+from media.render import render_video
+from schemas.settings import Settings
+from schemas.spec import VideoSpec
+
+
+def _timed(action: object) -> float:
+    start = time.perf_counter()
+    assert callable(action)
+    action()
+    return time.perf_counter() - start
+
+
+def _describe(path: Path) -> str:
+    info = probe(path)
+    return f"{info.width}x{info.height} {info.duration or 0:.2f}s {info.video_codec}/{info.audio_codec}"
+
+
+def bench(comp: Composition, work: Path, threads: int, *, with_moviepy: bool) -> dict[str, float]:
+    settings = Settings(ffmpeg_threads=threads, max_output_duration_sec=3600)
+    spec = VideoSpec.model_validate(comp.spec)
+    ours_out, hand_out, mp_out = work / "ours.mp4", work / "hand.mp4", work / "moviepy.mp4"
+    ffmpeg = ffmpeg_bin(settings)
+    hand_cmd = [
+        ffmpeg,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *comp.ffmpeg_args,
+        "-threads",
+        str(threads),
+        "-filter_complex_threads",
+        str(threads),
+        str(hand_out),
+    ]
+    times = {
+        "ours": _timed(lambda: asyncio.run(render_video(spec, comp.sources, ours_out, settings=settings))),
+        "ffmpeg": _timed(lambda: subprocess.run(hand_cmd, check=True)),
+    }
+    if with_moviepy:
+        times["moviepy"] = _timed(lambda: comp.moviepy(mp_out, threads))
+    print(f"\n{comp.name}")
+    for name, path in (("ours", ours_out), ("ffmpeg", hand_out), ("moviepy", mp_out)):
+        if name in times:
+            print(f"  {name:8s} {times[name]:7.2f} s   {_describe(path)}")
+    print(f"  ours / hand-written FFmpeg = {times['ours'] / times['ffmpeg']:.2f}   (target <= 1.15)")
+    if "moviepy" in times:
+        print(f"  ours / MoviePy             = {times['ours'] / times['moviepy']:.3f}  (target <= 0.1)")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every tool")
+    parser.add_argument("--skip-moviepy", action="store_true", help="only compare with hand-written FFmpeg")
+    parser.add_argument("--only", help="run the compositions whose name contains this")
+    parser.add_argument("--work", type=Path, help="keep sources and outputs here (default: a temp dir)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="videogen-bench-"))
+    sources = make_sources(ffmpeg_bin(Settings()), work / "sources")
+    print(f"threads={args.threads}  work={work}")
+    for make in ALL:
+        comp = make(sources)
+        if args.only and args.only.lower() not in comp.name.lower():
+            continue
+        out_dir = work / make.__name__
+        out_dir.mkdir(parents=True, exist_ok=True)
+        bench(comp, out_dir, args.threads, with_moviepy=not args.skip_moviepy)
+
+
+if __name__ == "__main__":
+    main()
