@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import importlib
 
 from faust import Worker
@@ -24,4 +25,5 @@ def run_worker() -> None:
 
     settings.job_work_root.mkdir(parents=True, exist_ok=True)
     app.conf.loghandlers = [handler]
-    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    # mode would add a plain-text stderr handler; our JSON handler (loghandlers) is the only output.
+    Worker(app, loglevel=settings.log_level, logfile=os.devnull, quiet=True).execute_from_commandline()

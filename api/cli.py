@@ -109,8 +109,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+README_MARKERS = ("<!-- settings:start -->\n", "<!-- settings:end -->")
+
+
 def _cmd_settings(args: argparse.Namespace) -> int:
-    print(settings_markdown())
+    if args.readme is None:
+        print(settings_markdown())
+        return 0
+    text = args.readme.read_text()
+    start, end = README_MARKERS
+    head, rest = text.split(start, 1)
+    args.readme.write_text(head + start + settings_markdown() + "\n" + end + rest.split(end, 1)[1])
+    return 0
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas.export import write_schemas
+
+    for path in write_schemas():
+        print(path)
     return 0
 
 
@@ -128,7 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("spec", help="path to a JSON spec; sources may be URLs or local paths")
     render.add_argument("-o", "--output", required=True, help="output file")
     render.set_defaults(func=_cmd_render)
-    sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=_cmd_settings)
+    settings_cmd = sub.add_parser("settings", help="print the settings table (Markdown)")
+    settings_cmd.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file")
+    settings_cmd.set_defaults(func=_cmd_settings)
+    sub.add_parser("schemas", help="regenerate the JSON Schemas in schemas/json/").set_defaults(func=_cmd_schemas)
     return parser
 
 

@@ -1,0 +1,37 @@
+"""JSON Schemas of the Kafka contract, generated from the models (never written by hand).
+
+`videogen schemas` rewrites `schemas/json/`; a test fails when the committed files drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel
+
+from schemas.events import DeadLetter, JobEvent, JobRequested, JobResult
+from schemas.spec import VideoSpec
+
+SCHEMA_DIR = Path(__file__).parent / "json"
+EXPORTED: dict[str, type[BaseModel]] = {
+    "job_requested": JobRequested,
+    "job_event": JobEvent,
+    "job_result": JobResult,
+    "dead_letter": DeadLetter,
+    "video_spec": VideoSpec,
+}
+
+
+def render_schema(model: type[BaseModel]) -> bytes:
+    return orjson.dumps(model.model_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in EXPORTED.items():
+        path = directory / f"{name}.schema.json"
+        path.write_bytes(render_schema(model))
+        written.append(path)
+    return written
