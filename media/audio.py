@@ -31,8 +31,10 @@ def audio_chain(source: AudioSource, out_label: str) -> str:
     """One clip's sound: resampled, gained, faded and delayed to its start."""
     clip, element = source.clip, source.clip.element
     length = clip.played_length
-    filters = [
-        f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo",
+    filters = [f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"]
+    if clip.loops_segment and clip.media_length is not None:
+        filters.append(f"aloop=loop=-1:size={round(clip.media_length * SAMPLE_RATE)}")
+    filters += [
         f"atrim=duration={length:.6f}",
         "asetpts=PTS-STARTPTS",
     ]

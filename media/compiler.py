@@ -36,6 +36,7 @@ X264_CRF = {"low": 28, "medium": 23, "high": 18}
 VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 STILL_FORMATS = ("jpg", "png")
 LIBVPX = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+MAX_LOOP_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,16 @@ class _Graph:
         """Opens the clip's source once (its video and audio share the input); names a stream."""
         if clip.index not in self.opened:
             options: list[str] = []
-            if clip.element.duration_mode == "loop" and clip.media_length is not None:
+            if (
+                clip.element.duration_mode == "loop"
+                and clip.media_length is not None
+                and not clip.loops_segment
+            ):
                 options += ["-stream_loop", "-1"]
             if clip.source_start > 0 and clip.media_length is not None:
                 options += ["-ss", f"{clip.source_start:.6f}"]  # input seeking: nothing decoded twice
             if clip.media_length is not None:
-                options += ["-t", f"{clip.played_length:.6f}"]
+                options += ["-t", f"{clip.decoded_length:.6f}"]
             info = clip.info
             if info is not None and info.video_codec in LIBVPX and info.has_alpha:
                 options += ["-c:v", LIBVPX[info.video_codec]]  # native VP8/VP9 decoders drop alpha
@@ -214,13 +219,33 @@ def _source_filters(graph: _Graph, clip: Clip, box: Box, alpha: bool) -> tuple[s
     info = clip.info
     assert info is not None and info.width and info.height
     fit = fit_media(
-        element.fit_mode, info.width, info.height, box,
+        element.fit_mode,
+        info.width,
+        info.height,
+        box,
         fills_output=(box.w, box.h) == (graph.spec.out_width, graph.spec.out_height),
-    )  # fmt: skip
+    )
     sizing = _fit_filters(fit, box.w, box.h, alpha=alpha)
     if info.kind == "image":
         return graph.media_stream(clip, "v"), ["trim=end_frame=1", *sizing, *hold]
+    if clip.loops_segment:
+        sizing += _segment_loop(graph, clip, box, alpha)
     return graph.media_stream(clip, "v"), [f"fps={fps:g}", *sizing]
+
+
+def _segment_loop(graph: _Graph, clip: Clip, box: Box, alpha: bool) -> list[str]:
+    """Repeats a trimmed segment by holding its (box-sized) frames in memory."""
+    assert clip.media_length is not None
+    frames = max(1, round(clip.media_length * graph.fps))
+    held = frames * box.w * box.h * (2.5 if alpha else 1.5)
+    if held > MAX_LOOP_BYTES:
+        raise invalid(
+            graph.spec,
+            clip.index,
+            f"looping a {clip.media_length:.1f} s trimmed segment at {box.w}x{box.h} needs too much memory; "
+            "loop a shorter segment or the whole file",
+        )
+    return [f"loop=loop=-1:size={frames}:start=0", f"setpts=N/({graph.fps:g}*TB)"]
 
 
 def _text_filters(graph: _Graph, clip: Clip, box: Box, hold: list[str]) -> list[str]:
@@ -393,8 +418,20 @@ def _encoder(spec: VideoSpec, duration: float, threads: int) -> list[str]:
         return [*common, "-loop", "0", "-f", "gif"]
     if fmt == "webm":
         crf = spec.crf if spec.crf is not None else VP9_CRF[spec.quality]
-        video = ["-c:v", "libvpx-vp9", "-crf", str(crf), "-b:v", "0", "-deadline", "realtime",
-                 "-cpu-used", "8", "-row-mt", "1"]  # fmt: skip
+        video = [
+            "-c:v",
+            "libvpx-vp9",
+            "-crf",
+            str(crf),
+            "-b:v",
+            "0",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-row-mt",
+            "1",
+        ]
         return [*common, *video, "-c:a", "libopus", "-b:a", "128k", "-f", "webm"]
     crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
     video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(min(crf, 51)), "-pix_fmt", "yuv420p"]
@@ -419,16 +456,29 @@ def _stream_copy(
     if element.type != "video" or info is None or info.kind != "video" or info.video_codec != codec:
         return None
     plain = (
-        info.pix_fmt == "yuv420p" and info.rotation == 0 and info.sample_aspect_ratio in (None, (1, 1))
+        info.pix_fmt == "yuv420p"
+        and info.rotation == 0
+        and info.sample_aspect_ratio in (None, (1, 1))
         and (info.width, info.height) == (spec.out_width, spec.out_height)
-        and info.fps is not None and abs(info.fps - spec.fps) < 0.01
-        and clip.start == 0 and clip.source_start == 0 and element.trim_end is None
-        and clip.media_length is not None and clip.end >= clip.media_length - 1e-3
-        and element.duration_mode == "auto" and element.opacity == 1 and element.rotation % 360 == 0
-        and element.fade_in == 0 and element.fade_out == 0 and element.volume == 1
-        and element.x is None and element.y is None and element.width is None and element.height is None
+        and info.fps is not None
+        and abs(info.fps - spec.fps) < 0.01
+        and clip.start == 0
+        and clip.source_start == 0
+        and element.trim_end is None
+        and clip.media_length is not None
+        and clip.end >= clip.media_length - 1e-3
+        and element.duration_mode == "auto"
+        and element.opacity == 1
+        and element.rotation % 360 == 0
+        and element.fade_in == 0
+        and element.fade_out == 0
+        and element.volume == 1
+        and element.x is None
+        and element.y is None
+        and element.width is None
+        and element.height is None
         and not spec.loudness_normalization
-    )  # fmt: skip
+    )
     keep_audio = info.has_audio and not element.muted
     if not plain or (keep_audio and info.audio_codec not in audio_codecs):
         return None

@@ -41,6 +41,22 @@ class Clip:
         return self.info is None or self.info.kind == "image"
 
     @property
+    def loops_segment(self) -> bool:
+        """Loops a trimmed part of its source: repeated in the graph, since -stream_loop restarts
+        at the file's beginning, not at trim_start."""
+        element = self.element
+        trimmed = self.source_start > 0 or element.trim_end is not None
+        return element.duration_mode == "loop" and self.media_length is not None and trimmed
+
+    @property
+    def decoded_length(self) -> float:
+        """Seconds read from the input: the trimmed segment once when the graph repeats it."""
+        if self.loops_segment:
+            assert self.media_length is not None
+            return min(self.media_length, self.length)
+        return self.played_length
+
+    @property
     def played_length(self) -> float:
         """Seconds of source actually decoded: the media runs out unless it loops."""
         if self.media_length is None or self.element.duration_mode == "loop":

@@ -72,6 +72,11 @@ class Media:
             "yuv420p",
         )
 
+    def red_blue(self) -> Path:
+        """64x48, 1 s: red for 0.5 s then blue, to see which part of a clip plays."""
+        graph = "color=c=red:s=64x48:r=10:d=0.5[a];color=c=blue:s=64x48:r=10:d=0.5[b];[a][b]concat"
+        return make(self.path("red_blue.mp4"), *lavfi(graph), "-c:v", "libx264", "-preset", "ultrafast")
+
     def tone(self, freq: int = 1000, seconds: float = 2, volume: float = 4.0) -> Path:
         """A sine; volume 4 gives amplitude 0.5 (lavfi sine is 1/8 full scale)."""
         source = f"sine=f={freq}:d={seconds}:sample_rate=48000,volume={volume}"

@@ -90,7 +90,10 @@ def test_non_square_pixels_odd_size_and_no_audio(media: Media, render: Renderer)
 
 
 def test_webm_alpha_is_kept(media: Media, render: Renderer) -> None:
-    graph = "color=c=red:s=64x64:r=10:d=1,format=yuva420p,geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='if(lt(X,32),0,255)'"
+    graph = (
+        "color=c=red:s=64x64:r=10:d=1,format=yuva420p,"
+        "geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='if(lt(X,32),0,255)'"  # left half transparent
+    )
     webm = make(media.path("alpha.webm"), *lavfi(graph), "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p")
     out = render(
         _spec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import av
 
-from tests.engine.conftest import Media, Renderer, frame_at, lavfi, make, near, pixel
+from tests.engine.conftest import Media, Renderer, frame_at, near, pixel
 
 RED, BLUE, BLACK = (255, 0, 0), (0, 0, 255), (0, 0, 0)
 
@@ -79,17 +79,7 @@ def test_wipe_transition_moves_across(render: Renderer) -> None:
 
 def test_trim_loop_and_freeze(media: Media, render: Renderer) -> None:
     """A 1 s red clip then blue: loop shows red again, freeze holds blue, auto ends."""
-    clip = media.path("red_blue.mp4")
-    make(
-        clip,
-        *lavfi("color=c=red:s=64x48:r=10:d=0.5[a];color=c=blue:s=64x48:r=10:d=0.5[b];[a][b]concat"),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-    )
+    clip = media.red_blue()
     box = {"type": "video", "source": "c", "duration": 2, "width": 100, "height": 100, "y": 70}
     out = render(
         _spec(
@@ -105,3 +95,15 @@ def test_trim_loop_and_freeze(media: Media, render: Renderer) -> None:
     assert near(pixel(frame, 160, 120), BLUE)  # last frame held
     assert near(pixel(frame, 270, 120), BLACK)  # media over: gone
     assert near(pixel(frame_at(out.path, 0.1), 50, 30), BLUE)  # trimmed past the red half
+
+
+def test_loop_repeats_the_trimmed_segment(media: Media, render: Renderer) -> None:
+    """Segment [0.25, 1.0) of red|blue loops with period 0.75 s, restarting at trim_start."""
+    clip = media.red_blue()
+    out = render(
+        _spec({"type": "video", "source": "c", "duration": 2, "trim_start": 0.25, "duration_mode": "loop"}),
+        {0: clip},
+    )
+    colors = [pixel(frame_at(out.path, t), 160, 120) for t in (0.1, 0.5, 0.8, 1.1)]
+    assert [near(c, RED) for c in colors] == [True, False, True, False]
+    assert near(colors[3], BLUE)
