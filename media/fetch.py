@@ -149,7 +149,12 @@ async def fetch_sources(
     _check_free_disk(dest_dir, settings, 0, name(wanted[0].index))
     timeout = httpx.Timeout(settings.network_timeout)
     limit = asyncio.Semaphore(max(1, settings.fetch_concurrency))
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    # No keep-alive: connections are pooled per IP, and one TLS session (verified for one
+    # name) must not carry a request for another name on the same address.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(
+        timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
+    ) as client:
         job = _Job(
             settings=settings,
             dest_dir=dest_dir,
@@ -226,6 +231,14 @@ def _check_free_disk(directory: Path, settings: Settings, incoming: int, what: s
         )
 
 
+def _timeout(what: str, url: str, why: str) -> JobError:
+    return JobError(
+        ErrorCode.NETWORK_TIMEOUT,
+        f"{what}: {redact(url)} timed out ({why}); use a faster host or retry.",
+        {"element": what, "url": redact(url)},
+    )
+
+
 def _too_large(what: str, limit_mb: float) -> JobError:
     return JobError(
         ErrorCode.INVALID_INPUT,
@@ -285,19 +298,19 @@ async def _fetch_http(job: _Job, url: str, path: Path, what: str) -> tuple[int, 
                     {"element": what, "url": redact(url)},
                 ) from None
             await asyncio.sleep(settings.fetch_backoff_seconds * 2**attempt)
-        except (httpx.TimeoutException, TimeoutError):
-            raise JobError(
-                ErrorCode.NETWORK_TIMEOUT,
-                f"{what}: {redact(url)} timed out (NETWORK_TIMEOUT is {settings.network_timeout:g}s); "
-                "use a faster host or retry.",
-                {"element": what, "url": redact(url)},
+        except httpx.TimeoutException:
+            raise _timeout(
+                what, url, f"no answer within NETWORK_TIMEOUT={settings.network_timeout:g}s"
             ) from None
+        except TimeoutError:
+            limit = settings.fetch_total_timeout_seconds
+            raise _timeout(what, url, f"took over FETCH_TOTAL_TIMEOUT_SECONDS={limit:g}s") from None
     raise AssertionError("unreachable")
 
 
 async def _http_attempt(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
     """One GET, following up to MAX_REDIRECTS redirects by hand and re-checking each hop."""
-    cached = job.cache.lookup(url) if job.cache else None
+    cached = await asyncio.to_thread(job.cache.lookup, url) if job.cache else None
     current = url
     for _ in range(job.settings.max_redirects + 1):
         target = await check_url(current, job.settings, what, resolver=job.resolver)

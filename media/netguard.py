@@ -98,13 +98,15 @@ def blocked_reason(address: IPAddress) -> str | None:
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address.teredo:
-            embedded = address.teredo[1]
-        if embedded is None and any(address in net for net in _NAT64):
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return blocked_reason(embedded)
+        # A gateway carries these on to the embedded IPv4 address, so that one decides.
+        if address.ipv4_mapped:
+            return blocked_reason(address.ipv4_mapped)
+        if any(address in net for net in _NAT64):
+            return blocked_reason(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour and (reason := blocked_reason(address.sixtofour)):
+            return reason
+        if address.is_site_local:
+            return "a site-local address"
     for attr, reason in (
         ("is_unspecified", "an unspecified address"),
         ("is_loopback", "a loopback address"),

@@ -479,6 +479,27 @@ async def test_read_timeout_is_network_timeout(tmp_path: Path, server: Server) -
     assert_empty(tmp_path / "job")
 
 
+async def test_slow_drip_hits_the_total_deadline(tmp_path: Path, server: Server) -> None:
+    def drip(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.end_headers()
+        try:
+            while not server.release.wait(0.05):
+                h.wfile.write(b"\0")
+                h.wfile.flush()
+        except OSError:
+            pass
+
+    server.routes["/a.png"] = drip
+    settings = make_settings(tmp_path, fetch_total_timeout_seconds=0.3)
+    await failing(
+        fetch_sources(spec(image(server.url("/a.png"))), tmp_path / "job", settings),
+        ErrorCode.NETWORK_TIMEOUT,
+        "FETCH_TOTAL_TIMEOUT_SECONDS",
+    )
+    assert_empty(tmp_path / "job")
+
+
 async def test_cancel_removes_partial_files(tmp_path: Path, server: Server, media: Media) -> None:
     def stall(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)

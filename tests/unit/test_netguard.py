@@ -60,6 +60,9 @@ PUBLIC = resolver_for({"cdn.example.com": ["93.184.216.34"]})
         "http://[::ffff:169.254.169.254]/",
         "http://[64:ff9b::a00:1]/",
         "http://[2002:7f00:1::1]/",
+        "http://[2001::7f00:1]/",
+        "http://[fec0::1]/",
+        "http://[::7f00:1]/",
     ],
 )
 async def test_forbidden_addresses_are_refused(url: str) -> None:
@@ -154,7 +157,8 @@ def test_blocked_reason_names_the_kind() -> None:
 
     assert blocked_reason(ipaddress.ip_address("169.254.169.254")) == "a cloud metadata address"
     assert blocked_reason(ipaddress.ip_address("::ffff:10.1.2.3")) == "a private address"
-    assert blocked_reason(ipaddress.ip_address("2606:4700::1")) is None
+    for public in ("2606:4700::1", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"):
+        assert blocked_reason(ipaddress.ip_address(public)) is None, public
 
 
 def test_redact_drops_secrets() -> None:
