@@ -124,6 +124,9 @@ class JobEvent(BaseModel):
     bytes_in: int | None = None
     bytes_out: int | None = None
     stage_seconds: float | None = None
+    element_counts: dict[str, int] | None = Field(
+        None, description="Elements of the spec by type; set where the spec is at hand (accepted, validate)."
+    )
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
 

@@ -67,6 +67,25 @@ class Settings(BaseSettings):
     clickhouse_url: str | None = Field(
         None, description="ClickHouse server URL. Unset: an embedded chDB store under DATA_DIR."
     )
+    analytics_host: str = Field(
+        "127.0.0.1", description="Address of the embedded analytics store (`videogen analytics serve`)."
+    )
+    analytics_port: int = Field(
+        6070, description="Port of the embedded analytics store, the one process that owns the chDB path."
+    )
+    analytics_batch_size: int = Field(500, description="Analytics rows per ClickHouse insert.")
+    analytics_flush_seconds: float = Field(
+        2.0, description="Longest an analytics row waits before its batch is inserted."
+    )
+    analytics_buffer_max: int = Field(
+        100_000, description="Analytics rows held while ClickHouse is down; beyond it the oldest are dropped."
+    )
+    analytics_timeout_seconds: float = Field(
+        10.0, description="Timeout of one analytics insert or query; a slow store is retried, never waited on."
+    )
+    estimator_refresh_seconds: float = Field(
+        60.0, description="How often the learning estimator refits on recent finished jobs."
+    )
 
     # Media
     ffmpeg_bin: str | None = Field(None, description="FFmpeg binary. Unset: the one in imageio-ffmpeg.")
