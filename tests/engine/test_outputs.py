@@ -48,7 +48,7 @@ def test_still_at_snapshot_time(media: Media, render: Renderer, fmt: str) -> Non
     assert near(pixel(frame_at(out.path, 0), 80, 60), BLUE, tol=40)
 
 
-def test_identical_output_is_stream_copied(media: Media, render: Renderer, tmp_path: object) -> None:
+def test_identical_output_is_stream_copied(media: Media, render: Renderer) -> None:
     source = media.video("blue", seconds=1, size="320x240")
     spec = VideoSpec.model_validate(
         {

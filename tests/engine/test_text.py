@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,7 @@ def test_text_drawn_inside_its_box_only(render: Renderer) -> None:
     assert outside == 0
 
 
-def test_hostile_characters_render_verbatim(render: Renderer, tmp_path: object) -> None:
+def test_hostile_characters_render_verbatim(render: Renderer) -> None:
     out = render(_spec({"type": "text", "text": NASTY, "font_size": 14, "color": "#ffffff"}))
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 200
 
@@ -78,13 +80,17 @@ def test_font_file_source_and_units(render: Renderer) -> None:
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
 
 
-def test_unreadable_font_fails_naming_the_element(render: Renderer, tmp_path: object) -> None:
-    from pathlib import Path
-
-    bad = Path(str(tmp_path)) / "bad.ttf"
+def test_unreadable_font_fails_naming_the_element(render: Renderer, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttf"
     bad.write_bytes(b"not a font")
     with pytest.raises(JobError) as err:
         render(
             _spec({"id": "title", "type": "text", "text": "x", "font_family": "https://f/bad.ttf"}), {0: bad}
         )
     assert err.value.code == "INVALID_INPUT" and "title" in err.value.message
+
+
+@pytest.mark.parametrize("family", ["Roboto Bold", "A Family Nobody Has: 'x'"])
+def test_font_family_names_resolve_or_fall_back(render: Renderer, family: str) -> None:
+    out = render(_spec({"type": "text", "text": "Grüße Привет", "font_family": family, "font_size": 40}))
+    assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
