@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -16,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import imageio_ffmpeg
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
 from media.fetch import fetch_sources, wanted_sources
@@ -105,6 +112,10 @@ def redirect(location: str, status: int = 302) -> Route:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
+    yield from serve()
+
+
+def serve(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
     state = Server(routes={})
 
     class Handler(BaseHTTPRequestHandler):
@@ -125,6 +136,8 @@ def server() -> Iterator[Server]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -252,6 +265,81 @@ async def test_redirects_are_followed_up_to_the_limit(tmp_path: Path, server: Se
         "more than 5",
     )
     assert_empty(tmp_path / "job")
+
+
+# --- TLS to a pinned address --------------------------------------------------------
+
+
+@dataclass
+class Tls:
+    server: Server
+    client_context: ssl.SSLContext
+    sni: list[str | None]
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[Tls]:
+    """HTTPS on 127.0.0.1 with a self-signed certificate for media.test only."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "media.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("media.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    sni: list[str | None] = []
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    server_context.sni_callback = lambda sock, server_name, ctx: sni.append(server_name)  # type: ignore[assignment]
+    client_context = ssl.create_default_context(cafile=str(cert_file))
+    for state in serve(server_context):
+        yield Tls(state, client_context, sni)
+
+
+@pytest.fixture
+def trusting(monkeypatch: pytest.MonkeyPatch, tls_server: Tls) -> None:
+    """Make the fetcher's client trust the test certificate (it takes no verify argument)."""
+    original = httpx.AsyncClient
+
+    def client(**kwargs: Any) -> httpx.AsyncClient:
+        return original(verify=tls_server.client_context, **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", client)
+
+
+@pytest.mark.usefixtures("trusting")
+async def test_https_goes_to_the_pinned_address_with_sni_and_verifies_the_name(
+    tmp_path: Path, tls_server: Tls, media: Media
+) -> None:
+    tls_server.server.routes["/a.png"] = lambda h: reply(h, media.png)
+    port = tls_server.server.port
+    job = spec(image(f"https://media.test:{port}/a.png"))
+    files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path), resolver=local_resolver)
+    assert Path(files[0].path).read_bytes() == media.png
+    assert tls_server.sni == ["media.test"] and tls_server.server.hosts == [f"media.test:{port}"]
+    # Same address, another name: the certificate does not cover it, so the fetch must fail.
+    job = spec(image(f"https://other.test:{port}/a.png"))
+    await failing(
+        fetch_sources(job, tmp_path / "job2", make_settings(tmp_path), resolver=local_resolver),
+        ErrorCode.SOURCE_DOWNLOAD_FAILED,
+        "logo",
+    )
+    assert tls_server.server.hits == {"/a.png": 1}
 
 
 # --- SSRF ------------------------------------------------------------------------------
