@@ -24,17 +24,13 @@ from fontTools.ttLib import TTLibError
 
 from media.audio import AudioSource, audio_graph, is_audible
 from media.layout import Box, Fit, element_box, fit_media, rotated_size
+from media.output import INPUT_GUARD, STILL_FORMATS, encoder_args, finish_chains, stream_copy_args
 from media.probe import MediaInfo
 from media.text import choose_font, drawtext_filter, ffmpeg_color, wrap_text
 from media.timeline import Clip, Timeline, invalid, resolve_timeline
 from schemas.spec import VideoSpec, resolve_font_size
 
-# Restricts every input to local files: a playlist or concat file naming URLs is not followed.
-INPUT_GUARD = ["-protocol_whitelist", "file,pipe"]
 XFADE_NAMES = {"crossfade": "fade"}
-X264_CRF = {"low": 28, "medium": 23, "high": 18}
-VP9_CRF = {"low": 40, "medium": 33, "high": 26}
-STILL_FORMATS = ("jpg", "png")
 LIBVPX = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 MAX_LOOP_BYTES = 1 << 30
 
@@ -111,9 +107,9 @@ def compile_render(
     max_duration: float,
 ) -> CompiledRender:
     timeline = resolve_timeline(spec, infos, max_duration=max_duration)
-    copy = _stream_copy(spec, timeline, sources, out_path)
+    copy = stream_copy_args(spec, timeline, sources, out_path)
     if copy is not None:
-        return copy
+        return CompiledRender(argv=copy, duration=timeline.duration, stream_copy=True)
     graph = _Graph(spec=spec, sources=sources, threads=threads, work_dir=work_dir)
     visual = [clip for clip in timeline.clips if clip.is_visual]
     video, groups = _canvas(graph, _transition_groups(visual), timeline.duration)
@@ -122,14 +118,14 @@ def compile_render(
         overlay = f"overlay=x={layer.x}:y={layer.y}:eof_action=pass"
         video = graph.chain(f"[{video}][{layer.label}]", [overlay], f"ov{group[0].index}")
     has_audio = _audio(graph, timeline)
-    graph.chains += _finish(spec, video, timeline.duration)
+    graph.chains += finish_chains(spec, video, timeline.duration)
 
     argv = ["-hide_banner", "-nostdin", "-y", *graph.inputs, "-filter_complex", ";".join(graph.chains)]
     argv += ["-filter_complex_threads", str(threads), "-map", "[vout]"]
     if has_audio:
         argv += ["-map", "[aout]"]
     argv += [
-        *_encoder(spec, timeline.duration, threads),
+        *encoder_args(spec, timeline.duration, threads),
         "-progress",
         "pipe:1",
         "-nostats",
@@ -392,109 +388,3 @@ def _audio(graph: _Graph, timeline: Timeline) -> bool:
     chains = audio_graph(audible, timeline.duration, loudnorm=graph.spec.loudness_normalization)
     graph.chains += chains
     return bool(chains)
-
-
-def _finish(spec: VideoSpec, video: str, duration: float) -> list[str]:
-    """Turns the composed stream into [vout] in the pixel format the output wants."""
-    if spec.output_format in STILL_FORMATS:
-        at = min(spec.snapshot_time, max(0.0, duration - 1.0 / spec.fps))
-        pix = "yuvj420p" if spec.output_format == "jpg" else "rgb24"
-        return [f"[{video}]trim=start={at:.6f},setpts=PTS-STARTPTS,format={pix}[vout]"]
-    if spec.output_format == "gif":
-        return [
-            f"[{video}]split[gif_a][gif_b]",
-            "[gif_a]palettegen[palette]",
-            "[gif_b][palette]paletteuse=dither=sierra2_4a[vout]",
-        ]
-    return [f"[{video}]format=yuv420p[vout]"]
-
-
-def _encoder(spec: VideoSpec, duration: float, threads: int) -> list[str]:
-    fmt = spec.output_format
-    if fmt in STILL_FORMATS:
-        return ["-frames:v", "1", "-update", "1", *(["-q:v", "2"] if fmt == "jpg" else [])]
-    common = ["-t", f"{duration:.6f}", "-r", f"{spec.fps:g}", "-threads", str(threads)]
-    if fmt == "gif":
-        return [*common, "-loop", "0", "-f", "gif"]
-    if fmt == "webm":
-        crf = spec.crf if spec.crf is not None else VP9_CRF[spec.quality]
-        video = [
-            "-c:v",
-            "libvpx-vp9",
-            "-crf",
-            str(crf),
-            "-b:v",
-            "0",
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-row-mt",
-            "1",
-        ]
-        return [*common, *video, "-c:a", "libopus", "-b:a", "128k", "-f", "webm"]
-    crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
-    video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(min(crf, 51)), "-pix_fmt", "yuv420p"]
-    audio = ["-c:a", "aac", "-b:a", "192k" if spec.quality == "high" else "128k"]
-    return [*common, *video, *audio, "-movflags", "+faststart", "-f", "mov" if fmt == "mov" else "mp4"]
-
-
-# --- fast path ---------------------------------------------------------------------------------
-
-_COPYABLE = {"mp4": ("h264", {"aac"}), "mov": ("h264", {"aac"}), "webm": ("vp9", {"opus", "vorbis"})}
-
-
-def _stream_copy(
-    spec: VideoSpec, timeline: Timeline, sources: Mapping[int, Path], out_path: Path
-) -> CompiledRender | None:
-    """A remux when the output would equal the one input: no decode, no encode."""
-    if len(spec.elements) != 1 or len(timeline.clips) != 1 or spec.output_format not in _COPYABLE:
-        return None
-    clip = timeline.clips[0]
-    element, info = clip.element, clip.info
-    codec, audio_codecs = _COPYABLE[spec.output_format]
-    if element.type != "video" or info is None or info.kind != "video" or info.video_codec != codec:
-        return None
-    plain = (
-        info.pix_fmt == "yuv420p"
-        and info.rotation == 0
-        and info.sample_aspect_ratio in (None, (1, 1))
-        and (info.width, info.height) == (spec.out_width, spec.out_height)
-        and info.fps is not None
-        and abs(info.fps - spec.fps) < 0.01
-        and clip.start == 0
-        and clip.source_start == 0
-        and element.trim_end is None
-        and clip.media_length is not None
-        and clip.end >= clip.media_length - 1e-3
-        and element.duration_mode == "auto"
-        and element.opacity == 1
-        and element.rotation % 360 == 0
-        and element.fade_in == 0
-        and element.fade_out == 0
-        and element.volume == 1
-        and element.x is None
-        and element.y is None
-        and element.width is None
-        and element.height is None
-        and not spec.loudness_normalization
-    )
-    keep_audio = info.has_audio and not element.muted
-    if not plain or (keep_audio and info.audio_codec not in audio_codecs):
-        return None
-    argv = [
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        *INPUT_GUARD,
-        "-i",
-        f"file:{sources[clip.index]}",
-        "-map",
-        "0:v:0",
-    ]
-    argv += ["-map", "0:a:0", "-c", "copy"] if keep_audio else ["-c", "copy"]
-    if spec.output_format != "webm":
-        argv += ["-movflags", "+faststart"]
-    argv += ["-f", "mov" if spec.output_format == "mov" else spec.output_format]
-    argv += ["-progress", "pipe:1", "-nostats", f"file:{out_path}"]
-    return CompiledRender(argv=argv, duration=clip.length, stream_copy=True)
