@@ -69,10 +69,11 @@ def screen_source(path: Path, element_type: str, label: str, settings: Settings)
     try:
         info = probe(path)
     except JobError as exc:
-        raise _fail(label, f"the file is not usable media ({exc.message})", element_type) from None
+        problem = exc.message.replace(f"'{path}'", "the file").replace(str(path), "the file")
+        raise _fail(label, f"the file is not usable media ({problem})", element_type) from None
     _check_info(info, element_type, label, settings)
     if info.duration is not None and info.kind != "image":
-        _check_tail(path, info, element_type, label)
+        _check_tail(path, fmt, info, element_type, label)
 
 
 def sniff(head: bytes) -> str | None:
@@ -178,7 +179,7 @@ def _check_stream_sizes(path: Path, fmt: str, element_type: str, label: str, set
         with av.open(str(path), format=fmt, options=options) as container:
             sizes = [(s.codec_context.width, s.codec_context.height) for s in container.streams.video]
     except (av.error.FFmpegError, OSError) as exc:
-        raise _fail(label, f"the file is corrupt or truncated ({exc})", element_type) from None
+        raise _fail(label, f"the file is corrupt or truncated ({_why(exc)})", element_type) from None
     for width, height in sizes:
         if width and height:  # unknown until decoded: probe reports it
             _check_pixels(label, element_type, width, height, settings)
@@ -203,22 +204,27 @@ def _check_info(info: MediaInfo, element_type: str, label: str, settings: Settin
         )
 
 
-def _check_tail(path: Path, info: MediaInfo, element_type: str, label: str) -> None:
+def _check_tail(path: Path, fmt: str, info: MediaInfo, element_type: str, label: str) -> None:
     """A packet must exist near the declared end: a cut-off download has a full index
     (moov first) but no data behind it, and would otherwise fail mid-render."""
     assert info.duration is not None
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), format=fmt) as container:
             stream = (container.streams.video or container.streams.audio)[0]
             if stream.time_base is None:
                 return
-            target = int(info.duration * 0.95 / stream.time_base)
+            target = (stream.start_time or 0) + int(info.duration * 0.95 / stream.time_base)
             container.seek(target, stream=stream, any_frame=True, backward=True)
             if any(packet.size for packet in container.demux(stream)):
                 return
     except (av.error.FFmpegError, OSError) as exc:
-        raise _fail(label, f"the file is corrupt or truncated ({exc})", element_type) from None
+        raise _fail(label, f"the file is corrupt or truncated ({_why(exc)})", element_type) from None
     raise _fail(label, "the file is truncated (no data near its end)", element_type)
+
+
+def _why(exc: Exception) -> str:
+    """The library's reason without the local path (which means nothing to the user)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 def _describe(fmt: str) -> str:
@@ -226,4 +232,6 @@ def _describe(fmt: str) -> str:
         return "an image"
     if fmt == "font":
         return "a font"
-    return "an audio file" if fmt in _AUDIOS - _VIDEOS else "a video"
+    if fmt in _AUDIOS:
+        return "an audio or video file" if fmt in _VIDEOS else "an audio file"
+    return "a video"
