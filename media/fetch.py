@@ -330,7 +330,9 @@ async def _http_attempt(job: _Job, url: str, path: Path, what: str) -> tuple[int
                 current = str(target.url.join(response.headers["location"]))
                 continue
             if response.status_code == 304 and cached is not None:
-                return await _from_cache(job, cached, path, what)
+                if await asyncio.to_thread(_use_cached, job, cached, path, what):
+                    return cached.size, cached.content_type
+                raise _Retryable("cached copy evicted during revalidation")
             if response.status_code >= 500:
                 raise _Retryable(f"HTTP {response.status_code}")
             if response.status_code != 200:
@@ -383,23 +385,22 @@ async def _receive(
     return size, content_type
 
 
-async def _from_cache(job: _Job, entry: CacheEntry, path: Path, what: str) -> tuple[int, str | None]:
-    """Serve a revalidated (304) source from the cache; if it was evicted meanwhile, download again."""
+def _use_cached(job: _Job, entry: CacheEntry, path: Path, what: str) -> bool:
+    """Put a revalidated cache entry at `path`, within the limits; False if it was evicted
+    meanwhile (the caller then downloads it)."""
     assert job.cache is not None
-    job.budget.take(entry.size, what)
     if entry.size > job.settings.max_file_size_mb * MB:
         raise _too_large(what, job.settings.max_file_size_mb)
-    if await asyncio.to_thread(job.cache.materialize, entry, path):
-        return entry.size, entry.content_type
+    job.budget.take(entry.size, what)
+    if job.cache.materialize(entry, path):
+        return True
     job.budget.give_back(entry.size)
-    raise _Retryable("cached copy evicted during revalidation")
+    return False
 
 
 def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
     """s3://bucket/key through the worker's client; only buckets in SOURCE_S3_BUCKETS, since
-    the worker's credentials must not become a way to read anyone's objects."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    the worker's credentials must not become a way to read anyone's objects. Cached by ETag."""
     bucket, _, key = url[len("s3://") :].partition("/")
     allowed = job.settings.source_s3_buckets or [job.settings.s3_bucket_name]
     if not bucket or not key:
@@ -418,10 +419,57 @@ def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | No
             f"{what}: s3:// sources need S3 on the worker; use http(s).",
             {"element": what},
         )
+    cache_key = f"s3://{bucket}/{key}"
+    cached = job.cache.lookup(cache_key) if job.cache else None
+    response = _s3_get(job.s3_client, bucket, key, what, cached.etag if cached else None)
+    if response is None:  # 304: our copy is current
+        assert cached is not None
+        if _use_cached(job, cached, path, what):
+            return cached.size, cached.content_type
+        response = _s3_get(job.s3_client, bucket, key, what, None)
+        assert response is not None
+    body = response["Body"]
+    sink = None
     try:
-        response = job.s3_client.get_object(Bucket=bucket, Key=key)
+        declared = int(response.get("ContentLength") or 0)
+        if declared > job.settings.max_file_size_mb * MB:
+            raise _too_large(what, job.settings.max_file_size_mb)
+        _check_free_disk(path.parent, job.settings, declared, what)
+        sink = _Sink(job, path, what)
+        for chunk in iter(lambda: body.read(CHUNK), b""):
+            sink.write(chunk)
+        size = sink.commit()
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        raise
+    finally:
+        body.close()
+    content_type = response.get("ContentType")
+    if job.cache:
+        job.cache.put(
+            cache_key,
+            path,
+            digest=sink.digest.hexdigest(),
+            etag=response.get("ETag"),
+            last_modified=None,
+            content_type=content_type,
+        )
+    return size, content_type
+
+
+def _s3_get(client: Any, bucket: str, key: str, what: str, etag: str | None) -> dict[str, Any] | None:
+    """GetObject, conditional on `etag` when given; None when S3 says it is unchanged."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        conditional = {"IfNoneMatch": etag} if etag else {}
+        response: dict[str, Any] = client.get_object(Bucket=bucket, Key=key, **conditional)
+        return response
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
+        if etag and code in ("304", "NotModified"):
+            return None
         reason = _S3_REASONS.get(code, f"could not be read ({code})")
         raise JobError(
             ErrorCode.SOURCE_DOWNLOAD_FAILED,
@@ -434,23 +482,6 @@ def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | No
             f"{what}: s3://{bucket}/{key} could not be read ({type(exc).__name__}); retry later.",
             {"element": what, "url": f"s3://{bucket}/{key}"},
         ) from None
-    body = response["Body"]
-    declared = int(response.get("ContentLength") or 0)
-    sink = None
-    try:
-        if declared > job.settings.max_file_size_mb * MB:
-            raise _too_large(what, job.settings.max_file_size_mb)
-        _check_free_disk(path.parent, job.settings, declared, what)
-        sink = _Sink(job, path, what)
-        for chunk in iter(lambda: body.read(CHUNK), b""):
-            sink.write(chunk)
-        return sink.commit(), response.get("ContentType")
-    except BaseException:
-        if sink is not None:
-            sink.discard()
-        raise
-    finally:
-        body.close()
 
 
 def _decode_data_url(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:

@@ -722,6 +722,19 @@ async def test_s3_failures(tmp_path: Path, s3: Any, source: str, code: ErrorCode
     assert_empty(tmp_path / "job")
 
 
+async def test_s3_sources_are_cached_by_etag(tmp_path: Path, s3: Any, media: Media) -> None:
+    s3.put_object(Bucket="media-in", Key="logo.png", Body=media.png)
+    settings = make_settings(tmp_path, source_s3_buckets="media-in")
+    cache = SourceCache(tmp_path / "cache", 10 * 1024 * 1024)
+    job = spec(image("s3://media-in/logo.png"))
+    first = await fetch_sources(job, tmp_path / "j1", settings, s3_client=s3, cache=cache)
+    second = await fetch_sources(job, tmp_path / "j2", settings, s3_client=s3, cache=cache)
+    assert Path(first[0].path).stat().st_ino == Path(second[0].path).stat().st_ino
+    s3.put_object(Bucket="media-in", Key="logo.png", Body=media.bmp)  # changed: new ETag
+    third = await fetch_sources(job, tmp_path / "j3", settings, s3_client=s3, cache=cache)
+    assert Path(third[0].path).read_bytes() == media.bmp
+
+
 async def test_s3_size_limit(tmp_path: Path, s3: Any) -> None:
     s3.put_object(Bucket="media-in", Key="big.mp4", Body=b"\0" * (2 * 1024 * 1024))
     settings = make_settings(tmp_path, source_s3_buckets="media-in")
