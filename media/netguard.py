@@ -49,7 +49,8 @@ class Target:
         headers = httpx.Headers(kwargs.pop("headers", None))
         headers["Host"] = self.url.netloc.decode("ascii")
         pinned = self.url.copy_with(host=str(self.address))
-        extensions = {"sni_hostname": self.url.host} if self.url.scheme == "https" else {}
+        sni = self.url.raw_host.decode("ascii")  # IDNA form, as on the wire
+        extensions = {"sni_hostname": sni} if self.url.scheme == "https" else {}
         return client.build_request(method, pinned, headers=headers, extensions=extensions, **kwargs)
 
 
@@ -167,7 +168,14 @@ async def check_url(
         addresses: list[IPAddress] = [literal]
     else:
         try:
-            answers = await resolver(host, port)
+            async with asyncio.timeout(settings.network_timeout):
+                answers = await resolver(host, port)
+        except TimeoutError:
+            raise JobError(
+                ErrorCode.NETWORK_TIMEOUT,
+                f"{what}: looking up the host of {redact(url)} timed out; retry later.",
+                {"element": what, "url": redact(url)},
+            ) from None
         except (OSError, UnicodeError):
             answers = []
         if not answers:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -134,6 +136,25 @@ async def test_unresolvable_host_is_a_download_failure() -> None:
     with pytest.raises(JobError) as caught:
         await check_url("http://nowhere.example.com/", settings(), "x", resolver=PUBLIC)
     assert caught.value.code == ErrorCode.SOURCE_DOWNLOAD_FAILED
+
+
+async def test_slow_dns_is_a_network_timeout() -> None:
+    async def hang(host: str, port: int) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+    with pytest.raises(JobError) as caught:
+        await check_url("http://slow.example.com/", settings(network_timeout=0.05), "x", resolver=hang)
+    assert caught.value.code == ErrorCode.NETWORK_TIMEOUT
+
+
+async def test_idn_host_is_resolved_and_sent_in_idna_form() -> None:
+    resolver = resolver_for({"xn--bcher-kva.example": ["93.184.216.34"]})
+    target = await check_url("https://bücher.example/a.png", settings(), "x", resolver=resolver)
+    async with httpx.AsyncClient() as client:
+        request = target.request(client, "GET")
+    assert request.headers["Host"] == "xn--bcher-kva.example"
+    assert request.extensions["sni_hostname"] == "xn--bcher-kva.example"
 
 
 async def test_credentials_in_url_are_refused_and_not_echoed() -> None:
