@@ -14,10 +14,22 @@ LOUDNORM = f"loudnorm=I=-16:TP=-1.5:LRA=11,aresample={SAMPLE_RATE}"
 
 @dataclass(frozen=True)
 class AudioSource:
-    """An audible clip and the FFmpeg input label of its audio stream."""
+    """An audible clip, the FFmpeg input label of its audio stream, and its sound's envelope.
+
+    `length` and the fades start from the element's own; a visual transition shortens the
+    outgoing clip and crossfades the sound with it.
+    """
 
     clip: Clip
     input_label: str
+    length: float
+    fade_in: float
+    fade_out: float
+
+    @classmethod
+    def of(cls, clip: Clip, input_label: str) -> AudioSource:
+        element = clip.element
+        return cls(clip, input_label, clip.played_length, element.fade_in, element.fade_out)
 
 
 def is_audible(clip: Clip) -> bool:
@@ -30,7 +42,7 @@ def is_audible(clip: Clip) -> bool:
 def audio_chain(source: AudioSource, out_label: str) -> str:
     """One clip's sound: resampled, gained, faded and delayed to its start."""
     clip, element = source.clip, source.clip.element
-    length = clip.played_length
+    length = source.length
     filters = [f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"]
     if clip.loops_segment and clip.media_length is not None:
         filters.append(f"aloop=loop=-1:size={round(clip.media_length * SAMPLE_RATE)}")
@@ -40,10 +52,10 @@ def audio_chain(source: AudioSource, out_label: str) -> str:
     ]
     if element.volume != 1:
         filters.append(f"volume={element.volume:g}")
-    if element.fade_in > 0:
-        filters.append(f"afade=t=in:st=0:d={min(element.fade_in, length):.6f}")
-    if element.fade_out > 0:
-        fade = min(element.fade_out, length)
+    if source.fade_in > 0:
+        filters.append(f"afade=t=in:st=0:d={min(source.fade_in, length):.6f}")
+    if source.fade_out > 0:
+        fade = min(source.fade_out, length)
         filters.append(f"afade=t=out:st={length - fade:.6f}:d={fade:.6f}")
     if clip.start > 0:
         filters.append(f"adelay=delays={round(clip.start * 1000)}:all=1")

@@ -16,8 +16,9 @@ color) are decoded/drawn and scaled once, then repeated with the loop filter.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fontTools.ttLib import TTLibError
@@ -383,8 +384,27 @@ def _audio(graph: _Graph, timeline: Timeline) -> bool:
     if graph.spec.output_format in ("gif", *STILL_FORMATS):
         return False
     audible = [
-        AudioSource(clip, graph.media_stream(clip, "a")[1:-1]) for clip in timeline.clips if is_audible(clip)
+        AudioSource.of(clip, graph.media_stream(clip, "a")[1:-1])
+        for clip in timeline.clips
+        if is_audible(clip)
     ]
+    audible = _crossfade_sound(audible, _transition_groups([c for c in timeline.clips if c.is_visual]))
     chains = audio_graph(audible, timeline.duration, loudnorm=graph.spec.loudness_normalization)
     graph.chains += chains
     return bool(chains)
+
+
+def _crossfade_sound(sources: list[AudioSource], groups: list[list[Clip]]) -> list[AudioSource]:
+    """Where clips are joined by a transition, their sound crossfades over it too."""
+    envelope = {source.clip.index: source for source in sources}
+    for group in groups:
+        for outgoing, incoming in itertools.pairwise(group):
+            seconds = _transition(incoming)[1]
+            if outgoing.index in envelope:
+                old = envelope[outgoing.index]
+                length = min(old.length, incoming.start + seconds - outgoing.start)
+                envelope[outgoing.index] = replace(old, length=length, fade_out=max(old.fade_out, seconds))
+            if incoming.index in envelope:
+                old = envelope[incoming.index]
+                envelope[incoming.index] = replace(old, fade_in=max(old.fade_in, seconds))
+    return [envelope[source.clip.index] for source in sources]

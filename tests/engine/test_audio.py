@@ -72,3 +72,23 @@ def test_loudness_normalization(media: Media, render: Renderer) -> None:
         > 0.05
         > audio_rms(render(_spec({"type": "audio", "source": "q"}), {0: quiet}).path, 0.5, 1.5)
     )
+
+
+def test_sound_follows_a_visual_transition(media: Media, render: Renderer) -> None:
+    """The outgoing clip's sound fades out over the crossfade and stops when it ends."""
+    video = media.video("blue", seconds=2, tone=440)
+    out = render(
+        _spec(
+            {"type": "video", "source": "v", "duration": 2},
+            {
+                "type": "color",
+                "color": "#ff0000",
+                "time": 1,
+                "duration": 1.5,
+                "transition": {"type": "crossfade", "duration": 0.5},
+            },
+        ),
+        {0: video},
+    )
+    full, fading, after = (audio_rms(out.path, a, b) for a, b in [(0.2, 0.8), (1.25, 1.45), (1.6, 2.4)])
+    assert full > 0.03 and fading < full * 0.8 and after < 0.005
