@@ -19,7 +19,9 @@ from streams.app import app, fetched_topic, validated_topic
 async def fetch_for(ctx: JobContext) -> dict[str, SourceFile]:
     """Fetch a job's sources; also used by later stages that run where the files are missing."""
     settings = get_settings()
-    client = s3_client(settings) if any((e.source or "").startswith("s3://") for e in ctx.spec.elements) else None
+    client = (
+        s3_client(settings) if any((e.source or "").startswith("s3://") for e in ctx.spec.elements) else None
+    )
     fetched = await fetch_sources(ctx.spec, sources_dir(settings, ctx.job_id), settings, s3_client=client)
     return {str(index): source for index, source in fetched.items()}
 
@@ -34,7 +36,9 @@ async def _fetch(message: JobValidated) -> None:
     started = time.monotonic()
     sources = await fetch_for(ctx)
     total = sum(s.size_bytes for s in sources.values())
-    await emit(ctx, "fetch", "sources downloaded", 20.0, bytes_in=total, stage_seconds=time.monotonic() - started)
+    await emit(
+        ctx, "fetch", "sources downloaded", 20.0, bytes_in=total, stage_seconds=time.monotonic() - started
+    )
     await send(fetched_topic, ctx.job_id, JobFetched(ctx=ctx, sources=sources, worker=WORKER_ID))
 
 

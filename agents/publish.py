@@ -75,7 +75,13 @@ async def complete(ctx: JobContext, result: ResultInfo) -> None:
     await send(
         results_topic,
         ctx.job_id,
-        JobResult(job_id=ctx.job_id, tenant=ctx.tenant, status="completed", processing_time_seconds=seconds, result=result),
+        JobResult(
+            job_id=ctx.job_id,
+            tenant=ctx.tenant,
+            status="completed",
+            processing_time_seconds=seconds,
+            result=result,
+        ),
     )
 
 
@@ -124,7 +130,13 @@ async def fail(
 
 
 async def dead_letter(
-    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, reason: str, job_id: str | None
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    job_id: str | None,
 ) -> None:
     letter = DeadLetter(
         topic=topic,

@@ -35,7 +35,9 @@ async def render_for(ctx: JobContext, sources: dict[str, SourceFile]) -> RenderO
         nonlocal last_sent
         if time.monotonic() - last_sent >= PROGRESS_INTERVAL_SECONDS:
             last_sent = time.monotonic()
-            await emit(ctx, "render", f"rendering {percent:.0f}%", PROGRESS_FLOOR + PROGRESS_SPAN * percent / 100)
+            await emit(
+                ctx, "render", f"rendering {percent:.0f}%", PROGRESS_FLOOR + PROGRESS_SPAN * percent / 100
+            )
 
     cancel = running.setdefault(ctx.job_id, asyncio.Event())
     try:
@@ -57,8 +59,14 @@ async def _render(message: JobFetched) -> None:
     started = time.monotonic()
     outcome = await render_for(ctx, message.sources)
     seconds = time.monotonic() - started
-    await emit(ctx, "render", "rendered", PROGRESS_FLOOR + PROGRESS_SPAN, bytes_out=outcome.size_bytes,
-               stage_seconds=seconds)
+    await emit(
+        ctx,
+        "render",
+        "rendered",
+        PROGRESS_FLOOR + PROGRESS_SPAN,
+        bytes_out=outcome.size_bytes,
+        stage_seconds=seconds,
+    )
     await send(
         rendered_topic,
         ctx.job_id,

@@ -3,6 +3,7 @@ failed job (or a dead letter) instead of a crashed agent."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -31,7 +32,7 @@ M = TypeVar("M", bound=StageMessage)
 def job_finished(job_id: str) -> bool:
     """True when the job-state table already holds a terminal state (cancelled, or a redelivery)."""
     state = job_state.get(job_id)
-    return bool(state) and state.get("status") in TERMINAL
+    return state is not None and state.get("status") in TERMINAL
 
 
 async def run_stage(
@@ -46,7 +47,13 @@ async def run_stage(
             payload = decode(model, event.value)  # type: ignore[type-var]
         except (ValueError, ValidationError) as exc:
             await dead_letter(
-                message.topic, message.partition, message.offset, event.key, event.value, f"undecodable: {exc}", None
+                message.topic,
+                message.partition,
+                message.offset,
+                event.key,
+                event.value,
+                f"undecodable: {exc}",
+                None,
             )
             continue
         ctx = payload.ctx
@@ -54,7 +61,7 @@ async def run_stage(
             if job_finished(ctx.job_id):
                 log.info("skipping %s: job already ended", stage)
                 continue
-            await handle_safely(stage, ctx, lambda: handler(payload))
+            await handle_safely(stage, ctx, functools.partial(handler, payload))
 
 
 async def handle_safely(stage: Stage, ctx: JobContext, call: Callable[[], Awaitable[None]]) -> None:
@@ -68,7 +75,11 @@ async def handle_safely(stage: Stage, ctx: JobContext, call: Callable[[], Awaita
         await fail(
             ctx.job_id,
             stage,
-            JobError(ErrorCode.INTERNAL_ERROR, f"unexpected error in the {stage} stage", {"type": type(exc).__name__}),
+            JobError(
+                ErrorCode.INTERNAL_ERROR,
+                f"unexpected error in the {stage} stage",
+                {"type": type(exc).__name__},
+            ),
             ctx=ctx,
         )
         remove_job_dir(get_settings(), ctx.job_id)

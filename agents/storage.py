@@ -82,7 +82,9 @@ def _map_error(exc: Exception) -> JobError:
         return JobError(ErrorCode.S3_ACCESS_DENIED, "the storage credentials may not write to the bucket")
     if code in ("NoSuchBucket", "404"):
         return JobError(ErrorCode.S3_BUCKET_NOT_FOUND, "the result bucket does not exist")
-    return JobError(ErrorCode.S3_UPLOAD_FAILED, "uploading the result failed", {"reason": code or type(exc).__name__})
+    return JobError(
+        ErrorCode.S3_UPLOAD_FAILED, "uploading the result failed", {"reason": code or type(exc).__name__}
+    )
 
 
 def upload_file(settings: Settings, path: Path, key: str, output_format: str) -> int:
@@ -102,7 +104,9 @@ def upload_file(settings: Settings, path: Path, key: str, output_format: str) ->
             )
             stored = int(client.head_object(Bucket=settings.s3_bucket_name, Key=key)["ContentLength"])
             if stored != size:
-                raise JobError(ErrorCode.S3_UPLOAD_FAILED, f"stored object has {stored} bytes, expected {size}")
+                raise JobError(
+                    ErrorCode.S3_UPLOAD_FAILED, f"stored object has {stored} bytes, expected {size}"
+                )
             return size
         except JobError as exc:
             last = exc

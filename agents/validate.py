@@ -42,8 +42,9 @@ def _claimed_job_id(raw: Any) -> str | None:
     return None
 
 
-async def handle_request(topic: str, partition: int, offset: int, timestamp: float, key: bytes | None,
-                         value: bytes | None) -> None:
+async def handle_request(
+    topic: str, partition: int, offset: int, timestamp: float, key: bytes | None, value: bytes | None
+) -> None:
     try:
         raw = orjson.loads(value or b"")
     except orjson.JSONDecodeError as exc:
@@ -59,8 +60,12 @@ async def handle_request(topic: str, partition: int, offset: int, timestamp: flo
         reason = f"invalid job request: {first['field']}: {first['message']}"
         await dead_letter(topic, partition, offset, key, value, reason, job_id)
         with job_context(job_id, None, "validate"):
-            await fail(job_id, "validate", JobError(ErrorCode.INVALID_INPUT, reason, details),
-                       tenant=raw.get("tenant") if isinstance(raw, dict) else None)
+            await fail(
+                job_id,
+                "validate",
+                JobError(ErrorCode.INVALID_INPUT, reason, details),
+                tenant=raw.get("tenant") if isinstance(raw, dict) else None,
+            )
         return
     state = job_state.get(job_id)
     if state and state.get("status") != "queued":
@@ -97,5 +102,6 @@ async def _accept(ctx: JobContext) -> None:
 async def validate_stage(stream: Any) -> None:
     async for event in stream.events():
         message = event.message
-        await handle_request(message.topic, message.partition, message.offset, message.timestamp,
-                             event.key, event.value)
+        await handle_request(
+            message.topic, message.partition, message.offset, message.timestamp, event.key, event.value
+        )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import importlib
+import os
 
 from faust import Worker
 

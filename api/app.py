@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, get
-from litestar.response import Redirect
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.response import Redirect
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, on_api_error, on_http_error, on_unexpected, on_validation_error
@@ -41,7 +41,10 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=handlers,
         middleware=[request_id_middleware],
         request_max_body_size=settings.max_request_body_bytes,
+        logging_config=None,
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
             title="videogen",

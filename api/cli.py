@@ -30,8 +30,14 @@ def _cmd_api(_: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging("api", settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -66,7 +72,9 @@ def _cmd_submit(args: argparse.Namespace) -> int:
             for line in events.iter_lines():
                 if line.startswith("data:"):
                     final = orjson.loads(line[5:].strip())
-                    _progress_bar(float(str(final.get("progress_percent", 100.0))), str(final.get("current_step", "")))
+                    _progress_bar(
+                        float(str(final.get("progress_percent", 100.0))), str(final.get("current_step", ""))
+                    )
         sys.stderr.write("\n")
         if final.get("status") == "completed":
             print(final["result_url"])
@@ -81,9 +89,7 @@ async def _render_locally(spec: VideoSpec, output: Path) -> None:
 
     settings = get_settings()
     local = {i: Path(e.source) for i, e in enumerate(spec.elements) if e.source and Path(e.source).is_file()}
-    remote = spec.model_copy(
-        update={"elements": [e for i, e in enumerate(spec.elements) if i not in local]}
-    )
+    remote = spec.model_copy(update={"elements": [e for i, e in enumerate(spec.elements) if i not in local]})
     with tempfile.TemporaryDirectory(prefix="videogen-") as tmp:
         sources = dict(local)
         if any(e.source for e in remote.elements):
@@ -96,7 +102,10 @@ async def _render_locally(spec: VideoSpec, output: Path) -> None:
 
         outcome = await render_video(spec, sources, output, settings=settings, on_progress=progress)
     sys.stderr.write("\n")
-    print(f"{outcome.path} {outcome.width}x{outcome.height} {outcome.duration_seconds:.2f}s {outcome.size_bytes} bytes")
+    print(
+        f"{outcome.path} {outcome.width}x{outcome.height} "
+        f"{outcome.duration_seconds:.2f}s {outcome.size_bytes} bytes"
+    )
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -146,9 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="output file")
     render.set_defaults(func=_cmd_render)
     settings_cmd = sub.add_parser("settings", help="print the settings table (Markdown)")
-    settings_cmd.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file")
+    settings_cmd.add_argument(
+        "--readme", type=Path, help="rewrite the table between the markers in this file"
+    )
     settings_cmd.set_defaults(func=_cmd_settings)
-    sub.add_parser("schemas", help="regenerate the JSON Schemas in schemas/json/").set_defaults(func=_cmd_schemas)
+    sub.add_parser("schemas", help="regenerate the JSON Schemas in schemas/json/").set_defaults(
+        func=_cmd_schemas
+    )
     return parser
 
 

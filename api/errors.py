@@ -31,8 +31,13 @@ HTTP_STATUS = {
 
 
 class ApiError(HTTPException):
-    def __init__(self, code: ErrorCode, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail=message, status_code=HTTP_STATUS.get(code, 500), headers=headers)
         self.code = code
         self.message = message
@@ -51,8 +56,12 @@ def envelope(code: ErrorCode, message: str, details: dict[str, Any] | None = Non
     )
 
 
-def error_response(code: ErrorCode, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response[ErrorEnvelope]:
+def error_response(
+    code: ErrorCode,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorEnvelope]:
     return Response(envelope(code, message, details), status_code=HTTP_STATUS.get(code, 500), headers=headers)
 
 
@@ -66,11 +75,8 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
-    if fields:
-        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
-    else:
-        message = str(exc.detail)
-    return error_response(ErrorCode.INVALID_INPUT, f"invalid request: {message}", {"fields": fields})
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or str(exc.detail)
+    return error_response(ErrorCode.INVALID_INPUT, f"invalid request: {summary}", {"fields": fields})
 
 
 def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[ErrorEnvelope]:
@@ -78,13 +84,20 @@ def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[ErrorEnve
 
 
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorEnvelope]:
-    code = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.PAYLOAD_TOO_LARGE, 401: ErrorCode.UNAUTHORIZED,
-            429: ErrorCode.RATE_LIMITED, 409: ErrorCode.CONFLICT}.get(exc.status_code)
+    code = {
+        404: ErrorCode.NOT_FOUND,
+        413: ErrorCode.PAYLOAD_TOO_LARGE,
+        401: ErrorCode.UNAUTHORIZED,
+        429: ErrorCode.RATE_LIMITED,
+        409: ErrorCode.CONFLICT,
+    }.get(exc.status_code)
     if code is None:
         code = ErrorCode.INVALID_INPUT if 400 <= exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
     return Response(envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
-    log.exception("unhandled error")
-    return error_response(ErrorCode.INTERNAL_ERROR, "internal error; retry, and report the request_id if it persists")
+    log.error("unhandled error", exc_info=exc)
+    return error_response(
+        ErrorCode.INTERNAL_ERROR, "internal error; retry, and report the request_id if it persists"
+    )

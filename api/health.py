@@ -7,11 +7,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from analytics.health import clickhouse_health
 from litestar import get
 from litestar.datastructures import State
 
 from agents.storage import s3_client
-from analytics.health import clickhouse_health
 from media.ffmpeg_bin import ffmpeg_bin
 from schemas.responses import ComponentHealth, DetailedHealth, Health
 from schemas.settings import Settings
@@ -32,8 +32,11 @@ async def _timed(check: Callable[[], Awaitable[Any]]) -> ComponentHealth:
 
 async def _ffmpeg(settings: Settings) -> str:
     process = await asyncio.create_subprocess_exec(
-        ffmpeg_bin(settings), "-hide_banner", "-version",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        ffmpeg_bin(settings),
+        "-hide_banner",
+        "-version",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     out, _ = await process.communicate()
     if process.returncode != 0:
@@ -57,6 +60,11 @@ async def health_detailed(state: State) -> DetailedHealth:
     broker, s3, ffmpeg = await asyncio.gather(
         _timed(state.publisher.ping), _timed(lambda: _s3(settings)), _timed(lambda: _ffmpeg(settings))
     )
-    components = {"broker": broker, "s3": s3, "clickhouse": await clickhouse_health(settings), "ffmpeg": ffmpeg}
+    components = {
+        "broker": broker,
+        "s3": s3,
+        "clickhouse": await clickhouse_health(settings),
+        "ffmpeg": ffmpeg,
+    }
     overall = "healthy" if all(c.status == "healthy" for c in components.values()) else "unhealthy"
     return DetailedHealth(status=overall, components=components)

@@ -148,11 +148,12 @@ class JobStore:
 
     async def wait_until_terminal(self, job_id: str, timeout: float) -> JobState | None:
         """The job's final state if it ends within `timeout`, else None."""
+
         async def final() -> JobState | None:
-            state = None
-            async for state in self.watch(job_id):
-                pass
-            return state
+            last = None
+            async for seen in self.watch(job_id):
+                last = seen
+            return last
 
         try:
             return await asyncio.wait_for(final(), timeout)

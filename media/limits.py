@@ -15,7 +15,10 @@ def check_limits(spec: VideoSpec, settings: Settings) -> None:
             {"field": "duration", "limit": settings.max_output_duration_sec},
         )
     for index, element in enumerate(spec.elements):
-        if isinstance(element.duration, float) and element.time + element.duration > settings.max_output_duration_sec:
+        if (
+            isinstance(element.duration, float)
+            and element.time + element.duration > settings.max_output_duration_sec
+        ):
             raise JobError(
                 ErrorCode.INVALID_INPUT,
                 f"{spec.element_label(index)} ends at {element.time + element.duration:g}s, past the "

@@ -35,7 +35,9 @@ class JobRequested(BaseModel):
         description="Omit to get a deterministic id from topic/partition/offset.",
     )
     tenant: str | None = Field(None, max_length=128)
-    callback_url: str | None = Field(None, max_length=4096, description="POSTed the result when the job ends.")
+    callback_url: str | None = Field(
+        None, max_length=4096, description="POSTed the result when the job ends."
+    )
     request_id: str | None = Field(None, max_length=128, description="Correlates logs with the request.")
     submitted_at_ms: int | None = Field(None, description="Submission time, ms since the epoch.")
     estimated_seconds: float | None = Field(None, description="Set by the API; recomputed when missing.")

@@ -42,7 +42,9 @@ def _check_length(value: float | str) -> float | str:
     return value.strip()
 
 
-Length = Annotated[float | str, Field(description="Pixels (number, or '120px') or percent of the output ('25%').")]
+Length = Annotated[
+    float | str, Field(description="Pixels (number, or '120px') or percent of the output ('25%').")
+]
 
 
 def resolve_length(value: float | str, total: float) -> float:
@@ -104,7 +106,9 @@ class Transition(BaseModel):
         "circleopen",
         "circleclose",
     ] = "crossfade"
-    duration: float = Field(1.0, gt=0, le=10, description="Seconds the transition overlaps the previous clip.")
+    duration: float = Field(
+        1.0, gt=0, le=10, description="Seconds the transition overlaps the previous clip."
+    )
 
 
 class Stroke(BaseModel):
@@ -214,7 +218,9 @@ class VideoSpec(BaseModel):
     output_format: Literal["mp4", "webm", "mov", "gif", "jpg", "png"] = "mp4"
     width: int | None = Field(None, ge=2, le=MAX_WIDTH)
     height: int | None = Field(None, ge=2, le=MAX_HEIGHT)
-    resolution: str | None = Field(None, description=f"Preset instead of width/height: {', '.join(RESOLUTION_PRESETS)}.")
+    resolution: str | None = Field(
+        None, description=f"Preset instead of width/height: {', '.join(RESOLUTION_PRESETS)}."
+    )
     fps: float = Field(30.0, gt=0, le=120)
     quality: Literal["low", "medium", "high"] = "medium"
     crf: int | None = Field(None, ge=0, le=63, description="Encoder CRF; overrides quality.")
@@ -229,7 +235,9 @@ class VideoSpec(BaseModel):
         if self.resolution is not None:
             preset = RESOLUTION_PRESETS.get(self.resolution.lower())
             if preset is None:
-                raise ValueError(f"unknown resolution {self.resolution!r}; use one of {', '.join(RESOLUTION_PRESETS)}")
+                raise ValueError(
+                    f"unknown resolution {self.resolution!r}; use one of {', '.join(RESOLUTION_PRESETS)}"
+                )
             if self.width is None and self.height is None:
                 self.width, self.height = preset
         if self.width is None or self.height is None:

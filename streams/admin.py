@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -33,10 +34,8 @@ async def ensure_topics(settings: Settings, attempts: int = 30) -> None:
                     )
                     for t in missing
                 ]
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(new)
-                except TopicAlreadyExistsError:
-                    pass
                 log.info("created topics", extra={"topics": missing})
             return
         except (KafkaConnectionError, OSError) as exc:

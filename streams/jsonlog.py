@@ -40,7 +40,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "process": self.process,
             "logger": record.name,
@@ -79,7 +80,9 @@ def configure_logging(process: str, level: str) -> logging.Handler:
 
 
 @contextlib.contextmanager
-def job_context(job_id: str | None, request_id: str | None = None, stage: str | None = None) -> Iterator[None]:
+def job_context(
+    job_id: str | None, request_id: str | None = None, stage: str | None = None
+) -> Iterator[None]:
     tokens = (job_id_var.set(job_id), request_id_var.set(request_id), stage_var.set(stage))
     try:
         yield

@@ -32,7 +32,9 @@ def make_color_video(
 
 def make_color_image(path: Path, *, color: str, size: tuple[int, int]) -> Path:
     w, h = size
-    ffmpeg("-f", "lavfi", "-i", f"color=c={color}:s={w}x{h}:d=1", "-frames:v", "1", "-threads", "1", str(path))
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c={color}:s={w}x{h}:d=1", "-frames:v", "1", "-threads", "1", str(path)
+    )
     return path
 
 
@@ -64,8 +66,27 @@ def probe_output(path: Path) -> Probed:
 def pixel(path: Path, t: float, x: int, y: int) -> tuple[int, int, int]:
     """RGB of one output pixel at time t, decoded by FFmpeg."""
     out = subprocess.run(
-        [FFMPEG, "-hide_banner", "-loglevel", "error", "-ss", f"{t}", "-i", str(path), "-frames:v", "1",
-         "-vf", f"format=rgb24,crop=1:1:{x}:{y}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-threads", "1", "-"],
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-ss",
+            f"{t}",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"format=rgb24,crop=1:1:{x}:{y}",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-threads",
+            "1",
+            "-",
+        ],
         check=True,
         capture_output=True,
     ).stdout

@@ -114,6 +114,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        assert process.returncode == 0, (data_dir / "up.log").read_text()
+        left = [
+            line
+            for line in (data_dir / "stack.pids").read_text().splitlines()
+            if _alive(int(line.split()[1]))
+        ]
+        assert not left, f"processes left behind after Ctrl-C: {left}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

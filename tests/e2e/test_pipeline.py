@@ -29,8 +29,15 @@ def prd_example(media: MediaServer) -> dict[str, Any]:
         "height": 1280,
         "elements": [
             {"type": "video", "track": 1, "source": media.url("blue.mp4")},
-            {"type": "image", "track": 2, "source": media.url("red.png"),
-             "x": "5%", "y": "5%", "width": "25%", "height": "25%"},
+            {
+                "type": "image",
+                "track": 2,
+                "source": media.url("red.png"),
+                "x": "5%",
+                "y": "5%",
+                "width": "25%",
+                "height": "25%",
+            },
         ],
     }
 
@@ -72,8 +79,9 @@ def check_prd_output(path: Path) -> None:
         assert near(pixel(path, 1.0, x, y), BLUE), (x, y)
 
 
-def test_prd_example_over_http_returns_completed(stack: RunningStack, media_server: MediaServer,
-                                                 tmp_path: Path) -> None:
+def test_prd_example_over_http_returns_completed(
+    stack: RunningStack, media_server: MediaServer, tmp_path: Path
+) -> None:
     with stack.client() as client:
         response = client.post("/api/v1/videocreate", json=prd_example(media_server))
         assert response.status_code == 200, response.text
@@ -84,7 +92,9 @@ def test_prd_example_over_http_returns_completed(stack: RunningStack, media_serv
         assert body["processing_time_seconds"] > 0
         key = f"processed/video_{body['job_id']}_"
         assert key in body["result_url"] and body["result_url"].endswith(".mp4")
-        head = stack.s3().head_object(Bucket=stack.bucket, Key=body["result_url"].split(f"/{stack.bucket}/")[1])
+        head = stack.s3().head_object(
+            Bucket=stack.bucket, Key=body["result_url"].split(f"/{stack.bucket}/")[1]
+        )
         assert head["ContentType"] == "video/mp4"
         check_prd_output(download(body["result_url"], tmp_path / "out.mp4"))
 
@@ -96,10 +106,14 @@ def test_prd_example_over_http_returns_completed(stack: RunningStack, media_serv
 
 def test_invalid_body_gets_400_naming_the_field(stack: RunningStack) -> None:
     with stack.client() as client:
-        response = client.post("/api/v1/videocreate", json={
-            "width": 721, "height": 1280,
-            "elements": [{"type": "image", "source": "http://example.com/a.png", "width": "wide"}],
-        })
+        response = client.post(
+            "/api/v1/videocreate",
+            json={
+                "width": 721,
+                "height": 1280,
+                "elements": [{"type": "image", "source": "http://example.com/a.png", "width": "wide"}],
+            },
+        )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "INVALID_INPUT"
@@ -117,14 +131,25 @@ def test_unknown_job_is_404_with_envelope(stack: RunningStack) -> None:
     assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_long_job_gets_202_then_sse_to_the_end(stack: RunningStack, media_server: MediaServer,
-                                               tmp_path: Path) -> None:
+def test_long_job_gets_202_then_sse_to_the_end(
+    stack: RunningStack, media_server: MediaServer, tmp_path: Path
+) -> None:
     spec = {  # estimate 3 + 50 s x 0.6 = 33 s > the 30 s quick threshold
-        "output_format": "mp4", "width": 1280, "height": 720, "duration": 50,
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "duration": 50,
         "elements": [
             {"type": "color", "color": "#00ff00"},
-            {"type": "image", "source": media_server.url("red.png"), "track": 2,
-             "x": 100, "y": 100, "width": 200, "height": 200},
+            {
+                "type": "image",
+                "source": media_server.url("red.png"),
+                "track": 2,
+                "x": 100,
+                "y": 100,
+                "width": 200,
+                "height": 200,
+            },
         ],
     }
     with stack.client() as client:
@@ -167,7 +192,9 @@ async def _produce(bootstrap: str, topic: str, value: bytes, key: bytes | None =
 
 
 async def _read_dlq(bootstrap: str, want: int, timeout: float = 60.0) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         await consumer.topics()
@@ -185,7 +212,9 @@ async def _read_dlq(bootstrap: str, want: int, timeout: float = 60.0) -> list[di
         await consumer.stop()
 
 
-def test_job_published_straight_to_kafka(stack: RunningStack, media_server: MediaServer, tmp_path: Path) -> None:
+def test_job_published_straight_to_kafka(
+    stack: RunningStack, media_server: MediaServer, tmp_path: Path
+) -> None:
     message = orjson.dumps({"tenant": "upstream", "spec": prd_example(media_server)})
     partition, offset = asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", message))
     job_id = deterministic_job_id("videogen.jobs.requested", partition, offset)

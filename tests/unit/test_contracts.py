@@ -35,8 +35,15 @@ def test_fold_keeps_progress_monotonic_and_terminal_final() -> None:
     state = apply_event(state, _event("processing", 60))
     state = apply_event(state, _event("processing", 40))
     assert state.progress_percent == 60 and state.status == "processing"
-    result = ResultInfo(result_url="u", s3_key="k", file_size_bytes=1, duration_seconds=1, width=2, height=2,
-                        output_format="mp4")
+    result = ResultInfo(
+        result_url="u",
+        s3_key="k",
+        file_size_bytes=1,
+        duration_seconds=1,
+        width=2,
+        height=2,
+        output_format="mp4",
+    )
     state = apply_event(state, _event("completed", 100, result=result))
     assert state.status == "completed" and state.result == result and state.finished_at
     late = apply_event(state, _event("failed", error=ErrorInfo(code=ErrorCode.FFMPEG_ERROR, message="x")))
@@ -53,11 +60,19 @@ def test_spec_errors_name_the_field() -> None:
 
 def test_kafka_contract_accepts_a_minimal_message() -> None:
     request = JobRequested.model_validate(
-        {"spec": {"width": 640, "height": 360, "elements": [{"type": "color", "color": "#ff0000", "duration": 1}]}}
+        {
+            "spec": {
+                "width": 640,
+                "height": 360,
+                "elements": [{"type": "color", "color": "#ff0000", "duration": 1}],
+            }
+        }
     )
     assert request.job_id is None and request.spec.out_width == 640
 
 
 def test_resolution_preset_fills_dimensions() -> None:
-    spec = VideoSpec.model_validate({"resolution": "1080p", "elements": [{"type": "color", "color": "#000000"}]})
+    spec = VideoSpec.model_validate(
+        {"resolution": "1080p", "elements": [{"type": "color", "color": "#000000"}]}
+    )
     assert (spec.width, spec.height) == (1920, 1080)

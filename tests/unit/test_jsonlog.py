@@ -8,7 +8,10 @@ from streams.jsonlog import JsonFormatter, job_context, redact
 
 
 def test_redacts_presigned_queries_and_secrets() -> None:
-    text = "GET https://b.s3.amazonaws.com/k.mp4?X-Amz-Signature=abc&X-Amz-Credential=x aws_secret_access_key=SECRET"
+    text = (
+        "GET https://b.s3.amazonaws.com/k.mp4?X-Amz-Signature=abc&X-Amz-Credential=x "
+        "aws_secret_access_key=SECRET"
+    )
     cleaned = redact(text)
     assert "abc" not in cleaned and "SECRET" not in cleaned
     assert "https://b.s3.amazonaws.com/k.mp4" in cleaned
