@@ -305,6 +305,12 @@ async def _fetch_http(job: _Job, url: str, path: Path, what: str) -> tuple[int, 
         except TimeoutError:
             limit = settings.fetch_total_timeout_seconds
             raise _timeout(what, url, f"took over FETCH_TOTAL_TIMEOUT_SECONDS={limit:g}s") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer: no retry will fix it
+            raise JobError(
+                ErrorCode.SOURCE_DOWNLOAD_FAILED,
+                f"{what}: {redact(url)} gave an unusable answer ({type(exc).__name__}); check the server.",
+                {"element": what, "url": redact(url)},
+            ) from None
     raise AssertionError("unreachable")
 
 

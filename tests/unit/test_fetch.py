@@ -387,6 +387,20 @@ async def test_redirect_hops_are_rechecked(
     assert server.hits == {"/jump": 1}
 
 
+async def test_garbage_answers_fail_cleanly(tmp_path: Path, server: Server) -> None:
+    def garbage(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: http://[bad\r\nContent-Length: 0\r\n\r\n")
+        h.close_connection = True
+
+    server.routes["/bad-location"] = garbage
+    await failing(
+        fetch_sources(spec(image(server.url("/bad-location"))), tmp_path / "job", make_settings(tmp_path)),
+        ErrorCode.SOURCE_DOWNLOAD_FAILED,
+        "logo",
+    )
+    assert_empty(tmp_path / "job")
+
+
 @pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://127.0.0.1:70/", "ftp://x.test/a.png"])
 async def test_redirect_to_other_schemes_is_refused(tmp_path: Path, server: Server, location: str) -> None:
     server.routes["/jump"] = redirect(location)
