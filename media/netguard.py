@@ -33,7 +33,7 @@ WEB_SCHEMES = frozenset({"http", "https"})
 METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
 )
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: IPv4 in the last 32 bits
 _NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 
 
@@ -45,7 +45,10 @@ class Target:
     address: IPAddress
 
     def request(self, client: httpx.AsyncClient, method: str, **kwargs: Any) -> httpx.Request:
-        """Build a request to the checked address, keeping the name for Host and SNI."""
+        """Build a request to the checked address, keeping the name for Host and SNI.
+
+        Send it with redirects off: a Location must go through `check_url` again.
+        """
         headers = httpx.Headers(kwargs.pop("headers", None))
         headers["Host"] = self.url.netloc.decode("ascii")
         pinned = self.url.copy_with(host=str(self.address))
@@ -102,7 +105,7 @@ def blocked_reason(address: IPAddress) -> str | None:
         # A gateway carries these on to the embedded IPv4 address, so that one decides.
         if address.ipv4_mapped:
             return blocked_reason(address.ipv4_mapped)
-        if any(address in net for net in _NAT64):
+        if address in _NAT64:
             return blocked_reason(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         if address.sixtofour and (reason := blocked_reason(address.sixtofour)):
             return reason
