@@ -21,6 +21,7 @@ import clickhouse_connect
 import httpx
 import orjson
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from analytics.migrate import migrate
 from schemas.settings import Settings
@@ -67,11 +68,17 @@ class ClickHouseClient:
     @classmethod
     def connect(cls, url: str, timeout: float) -> ClickHouseClient:
         """A server client; the database is the URL's path (`http://user:pass@host:8123/videogen`)."""
-        return cls(
-            clickhouse_connect.get_client(
-                dsn=url, connect_timeout=timeout, send_receive_timeout=timeout, autogenerate_session_id=False
+        try:
+            return cls(
+                clickhouse_connect.get_client(
+                    dsn=url,
+                    connect_timeout=timeout,
+                    send_receive_timeout=timeout,
+                    autogenerate_session_id=False,
+                )
             )
-        )
+        except ClickHouseError as exc:
+            raise AnalyticsError(f"ClickHouse unreachable: {exc}") from exc
 
     @classmethod
     def open_embedded(cls, path: Path) -> ClickHouseClient:
@@ -87,10 +94,16 @@ class ClickHouseClient:
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._client.raw_insert(table, None, json_rows(rows), fmt="JSONEachRow")
+            try:
+                self._client.raw_insert(table, None, json_rows(rows), fmt="JSONEachRow")
+            except ClickHouseError as exc:
+                raise AnalyticsError(str(exc)) from exc
 
     def query(self, sql: str) -> QueryResult:
-        result = self._client.query(sql)
+        try:
+            result = self._client.query(sql)
+        except ClickHouseError as exc:
+            raise AnalyticsError(str(exc)) from exc
         return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
 
     def command(self, sql: str) -> None:

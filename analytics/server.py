@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from litestar import Litestar, MediaType, Response, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import Body
 from pydantic import BaseModel, Field
 
 from analytics.client import ClickHouseClient, embedded_path
@@ -54,7 +55,7 @@ def create_app(store: Store) -> Litestar:
         return _json({"status": "healthy" if ok else "unhealthy"}, 200 if ok else 503)
 
     @post("/insert", sync_to_thread=True)
-    def insert(data: InsertBody) -> Response[bytes]:
+    def insert(data: Annotated[InsertBody, Body()]) -> Response[bytes]:
         try:
             with store.lock:
                 store.client.insert(data.table, data.rows)
@@ -63,7 +64,7 @@ def create_app(store: Store) -> Litestar:
         return _json({"inserted": len(data.rows)})
 
     @post("/query", sync_to_thread=True)
-    def query(data: QueryBody) -> Response[bytes]:
+    def query(data: Annotated[QueryBody, Body()]) -> Response[bytes]:
         try:
             with store.lock:
                 result = store.client.query(data.sql)

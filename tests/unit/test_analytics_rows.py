@@ -1,0 +1,82 @@
+"""JobEvent → analytics rows: which events are transitions and what each row knows."""
+
+from __future__ import annotations
+
+from analytics.rows import JOB_TABLE, STAGE_TABLE, count_elements, job_row, rows_for, stage_row
+from schemas.errors import ErrorCode
+from schemas.events import ErrorInfo, JobEvent, ResultInfo
+from schemas.spec import VideoSpec
+
+AT = 1_763_700_000.0
+
+
+def test_progress_ticks_are_not_rows() -> None:
+    tick = JobEvent(job_id="vg_1", stage="render", status="processing", progress_percent=40.0, at=AT)
+    assert rows_for(tick, 30.0) == []
+
+
+def test_a_finished_stage_is_a_completed_transition_with_its_span() -> None:
+    event = JobEvent(
+        job_id="vg_1", stage="fetch", status="processing", bytes_in=2048, stage_seconds=1.5, at=AT
+    )
+    tables = [table for table, _ in rows_for(event, 30.0)]
+    row = stage_row(event)
+    assert tables == [STAGE_TABLE, JOB_TABLE]
+    assert row["status"] == "completed"
+    assert (row["started_at"], row["ended_at"], row["seconds"]) == (AT - 1.5, AT, 1.5)
+    assert job_row(event, 30.0)["source_bytes"] == 2048
+
+
+def test_accepted_event_carries_the_estimate_and_the_quick_decision() -> None:
+    event = JobEvent(
+        job_id="vg_1",
+        stage="accepted",
+        status="queued",
+        estimated_seconds=12.0,
+        submitted_at_ms=int(AT * 1000),
+        output_format="mp4",
+        element_counts={"video": 2, "text": 1, "sticker": 4},
+        at=AT,
+    )
+    row = job_row(event, 30.0)
+    assert row["quick_path"] == 1 and row["quick_threshold_seconds"] == 30.0
+    assert row["submitted_at"] == AT and row["estimated_seconds"] == 12.0
+    assert (row["elements_video"], row["elements_text"]) == (2, 1)
+    assert "elements_sticker" not in row and "status" not in row
+    assert job_row(event, 10.0)["quick_path"] == 0
+
+
+def test_terminal_events_end_the_job() -> None:
+    result = ResultInfo(
+        result_url="https://x/v.mp4",
+        s3_key="k",
+        file_size_bytes=5000,
+        duration_seconds=8.0,
+        width=1280,
+        height=720,
+        output_format="mp4",
+    )
+    done = job_row(JobEvent(job_id="vg_1", stage="notify", status="completed", result=result, at=AT), 30.0)
+    assert done["status"] == "completed" and done["finished_at"] == AT
+    assert (done["output_bytes"], done["width"], done["output_duration_seconds"]) == (5000, 1280, 8.0)
+    error = ErrorInfo(code=ErrorCode.SOURCE_DOWNLOAD_FAILED, message="404")
+    failed = JobEvent(job_id="vg_2", stage="fetch", status="failed", error=error, at=AT)
+    assert job_row(failed, 30.0)["error_code"] == "SOURCE_DOWNLOAD_FAILED"
+    assert job_row(failed, 30.0)["failed_stage"] == "fetch"
+    assert stage_row(failed)["status"] == "failed" and stage_row(failed)["seconds"] is None
+
+
+def test_count_elements_by_type() -> None:
+    spec = VideoSpec.model_validate(
+        {
+            "output_format": "mp4",
+            "width": 640,
+            "height": 360,
+            "elements": [
+                {"type": "video", "source": "https://example.com/a.mp4"},
+                {"type": "text", "text": "hi", "duration": 2},
+                {"type": "text", "text": "there", "duration": 2},
+            ],
+        }
+    )
+    assert count_elements(spec) == {"video": 1, "text": 2}
