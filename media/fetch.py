@@ -14,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import logging
 import re
 import shutil
 import threading
@@ -34,6 +35,7 @@ from schemas.settings import Settings
 from schemas.spec import VideoSpec
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MB = 1024 * 1024
 CHUNK = 64 * 1024
 MAX_INLINE_BYTES = 64 * 1024
@@ -217,6 +219,7 @@ async def _fetch_one(job: _Job, item: Wanted, what: str) -> SourceFile:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    log.info("fetched %s for %s (%d bytes)", redact(item.url), what, size)
     return SourceFile(url=redact(item.url), path=str(path), size_bytes=size, content_type=content_type)
 
 
