@@ -64,7 +64,9 @@ async def run_ffmpeg(
             ErrorCode.PROCESSING_TIMEOUT,
             f"the render took longer than {timeout_seconds / 60:g} minutes and was stopped",
         )
-    work.result()
+    if work.exception() is not None:  # e.g. the progress callback failed: stop FFmpeg too
+        await _kill(process, work)
+        work.result()
     if process.returncode != 0:
         raise JobError(
             ErrorCode.FFMPEG_ERROR,
