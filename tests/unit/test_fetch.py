@@ -194,7 +194,9 @@ def assert_empty(directory: Path) -> None:
 # --- the happy path --------------------------------------------------------------------
 
 
-async def test_fetches_sources_in_parallel(tmp_path: Path, server: Server, media: Media) -> None:
+async def test_fetches_sources_in_parallel(
+    tmp_path: Path, server: Server, media: Media, caplog: pytest.LogCaptureFixture
+) -> None:
     barrier = threading.Barrier(3, timeout=10)  # breaks (and fails the test) unless all 3 requests overlap
 
     def gated(h: BaseHTTPRequestHandler) -> None:
@@ -209,12 +211,14 @@ async def test_fetches_sources_in_parallel(tmp_path: Path, server: Server, media
         {"id": "music", "type": "audio", "source": server.url("/song.mp3")},
     )
     dest = tmp_path / "job"
+    caplog.set_level("INFO", logger="media.fetch")
     files = await fetch_sources(job, dest, make_settings(tmp_path, fetch_concurrency=4))
+    assert "fetched http://127.0.0.1" in caplog.text
     assert sorted(files) == [0, 1, 2, 3]
     assert Path(files[0].path).read_bytes() == media.png
     assert files[0].path.endswith(".png") and files[3].path.endswith(".mp3")
     assert files[0].size_bytes == len(media.png) and files[0].content_type == "image/png"
-    assert "secret" not in files[0].url
+    assert "secret" not in files[0].url and "secret" not in caplog.text
     assert sorted(p.name for p in dest.iterdir()) == sorted(Path(f.path).name for f in files.values())
 
 
@@ -540,12 +544,14 @@ async def test_5xx_gives_up_after_retries(tmp_path: Path, server: Server) -> Non
 @pytest.mark.parametrize("status", [400, 403, 404, 410, 429])
 async def test_4xx_fails_at_once(tmp_path: Path, server: Server, status: int) -> None:
     server.routes["/a.png"] = lambda h: reply(h, b"no", status)
-    await failing(
-        fetch_sources(spec(image(server.url("/a.png"))), tmp_path / "job", make_settings(tmp_path)),
+    url = server.url("/a.png?X-Amz-Signature=topsecret")
+    error = await failing(
+        fetch_sources(spec(image(url)), tmp_path / "job", make_settings(tmp_path)),
         ErrorCode.SOURCE_DOWNLOAD_FAILED,
         f"HTTP {status}",
     )
     assert server.hits["/a.png"] == 1
+    assert "topsecret" not in error.message and "topsecret" not in str(error.details)
 
 
 async def test_connection_reset_is_retried(tmp_path: Path, server: Server, media: Media) -> None:
