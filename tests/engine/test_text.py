@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from media.render import render_video
 from media.text import DEFAULT_FONT
 from schemas.errors import JobError
-from tests.engine.conftest import Renderer, frame_at
+from schemas.spec import VideoSpec
+from tests.engine.conftest import SETTINGS, Renderer, frame_at
 
 NASTY = "It's 100% \"quoted\": C:\\path\\n [a],b;c {x} %{pts} $(rm -rf) '\\'\nsecond line"
 
@@ -93,4 +97,16 @@ def test_unreadable_font_fails_naming_the_element(render: Renderer, tmp_path: Pa
 @pytest.mark.parametrize("family", ["Roboto Bold", "A Family Nobody Has: 'x'"])
 def test_font_family_names_resolve_or_fall_back(render: Renderer, family: str) -> None:
     out = render(_spec({"type": "text", "text": "Grüße Привет", "font_family": family, "font_size": 40}))
+    assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
+
+
+def test_paths_with_filtergraph_characters(tmp_path: Path) -> None:
+    """Text and font files live in directories whose names would break an unescaped graph."""
+    odd = tmp_path / "we'ird: dir,[x];y\\z"
+    odd.mkdir()
+    font = shutil.copy(DEFAULT_FONT, odd / "f'o:n,t.ttf")
+    spec = VideoSpec.model_validate(
+        _spec({"type": "text", "text": "odd", "font_family": "https://f/x.ttf", "font_size": 40})
+    )
+    out = asyncio.run(render_video(spec, {0: Path(font)}, odd / "out.mp4", settings=SETTINGS))
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
