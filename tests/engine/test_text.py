@@ -110,3 +110,19 @@ def test_paths_with_filtergraph_characters(tmp_path: Path) -> None:
     )
     out = asyncio.run(render_video(spec, {0: Path(font)}, odd / "out.mp4", settings=SETTINGS))
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
+
+
+@pytest.mark.parametrize("align", ["left", "center", "right"])
+def test_each_line_is_aligned(render: Renderer, align: str) -> None:
+    text = {"type": "text", "text": "ab\nlong line here", "align": align, "font_size": 30, "color": "#ffffff"}
+    out = render(_spec(text, output_format="png", height=120))
+    ink = frame_at(out.path, 0).max(axis=2) > 100
+    rows = np.where(ink.any(axis=1))[0]
+    middle = (rows.min() + rows.max()) // 2
+    first, second = (np.where(part.any(axis=0))[0] for part in (ink[:middle], ink[middle:]))
+    edge = {
+        "left": lambda c: c.min(),
+        "right": lambda c: c.max(),
+        "center": lambda c: (c.min() + c.max()) / 2,
+    }
+    assert abs(edge[align](first) - edge[align](second)) <= 3
