@@ -20,8 +20,11 @@ from schemas.events import JobEvent
 from schemas.settings import get_settings
 from streams.app import app, events_topic
 from streams.codec import decode
+from streams.topics import ALL_TOPICS, COMPACTED
 
 log = logging.getLogger(__name__)
+
+PIPELINE_TOPICS = frozenset(ALL_TOPICS) - COMPACTED
 
 settings = get_settings()
 sink = AnalyticsSink(
@@ -66,10 +69,13 @@ app.on_before_shutdown.connect(flush_on_shutdown)  # type: ignore[arg-type]
 
 
 async def update_consumer_lag() -> None:
-    """Per topic, the messages between this worker's fetch position and the end of its partitions."""
+    """Per pipeline topic, the messages between this worker's fetch position and the end of its
+    partitions. The changelog is left out: an active table writes it rather than reads it."""
     consumer = app.consumer
     lag: dict[str, int] = {}
     for tp in consumer.assignment():
+        if tp.topic not in PIPELINE_TOPICS:
+            continue
         high = consumer.highwater(tp)
         position = await consumer.position(tp)
         if high is not None and position is not None:

@@ -75,7 +75,11 @@ def create_app(store: Store) -> Litestar:
     def error_body(_: Any, exc: HTTPException) -> Response[bytes]:
         return _json({"error": exc.detail}, exc.status_code)
 
-    return Litestar([health, insert, query], exception_handlers={HTTPException: error_body})
+    return Litestar(
+        [health, insert, query],
+        exception_handlers={HTTPException: error_body},
+        logging_config=None,  # the process's JSON handler (streams.jsonlog) stays in charge
+    )
 
 
 def open_store(settings: Settings) -> Store:
