@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -32,15 +32,19 @@ async def send(topic: Any, job_id: str, model: BaseModel) -> None:
     await topic.send(key=key_bytes(job_id), value=encode(model))
 
 
+def job_event(job_id: str, tenant: str | None, request_id: str | None, **fields: Any) -> JobEvent:
+    return JobEvent(job_id=job_id, tenant=tenant, request_id=request_id, worker=WORKER_ID, **fields)
+
+
 async def emit(ctx: JobContext, stage: Stage, step: str, progress: float, **fields: Any) -> None:
     """A `processing` state change of a running job."""
     await send(
         events_topic,
         ctx.job_id,
-        JobEvent(
-            job_id=ctx.job_id,
-            tenant=ctx.tenant,
-            request_id=ctx.request_id,
+        job_event(
+            ctx.job_id,
+            ctx.tenant,
+            ctx.request_id,
             stage=stage,
             status="processing",
             current_step=step,
@@ -54,15 +58,17 @@ def processing_seconds(ctx: JobContext) -> float:
     return max(0.0, time.time() - ctx.submitted_at_ms / 1000)
 
 
+async def _finish(event: JobEvent, result: JobResult) -> None:
+    await send(events_topic, event.job_id, event)
+    await send(results_topic, result.job_id, result)
+
+
 async def complete(ctx: JobContext, result: ResultInfo) -> None:
-    seconds = processing_seconds(ctx)
-    await send(
-        events_topic,
-        ctx.job_id,
-        JobEvent(
-            job_id=ctx.job_id,
-            tenant=ctx.tenant,
-            request_id=ctx.request_id,
+    await _finish(
+        job_event(
+            ctx.job_id,
+            ctx.tenant,
+            ctx.request_id,
             stage="notify",
             status="completed",
             current_step="completed",
@@ -71,15 +77,12 @@ async def complete(ctx: JobContext, result: ResultInfo) -> None:
             output_format=result.output_format,
             bytes_out=result.file_size_bytes,
         ),
-    )
-    await send(
-        results_topic,
-        ctx.job_id,
         JobResult(
             job_id=ctx.job_id,
             tenant=ctx.tenant,
             status="completed",
-            processing_time_seconds=seconds,
+            processing_time_seconds=processing_seconds(ctx),
+            callback_url=ctx.callback_url,
             result=result,
         ),
     )
@@ -95,33 +98,22 @@ async def fail(
     request_id: str | None = None,
 ) -> None:
     """End a job: a `failed` (or `cancelled`) event and result. Never raises."""
-    status = "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
+    status: Literal["failed", "cancelled"] = "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
     info = ErrorInfo(code=error.code, message=error.message, details=error.details)
     tenant = ctx.tenant if ctx else tenant
     request_id = ctx.request_id if ctx else request_id
     log.warning("job %s: %s %s", status, error.code, error.message, extra={"error_code": str(error.code)})
     try:
-        await send(
-            events_topic,
-            job_id,
-            JobEvent(
-                job_id=job_id,
-                tenant=tenant,
-                request_id=request_id,
-                stage=stage,
-                status=status,
-                current_step=status,
-                error=info,
+        await _finish(
+            job_event(
+                job_id, tenant, request_id, stage=stage, status=status, current_step=status, error=info
             ),
-        )
-        await send(
-            results_topic,
-            job_id,
             JobResult(
                 job_id=job_id,
                 tenant=tenant,
                 status=status,
                 processing_time_seconds=processing_seconds(ctx) if ctx else 0.0,
+                callback_url=ctx.callback_url if ctx else None,
                 error=info,
             ),
         )

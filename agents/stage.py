@@ -60,6 +60,7 @@ async def run_stage(
         with job_context(ctx.job_id, ctx.request_id, stage):
             if job_finished(ctx.job_id):
                 log.info("skipping %s: job already ended", stage)
+                remove_job_dir(get_settings(), ctx.job_id)
                 continue
             await handle_safely(stage, ctx, functools.partial(handler, payload))
 
@@ -68,7 +69,8 @@ async def handle_safely(stage: Stage, ctx: JobContext, call: Callable[[], Awaita
     try:
         await call()
     except JobError as exc:
-        await fail(ctx.job_id, stage, exc, ctx=ctx)
+        if exc.code != ErrorCode.CANCELLED:  # a cancel was announced by whoever asked for it
+            await fail(ctx.job_id, stage, exc, ctx=ctx)
         remove_job_dir(get_settings(), ctx.job_id)
     except Exception as exc:
         log.exception("%s stage crashed on job %s", stage, ctx.job_id)

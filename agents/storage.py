@@ -76,6 +76,10 @@ def ensure_bucket(settings: Settings) -> None:
         client.create_bucket(**kwargs)
 
 
+def delete_object(settings: Settings, key: str) -> None:
+    s3_client(settings).delete_object(Bucket=settings.s3_bucket_name, Key=key)
+
+
 def _map_error(exc: Exception) -> JobError:
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
     if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):

@@ -9,8 +9,8 @@ from typing import Any
 
 from agents.publish import emit, send
 from agents.render import render_for
-from agents.stage import run_stage
-from agents.storage import object_key, result_url, upload_file
+from agents.stage import job_finished, run_stage
+from agents.storage import delete_object, object_key, result_url, upload_file
 from agents.workdir import remove_job_dir
 from schemas.events import JobRendered, JobUploaded, ResultInfo
 from schemas.settings import get_settings
@@ -30,6 +30,10 @@ async def _upload(message: JobRendered) -> None:
     key = object_key(ctx.job_id, ctx.submitted_at_ms, fmt)
     started = time.monotonic()
     size = await asyncio.to_thread(upload_file, settings, path, key, fmt)
+    if job_finished(ctx.job_id):
+        await asyncio.to_thread(delete_object, settings, key)
+        remove_job_dir(settings, ctx.job_id)
+        return
     result = ResultInfo(
         result_url=result_url(settings, key),
         s3_key=key,

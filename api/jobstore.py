@@ -32,6 +32,7 @@ class JobStore:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._states: dict[str, JobState] = {}
+        self._active: set[str] = set()
         self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
@@ -94,11 +95,17 @@ class JobStore:
             return
         state = apply_event(self._states.get(event.job_id), event)
         self._states[event.job_id] = state
+        if state.terminal:
+            self._active.discard(event.job_id)
+        else:
+            self._active.add(event.job_id)
         for queue in self._watchers.get(event.job_id, ()):
             queue.put_nowait(state)
 
-    def peek(self, job_id: str) -> JobState | None:
-        return self._states.get(job_id)
+    @property
+    def backlog(self) -> int:
+        """Jobs accepted and not yet finished, across all instances and workers."""
+        return len(self._active)
 
     async def get(self, job_id: str) -> JobState | None:
         """The job's state, catching up with the topic first when this instance has not seen it."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from schemas.events import JobEvent, JobRequested
+from schemas.errors import ErrorCode
+from schemas.events import ErrorInfo, JobEvent, JobRequested, JobResult, JobState
 from schemas.settings import Settings
 from streams.codec import encode, key_bytes
-from streams.topics import EVENTS, REQUESTED
+from streams.topics import EVENTS, REQUESTED, RESULTS
 
 
 class JobPublisher:
@@ -31,6 +32,30 @@ class JobPublisher:
         key = key_bytes(request.job_id)
         await self._producer.send_and_wait(EVENTS, encode(accepted), key=key)
         await self._producer.send_and_wait(REQUESTED, encode(request), key=key)
+
+    async def cancel(self, state: JobState, request_id: str | None) -> None:
+        """Announce the cancel on the events topic (the worker folding it stops the render) and
+        publish the terminal result, as any other end of a job."""
+        error = ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client")
+        key = key_bytes(state.job_id)
+        event = JobEvent(
+            job_id=state.job_id,
+            tenant=state.tenant,
+            request_id=request_id,
+            stage=state.stage,
+            status="cancelled",
+            current_step="cancelled",
+            error=error,
+        )
+        result = JobResult(
+            job_id=state.job_id,
+            tenant=state.tenant,
+            status="cancelled",
+            processing_time_seconds=state.processing_time_seconds,
+            error=error,
+        )
+        await self._producer.send_and_wait(EVENTS, encode(event), key=key)
+        await self._producer.send_and_wait(RESULTS, encode(result), key=key)
 
     async def ping(self) -> None:
         await self._producer.client.fetch_all_metadata()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
@@ -20,13 +20,15 @@ from media.estimate import estimate_seconds
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobEvent, JobRequested, JobState
+from schemas.requests import VideoCreateRequest
 from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobProcessing
 from schemas.settings import Settings
-from schemas.spec import VideoSpec
 from schemas.views import job_view
 from streams.jsonlog import job_context, request_id_var
 
 JobView = JobCompleted | JobFailed | JobProcessing
+QUEUE_FULL_RETRY_AFTER_SECONDS = 30
+CANCEL_ACK_SECONDS = 5.0
 
 
 def new_job_id() -> str:
@@ -85,15 +87,24 @@ class VideoController(Controller):
         },
     )
     async def create(
-        self, data: Annotated[VideoSpec, Body(title="Video spec")], state: State
+        self, data: Annotated[VideoCreateRequest, Body(title="Video spec")], state: State
     ) -> Response[Any]:
         settings: Settings = state.settings
+        if state.jobs.backlog >= settings.max_queued_jobs:
+            raise ApiError(
+                ErrorCode.QUEUE_FULL,
+                f"{state.jobs.backlog} jobs are waiting; "
+                f"retry after {QUEUE_FULL_RETRY_AFTER_SECONDS} seconds",
+                {"backlog": state.jobs.backlog, "limit": settings.max_queued_jobs},
+                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
+            )
+        spec = data.spec()
         try:
-            check_limits(data, settings)
+            check_limits(spec, settings)
         except JobError as exc:
             raise ApiError(exc.code, exc.message, exc.details) from exc
         job_id = new_job_id()
-        estimate = estimate_seconds(data)
+        estimate = estimate_seconds(spec)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         with job_context(job_id, request_id, "accepted"):
@@ -103,7 +114,8 @@ class VideoController(Controller):
                     request_id=request_id,
                     submitted_at_ms=submitted_ms,
                     estimated_seconds=estimate,
-                    spec=data,
+                    callback_url=data.callback_url,
+                    spec=spec,
                 ),
                 JobEvent(
                     job_id=job_id,
@@ -113,7 +125,7 @@ class VideoController(Controller):
                     current_step="queued",
                     estimated_seconds=estimate,
                     submitted_at_ms=submitted_ms,
-                    output_format=data.output_format,
+                    output_format=spec.output_format,
                 ),
             )
         threshold = settings.quick_response_threshold_seconds
@@ -140,6 +152,31 @@ class VideoController(Controller):
         if job is None:
             raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
         return job_view(job)
+
+    @delete(
+        "/videoresult/{job_id:str}",
+        status_code=200,
+        summary="Cancel a job",
+        description="Stops the job's render, removes its files, uploads nothing. A finished job is a 409.",
+        responses={
+            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job."),
+            409: ResponseSpec(ErrorEnvelope, generate_examples=False, description="The job already ended."),
+        },
+    )
+    async def cancel(self, job_id: str, state: State) -> JobView:
+        job = await state.jobs.get(job_id)
+        if job is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+        if job.terminal:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                f"job {job_id} already ended ({job.status}); nothing to cancel",
+                {"status": job.status},
+            )
+        with job_context(job_id, request_id_var.get(), "cancel"):
+            await state.publisher.cancel(job, request_id_var.get())
+        final = await state.jobs.wait_until_terminal(job_id, CANCEL_ACK_SECONDS)
+        return job_view(final or job)
 
     @get(
         "/videoresult/{job_id:str}/events",

@@ -108,6 +108,16 @@ class ErrorInfo(BaseModel):
     details: dict[str, object] = Field(default_factory=dict)
 
 
+class CallbackDelivery(BaseModel):
+    """How delivering a job's result to its callback_url went."""
+
+    delivered: bool
+    attempts: int
+    status_code: int | None = None
+    error: str | None = None
+    at: float = Field(default_factory=now)
+
+
 class JobEvent(BaseModel):
     """One state change of one job, on `videogen.jobs.events`."""
 
@@ -129,6 +139,8 @@ class JobEvent(BaseModel):
     element_counts: dict[str, int] | None = Field(
         None, description="Elements of the spec by type; set where the spec is at hand (accepted, validate)."
     )
+    worker: str | None = Field(None, description="The worker that emitted the event.")
+    callback: CallbackDelivery | None = None
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
 
@@ -140,6 +152,7 @@ class JobResult(BaseModel):
     tenant: str | None = None
     status: Literal["completed", "failed", "cancelled"]
     processing_time_seconds: float
+    callback_url: str | None = None
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
 
@@ -173,6 +186,7 @@ class JobState(BaseModel):
     finished_at: float | None = None
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
+    callback: CallbackDelivery | None = None
 
     @property
     def terminal(self) -> bool:
@@ -191,7 +205,7 @@ def apply_event(state: JobState | None, event: JobEvent) -> JobState:
     if state is None:
         state = JobState(job_id=event.job_id, tenant=event.tenant, started_at=event.at)
     if state.terminal:
-        return state
+        return state.model_copy(update={"callback": event.callback}) if event.callback else state
     update: dict[str, object] = {"updated_at": event.at, "stage": event.stage}
     if event.tenant and not state.tenant:
         update["tenant"] = event.tenant

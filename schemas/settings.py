@@ -28,6 +28,18 @@ class Settings(BaseSettings):
         "with 200 + result_url; longer ones get 202 + job id at once.",
     )
     max_request_body_bytes: int = Field(1_048_576, description="Largest accepted request body.")
+    max_queued_jobs: int = Field(
+        200, description="Jobs not yet finished above which POST answers 503 QUEUE_FULL with Retry-After."
+    )
+
+    # Callbacks
+    callback_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key signing callback bodies (X-Videogen-Signature). Unset: unsigned."
+    )
+    callback_retries: int = Field(5, description="Delivery attempts for a job's callback_url.")
+    stalled_job_minutes: float = Field(
+        15.0, description="A job with no progress for this long is failed with PROCESSING_TIMEOUT."
+    )
 
     # Kafka
     kafka_bootstrap_servers: str | None = Field(
@@ -62,6 +74,10 @@ class Settings(BaseSettings):
     s3_signed_urls: bool = Field(False, description="Return presigned GET URLs instead of public ones.")
     s3_signed_url_expiry_seconds: int = Field(86_400, description="Lifetime of presigned URLs.")
     upload_retries: int = Field(3, description="Attempts for an S3 upload before the job fails.")
+
+    # Embedded stack (`videogen up`)
+    embedded_broker_port: int = Field(9092, description="Port of the embedded Tansu broker.")
+    embedded_s3_port: int = Field(9000, description="Port of the embedded moto S3 endpoint.")
 
     # Analytics
     clickhouse_url: str | None = Field(

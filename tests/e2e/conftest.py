@@ -26,6 +26,7 @@ from tests.media import make_color_image, make_color_video
 pytestmark = pytest.mark.e2e
 
 STACK_START_TIMEOUT = 150.0
+CALLBACK_SECRET = "e2e-callback-secret"
 
 
 def free_port() -> int:
@@ -80,6 +81,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "FFMPEG_THREADS": "2",
         "QUICK_RESPONSE_THRESHOLD_SECONDS": "30",
         "LOG_LEVEL": "INFO",
+        "CALLBACK_SECRET": CALLBACK_SECRET,
+        "CALLBACK_RETRIES": "3",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "up"],

@@ -15,7 +15,7 @@ def test_openapi_is_generated_and_browsable(stack: RunningStack) -> None:
         assert response.status_code == 200, response.text
         schema = response.json()
         assert "/api/v1/videocreate" in schema["paths"]
-        assert "VideoSpec" in schema["components"]["schemas"]
+        assert "VideoCreateRequest" in schema["components"]["schemas"]
         assert "Element" in schema["components"]["schemas"]
         docs = client.get("/docs")
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
