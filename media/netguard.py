@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -66,6 +67,18 @@ def redact(url: str | httpx.URL) -> str:
         return "<unparseable URL>"
     netloc = parsed.netloc.decode("ascii")  # host[:port], never the userinfo
     return f"{parsed.scheme}://{netloc}{parsed.path}" if parsed.scheme else "<relative URL>"
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO; presigned query strings are secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactUrls())
 
 
 def parse_ip(host: str) -> IPAddress | None:

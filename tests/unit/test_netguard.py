@@ -186,3 +186,11 @@ def test_blocked_reason_names_the_kind() -> None:
 def test_redact_drops_secrets() -> None:
     url = "https://u:p@bucket.s3.amazonaws.com/k.mp4?X-Amz-Signature=abc&X-Amz-Credential=def#frag"
     assert redact(url) == "https://bucket.s3.amazonaws.com/k.mp4"
+
+
+async def test_httpx_request_logs_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    caplog.set_level("INFO", logger="httpx")
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get("https://cdn.example.com/a.mp4?X-Amz-Signature=topsecret")
+    assert "cdn.example.com/a.mp4" in caplog.text and "topsecret" not in caplog.text
