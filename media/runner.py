@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -20,6 +21,16 @@ ProgressCallback = Callable[[float], Awaitable[None]]
 STDERR_LINES = 20
 _NOISE = ("frame=", "size=", "Press [q]", "    ", "  Stream mapping")
 
+
+
+# FFmpeg gets SIGKILL when the worker that started it dies (even by kill -9), so a crashed
+# worker leaves no render behind to race the one that takes over its job. A tiny exec shim
+# instead of preexec_fn, which is unsafe in a process with threads (Faust's consumer).
+DIE_WITH_PARENT = (
+    sys.executable,
+    "-c",
+    "import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9); os.execv(sys.argv[1], sys.argv[1:])",
+)
 
 async def run_ffmpeg(
     binary: str,
@@ -33,7 +44,7 @@ async def run_ffmpeg(
 ) -> None:
     """Run FFmpeg to completion or raise JobError (FFMPEG_ERROR, PROCESSING_TIMEOUT, CANCELLED)."""
     process = await asyncio.create_subprocess_exec(
-        binary, *argv,
+        *DIE_WITH_PARENT, binary, *argv,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         start_new_session=True, env={**os.environ, **(env or {})},
     )  # fmt: skip
