@@ -172,8 +172,9 @@ def _check_pixels(label: str, element_type: str, width: int, height: int, settin
 
 
 def _check_stream_sizes(path: Path, fmt: str, element_type: str, label: str, settings: Settings) -> None:
-    """Frame sizes from the container headers, before `probe` decodes a frame; decoders
-    are capped at MAX_SOURCE_PIXELS meanwhile, so a huge frame is never allocated."""
+    """Frame sizes as FFmpeg finds them with its decoders capped at MAX_SOURCE_PIXELS, before
+    `probe` decodes uncapped: a bomb (say, an oversized cover picture in an MP3) has no size
+    here instead of allocating gigabytes there."""
     try:
         options = {"max_pixels": str(settings.max_source_pixels)}
         with av.open(str(path), format=fmt, options=options) as container:
@@ -181,8 +182,9 @@ def _check_stream_sizes(path: Path, fmt: str, element_type: str, label: str, set
     except (av.error.FFmpegError, OSError) as exc:
         raise _fail(label, f"the file is corrupt or truncated ({_why(exc)})", element_type) from None
     for width, height in sizes:
-        if width and height:  # unknown until decoded: probe reports it
-            _check_pixels(label, element_type, width, height, settings)
+        if not (width and height):  # the capped decoder refused it, or it is not a picture at all
+            raise _fail(label, "a picture in the file is unreadable or over the pixel limit", element_type)
+        _check_pixels(label, element_type, width, height, settings)
 
 
 def _check_info(info: MediaInfo, element_type: str, label: str, settings: Settings) -> None:
@@ -210,7 +212,16 @@ def _check_tail(path: Path, fmt: str, info: MediaInfo, element_type: str, label:
     assert info.duration is not None
     try:
         with av.open(str(path), format=fmt) as container:
-            stream = (container.streams.video or container.streams.audio)[0]
+            streams = [
+                s
+                for s in (container.streams.audio if element_type == "audio" else container.streams.video)
+                if not s.disposition & av.stream.Disposition.attached_pic  # a cover, not a track
+            ]
+            if not streams:
+                raise _fail(
+                    label, f"the file has no {element_type} track, only a cover picture", element_type
+                )
+            stream = streams[0]
             if stream.time_base is None:
                 return
             target = (stream.start_time or 0) + int(info.duration * 0.95 / stream.time_base)

@@ -184,6 +184,51 @@ def test_decompression_bombs_are_refused_before_decoding(
         assert "more than the 100,000,000 pixel limit" in rejected(path, "image", "el-7"), name
 
 
+def with_cover(mp3: bytes, picture: bytes) -> bytes:
+    """The MP3 behind an ID3v2.3 tag whose APIC frame holds `picture` (a cover image)."""
+    frame_data = b"\x00image/png\x00\x03\x00" + picture
+    frame = b"APIC" + struct.pack(">I", len(frame_data)) + b"\x00\x00" + frame_data
+    size = len(frame)
+    syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+    if mp3.startswith(b"ID3"):  # drop the encoder's own tag
+        old = mp3[6:10]
+        mp3 = mp3[10 + ((old[0] << 21) | (old[1] << 14) | (old[2] << 7) | old[3]) :]
+    return b"ID3\x03\x00\x00" + syncsafe + frame + mp3
+
+
+def test_bomb_hidden_as_cover_art_is_refused_before_probe(
+    tmp_path: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mp3 = files["a.mp3"].read_bytes()
+    fine = tmp_path / "cover.mp3"
+    fine.write_bytes(with_cover(mp3, files["a.png"].read_bytes()))
+    screen_source(fine, "audio", "el-7", SETTINGS)
+
+    m4a = tmp_path / "cover.m4a"
+    ffmpeg(
+        "-i",
+        str(fine),
+        "-map",
+        "0",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "copy",
+        "-disposition:v",
+        "attached_pic",
+        str(m4a),
+    )
+    rejected(m4a, "video", "only a cover picture")
+
+    def no_probe(path: Path) -> None:
+        raise AssertionError("the cover must be refused before an uncapped decode")
+
+    monkeypatch.setattr(screening, "probe", no_probe)
+    bomb = tmp_path / "bomb-cover.mp3"
+    bomb.write_bytes(with_cover(mp3, png_claiming(12000, 12000)))  # under FFmpeg's own cap, over ours
+    rejected(bomb, "audio", "pixel limit")
+
+
 def test_zero_sized_picture_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "zero.png"
     path.write_bytes(png_claiming(0, 10))
