@@ -172,7 +172,13 @@ async def fetch_sources(
             async with limit:
                 return await _fetch_one(job, item, name(item.index))
 
-        tasks = [asyncio.create_task(one(item)) for item in wanted]
+        tasks: list[asyncio.Task[SourceFile]] = []
+        first: dict[str, asyncio.Task[SourceFile]] = {}
+        for item in wanted:
+            if item.url in first:  # the same URL twice in a job is downloaded once
+                tasks.append(asyncio.create_task(_reuse(job, first[item.url], item, name(item.index))))
+            else:
+                tasks.append(first.setdefault(item.url, asyncio.create_task(one(item))))
         try:
             files = await asyncio.gather(*tasks)
         except BaseException:
@@ -183,6 +189,26 @@ async def fetch_sources(
                 _target_path(dest_dir, item).unlink(missing_ok=True)
             raise
     return {item.index: file for item, file in zip(wanted, files, strict=True)}
+
+
+async def _reuse(job: _Job, original: asyncio.Task[SourceFile], item: Wanted, what: str) -> SourceFile:
+    """Another element's download of the same URL, linked in and screened for this element."""
+    source = await asyncio.shield(original)  # its failure fails the job; our cancel must not cancel it
+    path = _target_path(job.dest_dir, item)
+    try:
+        await asyncio.to_thread(_link, Path(source.path), path)
+        await _in_thread(job, screen_source, path, item.kind, what, job.settings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return source.model_copy(update={"path": str(path)})
+
+
+def _link(source: Path, dest: Path) -> None:
+    try:
+        dest.hardlink_to(source)
+    except OSError:
+        shutil.copyfile(source, dest)
 
 
 def _target_path(dest_dir: Path, item: Wanted) -> Path:

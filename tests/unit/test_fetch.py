@@ -222,6 +222,32 @@ async def test_fetches_sources_in_parallel(
     assert sorted(p.name for p in dest.iterdir()) == sorted(Path(f.path).name for f in files.values())
 
 
+async def test_a_url_used_twice_is_downloaded_once(tmp_path: Path, server: Server, media: Media) -> None:
+    server.routes["/v.mp4"] = lambda h: reply(h, media.mp4)
+    url = server.url("/v.mp4")
+    job = spec(
+        {"id": "clip", "type": "video", "source": url},
+        {"id": "sound", "type": "audio", "source": url},
+        {"id": "again", "type": "video", "source": url},
+    )
+    files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path, max_file_size_mb=5))
+    assert server.hits == {"/v.mp4": 1}
+    assert len({f.path for f in files.values()}) == 3
+    assert all(Path(f.path).read_bytes() == media.mp4 for f in files.values())
+
+
+async def test_a_shared_url_that_does_not_fit_the_second_element_fails_it(
+    tmp_path: Path, server: Server, media: Media
+) -> None:
+    server.routes["/a.png"] = lambda h: reply(h, media.png)
+    url = server.url("/a.png")
+    job = spec(image(url), {"id": "music", "type": "audio", "source": url})
+    await failing(
+        fetch_sources(job, tmp_path / "job", make_settings(tmp_path)), ErrorCode.INVALID_INPUT, "music"
+    )
+    assert_empty(tmp_path / "job")
+
+
 async def test_connects_to_the_checked_address_with_the_hostname(
     tmp_path: Path, server: Server, media: Media
 ) -> None:
