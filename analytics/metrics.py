@@ -62,7 +62,7 @@ def observe_event(event: JobEvent) -> None:
             S3_UPLOADS.labels("success").inc()
         if event.stage == "fetch" and event.bytes_in:
             FETCHED_BYTES.inc(event.bytes_in)
-    if event.stage == "upload" and event.status == "failed":
+    if event.stage == "upload" and event.error is not None and event.error.code.startswith("S3_"):
         S3_UPLOADS.labels("failure").inc()
 
 

@@ -45,6 +45,7 @@ class AnalyticsSink:
         self._failing = False
         self.inserted = 0
         self.dropped = 0
+        self._dropped_reported = 0
 
     @property
     def pending(self) -> int:
@@ -62,9 +63,10 @@ class AnalyticsSink:
         for _ in range(max(0, excess)):
             self._buffer.popleft()
         if excess > 0:
+            if self.dropped == self._dropped_reported:  # once per outage, not once per row
+                log.warning("analytics buffer full (%d rows): dropping the oldest", self.buffer_max)
             self.dropped += excess
             metrics.ANALYTICS_ROWS.labels("dropped").inc(excess)
-            log.warning("analytics buffer full: dropped %d oldest rows (%d in all)", excess, self.dropped)
         metrics.ANALYTICS_BUFFERED.set(len(self._buffer))
 
     async def run(self) -> None:
@@ -95,8 +97,10 @@ class AnalyticsSink:
                 metrics.ANALYTICS_ROWS.labels("inserted").inc(len(rows))
             metrics.ANALYTICS_BUFFERED.set(len(self._buffer))
         if self._failing:
-            log.info("analytics store reachable again; buffered rows inserted")
+            lost = self.dropped - self._dropped_reported
+            log.info("analytics store reachable again; buffered rows inserted, %d dropped", lost)
             self._failing = False
+        self._dropped_reported = self.dropped
         return True
 
     async def _insert(self, table: str, rows: list[Row]) -> None:
