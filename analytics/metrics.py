@@ -28,7 +28,9 @@ disable_created_metrics()  # the *_created series only add noise to every scrape
 
 STAGE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
 
-JOBS = Counter("videogen_jobs", "Jobs that reached a status (queued or terminal).", ["status"])
+JOBS = Counter(
+    "videogen_jobs", "Jobs that reached a status: queued, processing (validated), or an end.", ["status"]
+)
 JOB_ERRORS = Counter(
     "videogen_job_errors", "Failed or cancelled jobs by error code and stage.", ["code", "stage"]
 )
@@ -54,6 +56,8 @@ def observe_event(event: JobEvent) -> None:
     """Count one job event (call once per event, where events are consumed once: the analytics agent)."""
     if event.status == "queued" or event.status in TERMINAL:
         JOBS.labels(event.status).inc()
+    elif event.stage == "validate":  # validate's one event: the job starts processing
+        JOBS.labels("processing").inc()
     if event.error is not None:
         JOB_ERRORS.labels(str(event.error.code), event.stage).inc()
     if event.stage_seconds is not None:

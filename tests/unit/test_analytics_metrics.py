@@ -19,12 +19,14 @@ def value(name: str, **labels: str) -> float:
 def test_events_feed_job_stage_upload_and_fetch_metrics() -> None:
     before = {
         "queued": value("videogen_jobs_total", status="queued"),
+        "processing": value("videogen_jobs_total", status="processing"),
         "uploads": value("videogen_s3_uploads_total", outcome="success"),
         "failures": value("videogen_s3_uploads_total", outcome="failure"),
         "fetched": value("videogen_fetched_bytes_total"),
         "fetch_count": value("videogen_stage_duration_seconds_count", stage="fetch"),
     }
     metrics.observe_event(JobEvent(job_id="vg_m", stage="accepted", status="queued"))
+    metrics.observe_event(JobEvent(job_id="vg_m", stage="validate", status="processing"))
     metrics.observe_event(
         JobEvent(job_id="vg_m", stage="fetch", status="processing", bytes_in=700, stage_seconds=2)
     )
@@ -39,6 +41,7 @@ def test_events_feed_job_stage_upload_and_fetch_metrics() -> None:
         )
     )
     assert value("videogen_jobs_total", status="queued") == before["queued"] + 1
+    assert value("videogen_jobs_total", status="processing") == before["processing"] + 1
     assert value("videogen_fetched_bytes_total") == before["fetched"] + 700
     assert value("videogen_stage_duration_seconds_count", stage="fetch") == before["fetch_count"] + 1
     assert value("videogen_s3_uploads_total", outcome="success") == before["uploads"] + 1
