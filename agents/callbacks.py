@@ -53,7 +53,10 @@ async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
         target = await check_url(result.callback_url, settings, "callback_url")
     except JobError as exc:
         return CallbackDelivery(delivered=False, attempts=0, error=exc.message)
-    async with httpx.AsyncClient(timeout=settings.network_timeout, follow_redirects=False) as client:
+    # trust_env=False: a proxy from the environment would reroute the connection pinned by check_url
+    async with httpx.AsyncClient(
+        timeout=settings.network_timeout, follow_redirects=False, trust_env=False
+    ) as client:
         for attempts in range(1, max(1, settings.callback_retries) + 1):
             timestamp = int(time.time())
             headers = {"Content-Type": "application/json", "User-Agent": "videogen-callback/1"}

@@ -102,7 +102,13 @@ async def fail(
     info = ErrorInfo(code=error.code, message=error.message, details=error.details)
     tenant = ctx.tenant if ctx else tenant
     request_id = ctx.request_id if ctx else request_id
-    log.warning("job %s: %s %s", status, error.code, error.message, extra={"error_code": str(error.code)})
+    log.warning(
+        "job %s: %s %s",
+        status,
+        error.code,
+        error.message,
+        extra={"error_code": str(error.code), "details": error.details},
+    )
     try:
         await _finish(
             job_event(

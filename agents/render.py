@@ -44,7 +44,7 @@ async def render_for(ctx: JobContext, sources: dict[str, SourceFile]) -> RenderO
         return await render_video(
             ctx.spec,
             {int(index): Path(source.path) for index, source in sources.items()},
-            output_path(settings, ctx.job_id, ctx.spec.output_format),
+            output_path(settings, ctx.job_id, ctx.spec.output_format, WORKER_ID),
             settings=settings,
             on_progress=progress,
             cancel=cancel,

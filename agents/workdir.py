@@ -16,8 +16,9 @@ def sources_dir(settings: Settings, job_id: str) -> Path:
     return job_dir(settings, job_id) / "sources"
 
 
-def output_path(settings: Settings, job_id: str, output_format: str) -> Path:
-    return job_dir(settings, job_id) / "output" / f"{job_id}.{output_format}"
+def output_path(settings: Settings, job_id: str, output_format: str, worker: str) -> Path:
+    """Per worker: a job re-rendered elsewhere after a crash never writes into another render's file."""
+    return job_dir(settings, job_id) / "output" / f"{job_id}.{worker}.{output_format}"
 
 
 def remove_job_dir(settings: Settings, job_id: str) -> None:

