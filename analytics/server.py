@@ -44,7 +44,10 @@ class Store:
 
 
 def _json(body: object, status_code: int = 200) -> Response[bytes]:
-    return Response(orjson.dumps(body, default=str), media_type=MediaType.JSON, status_code=status_code)
+    """JSON with values the way clickhouse-connect prints them (`2026-01-31 12:00:00`, Decimals as text),
+    so `videogen analytics query` shows the same whether it reaches chDB or ClickHouse."""
+    content = orjson.dumps(body, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return Response(content, media_type=MediaType.JSON, status_code=status_code)
 
 
 def create_app(store: Store) -> Litestar:

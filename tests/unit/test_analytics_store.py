@@ -205,6 +205,10 @@ def test_store_server_serves_inserts_and_queries_to_the_cli(store: ClickHouseCli
             client.insert(table, [row])
         result = client.query(resolve_sql("SELECT job_id, quick_path FROM jobs FINAL;"))
         assert result.rows == [["vg_a", 1]]
+        moment = client.query("SELECT toDateTime64('2026-01-31 12:00:00', 3, 'UTC') AS t")
+        assert moment.rows == [
+            [str(store.query("SELECT toDateTime64('2026-01-31 12:00:00', 3, 'UTC')").rows[0][0])]
+        ]
         with pytest.raises(AnalyticsError, match="UNKNOWN_TABLE"):
             client.query("SELECT * FROM nowhere")
         with pytest.raises(AnalyticsError):
