@@ -75,7 +75,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "EMBEDDED_S3_PORT": str(ports["s3"]),
         "WORKER_WEB_PORT": str(ports["worker"]),
         "DATA_DIR": str(data_dir),
-        "ALLOW_PRIVATE_SOURCES": "true",
+        # Private addresses stay refused; only the test media server's literal host is let through,
+        # so SSRF attempts in the tests meet the same guard as in production.
+        "ALLOWED_SOURCE_HOSTS": "127.0.0.1",
         "KAFKA_TOPIC_PARTITIONS": "2",
         "MAX_CONCURRENT_JOBS": "1",
         "FFMPEG_THREADS": "2",
