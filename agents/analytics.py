@@ -80,8 +80,7 @@ async def update_consumer_lag() -> None:
         position = await consumer.position(tp)
         if high is not None and position is not None:
             lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - position)
-    for topic, value in lag.items():
-        metrics.set_consumer_lag(topic, value)
+    metrics.set_consumer_lag(lag)
 
 
 @app.page("/metrics")

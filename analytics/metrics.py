@@ -77,8 +77,11 @@ def observe_answer(kind: Literal["quick", "async"]) -> None:
     QUICK_RATIO.set(_answers["quick"] / (_answers["quick"] + _answers["async"]))
 
 
-def set_consumer_lag(topic: str, lag: int) -> None:
-    CONSUMER_LAG.labels(topic).set(lag)
+def set_consumer_lag(lag_by_topic: dict[str, int]) -> None:
+    """Replace the lag figures, so a topic this worker no longer reads does not keep a stale one."""
+    CONSUMER_LAG.clear()
+    for topic, lag in lag_by_topic.items():
+        CONSUMER_LAG.labels(topic).set(lag)
 
 
 def track_ffmpeg() -> AbstractContextManager[None]:

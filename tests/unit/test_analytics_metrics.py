@@ -62,6 +62,13 @@ def test_quick_response_ratio_and_ffmpeg_gauge() -> None:
     assert value("videogen_ffmpeg_processes") == 0
 
 
+def test_consumer_lag_forgets_topics_no_longer_read() -> None:
+    metrics.set_consumer_lag({"videogen.jobs.requested": 5, "videogen.jobs.events": 2})
+    metrics.set_consumer_lag({"videogen.jobs.events": 0})
+    assert REGISTRY.get_sample_value("videogen_consumer_lag", {"topic": "videogen.jobs.requested"}) is None
+    assert value("videogen_consumer_lag", topic="videogen.jobs.events") == 0
+
+
 def test_api_metrics_route_serves_prometheus_text() -> None:
     with TestClient(Litestar([metrics_handler])) as client:
         response = client.get("/metrics")
