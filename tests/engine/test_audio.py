@@ -92,3 +92,11 @@ def test_sound_follows_a_visual_transition(media: Media, render: Renderer) -> No
     )
     full, fading, after = (audio_rms(out.path, a, b) for a, b in [(0.2, 0.8), (1.25, 1.45), (1.6, 2.4)])
     assert full > 0.03 and fading < full * 0.8 and after < 0.005
+
+
+def test_looped_audio_keeps_playing(media: Media, render: Renderer) -> None:
+    out = render(
+        _spec({"type": "audio", "source": "t", "duration": 2, "duration_mode": "loop"}, duration=2),
+        {0: media.tone(seconds=0.5)},
+    )
+    assert audio_rms(out.path, 1.2, 1.8) > 0.15
