@@ -54,6 +54,9 @@ async def render_video(
             duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
             on_progress=on_progress, cancel=cancel, env=_font_env(spec, sources, work_dir),
         )  # fmt: skip
+    except BaseException:
+        out_path.unlink(missing_ok=True)  # a cancelled or failed render leaves no half-written file
+        raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return _outcome(spec, out_path)

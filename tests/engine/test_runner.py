@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
+from media.render import render_video
 from media.runner import run_ffmpeg
 from schemas.errors import ErrorCode, JobError
-from tests.engine.conftest import FFMPEG
+from schemas.spec import VideoSpec
+from tests.engine.conftest import FFMPEG, SETTINGS, Media
 
 ENDLESS = ["-nostdin", "-re", "-f", "lavfi", "-i", "testsrc=s=32x32:r=5", "-threads", "1", "-f", "null", "-"]
 
@@ -86,3 +89,16 @@ def _cmdline(pid: int) -> str:
             return cmd.read().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+async def test_cancelled_render_leaves_no_output(media: Media, tmp_path: Path) -> None:
+    cancel = asyncio.Event()
+    cancel.set()
+    spec = VideoSpec.model_validate(
+        {"width": 160, "height": 120, "elements": [{"type": "video", "source": "v", "duration": 2}]}
+    )
+    out = tmp_path / "out.mp4"
+    with pytest.raises(JobError) as err:
+        await render_video(spec, {0: media.video(seconds=2)}, out, settings=SETTINGS, cancel=cancel)
+    assert err.value.code == ErrorCode.CANCELLED and not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # the work directory is gone too
