@@ -22,7 +22,6 @@ STDERR_LINES = 20
 _NOISE = ("frame=", "size=", "Press [q]", "    ", "  Stream mapping")
 
 
-
 # FFmpeg gets SIGKILL when the worker that started it dies (even by kill -9), so a crashed
 # worker leaves no render behind to race the one that takes over its job. A tiny exec shim
 # instead of preexec_fn, which is unsafe in a process with threads (Faust's consumer).
@@ -31,6 +30,7 @@ DIE_WITH_PARENT = (
     "-c",
     "import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9); os.execv(sys.argv[1], sys.argv[1:])",
 )
+
 
 async def run_ffmpeg(
     binary: str,
