@@ -11,6 +11,7 @@ from agents.fetch import fetch_for, missing
 from agents.publish import WORKER_ID, emit, send
 from agents.stage import run_stage
 from agents.workdir import output_path
+from analytics.metrics import track_ffmpeg
 from media.render import RenderOutcome, render_video
 from schemas.events import JobContext, JobFetched, JobRendered, SourceFile
 from schemas.settings import get_settings
@@ -41,14 +42,15 @@ async def render_for(ctx: JobContext, sources: dict[str, SourceFile]) -> RenderO
 
     cancel = running.setdefault(ctx.job_id, asyncio.Event())
     try:
-        return await render_video(
-            ctx.spec,
-            {int(index): Path(source.path) for index, source in sources.items()},
-            output_path(settings, ctx.job_id, ctx.spec.output_format, WORKER_ID),
-            settings=settings,
-            on_progress=progress,
-            cancel=cancel,
-        )
+        with track_ffmpeg():  # one FFmpeg process per render
+            return await render_video(
+                ctx.spec,
+                {int(index): Path(source.path) for index, source in sources.items()},
+                output_path(settings, ctx.job_id, ctx.spec.output_format, WORKER_ID),
+                settings=settings,
+                on_progress=progress,
+                cancel=cancel,
+            )
     finally:
         running.pop(ctx.job_id, None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from agents.publish import dead_letter, emit, fail, send
 from agents.stage import handle_safely
+from analytics.rows import count_elements
 from media.estimate import estimate_seconds
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
@@ -85,6 +87,7 @@ async def handle_request(
 
 
 async def _accept(ctx: JobContext) -> None:
+    started = time.monotonic()
     check_limits(ctx.spec, get_settings())
     await emit(
         ctx,
@@ -94,6 +97,8 @@ async def _accept(ctx: JobContext) -> None:
         estimated_seconds=ctx.estimated_seconds,
         submitted_at_ms=ctx.submitted_at_ms,
         output_format=ctx.spec.output_format,
+        element_counts=count_elements(ctx.spec),
+        stage_seconds=time.monotonic() - started,
     )
     await send(validated_topic, ctx.job_id, JobValidated(ctx=ctx))
 

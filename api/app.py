@@ -11,16 +11,27 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.response import Redirect
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, on_api_error, on_http_error, on_unexpected, on_validation_error
+from analytics.estimator import LearningEstimator
+from api.auth import KeyRing, warn_if_open
+from api.errors import (
+    ApiError,
+    on_api_error,
+    on_http_error,
+    on_too_large,
+    on_unexpected,
+    on_validation_error,
+)
 from api.health import health, health_detailed
 from api.jobstore import JobStore
 from api.metrics import metrics_handler
 from api.publisher import JobPublisher
+from api.ratelimit import RateLimiter
 from api.routes import VideoController
 from schemas.settings import Settings, get_settings
 from streams.jsonlog import request_id_var
@@ -62,22 +73,28 @@ async def redoc_redirect() -> Redirect:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    keys = KeyRing.from_settings(settings)
+    warn_if_open(keys)
 
     @asynccontextmanager
     async def kafka_clients(app: Litestar) -> AsyncIterator[None]:
         publisher, jobs = JobPublisher(settings), JobStore(settings)
+        estimator = LearningEstimator.from_settings(settings)
         await publisher.start()
         await jobs.start()
-        app.state.publisher, app.state.jobs = publisher, jobs
+        await estimator.refresh()
+        app.state.publisher, app.state.jobs, app.state.estimator = publisher, jobs, estimator
         try:
             yield
         finally:
+            await estimator.close()
             await jobs.stop()
             await publisher.stop()
 
     handlers: dict[Any, Any] = {
         ValidationException: on_validation_error,
         ApiError: on_api_error,
+        RequestEntityTooLarge: on_too_large,
         HTTPException: on_http_error,
         Exception: on_unexpected,
     }
@@ -88,7 +105,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[request_id_middleware],
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
-        state=State({"settings": settings}),
+        state=State(
+            {"settings": settings, "keys": keys, "rate_limiter": RateLimiter(settings.rate_limit_per_minute)}
+        ),
         openapi_config=OpenAPIConfig(
             title="videogen",
             version="0.1.0",

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from analytics.cli import add_analytics_commands
 from schemas.errors import JobError
 from schemas.settings import get_settings, settings_markdown
 from schemas.spec import VideoSpec
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schemas", help="regenerate the JSON Schemas in schemas/json/").set_defaults(
         func=_cmd_schemas
     )
+    add_analytics_commands(sub)
     return parser
 
 

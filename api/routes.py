@@ -1,4 +1,4 @@
-"""The PRD's endpoints: create a video, read a job, follow a job's events."""
+"""The PRD's endpoints: create a video, read, follow, cancel or download a job — each tenant its own."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from typing import Annotated, Any
 import orjson
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
+from analytics.metrics import observe_answer
+from analytics.rows import count_elements
+from agents.storage import result_url
+from api.auth import authenticate, current_tenant, visible
 from api.errors import ApiError, error_response
-from media.estimate import estimate_seconds
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobEvent, JobRequested, JobState
@@ -54,6 +58,44 @@ def _accepted(job_id: str, estimate: float, message: str) -> Response[JobAccepte
     )
 
 
+def _error_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(ErrorEnvelope, generate_examples=False, description=description)
+
+
+# Answers any /api/v1 route can give before its handler runs (auth guard, rate limit).
+GUARD_RESPONSES = {
+    401: _error_spec("No or invalid API key (UNAUTHORIZED)."),
+    429: _error_spec("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After)."),
+}
+UNKNOWN_JOB = _error_spec("Unknown job, or another tenant's (NOT_FOUND).")
+
+
+def _not_found(job_id: str) -> ApiError:
+    return ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+
+
+async def _own_job(state: State, job_id: str, tenant: str | None) -> JobState:
+    """The caller's job, or 404: another tenant's job is indistinguishable from a missing one."""
+    job = visible(await state.jobs.get(job_id), tenant)
+    if job is None:
+        raise _not_found(job_id)
+    return job
+
+
+def _check_in_flight(state: State, settings: Settings, tenant: str | None) -> None:
+    cap = settings.max_jobs_in_flight_per_tenant
+    if tenant is None or cap <= 0:
+        return
+    running = state.jobs.in_flight(tenant)
+    if running >= cap:
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            f"{running} of your jobs are unfinished (limit {cap}); wait for one to end or cancel one",
+            {"in_flight": running, "limit": cap},
+            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
+        )
+
+
 def _finished(state: JobState) -> Response[Any]:
     view = job_view(state)
     if isinstance(view, JobFailed):
@@ -65,6 +107,8 @@ def _finished(state: JobState) -> Response[Any]:
 class VideoController(Controller):
     path = "/api/v1"
     tags = ["videos"]
+    guards = [authenticate]
+    dependencies = {"tenant": Provide(current_tenant, sync_to_thread=False)}
 
     @post(
         "/videocreate",
@@ -84,12 +128,19 @@ class VideoController(Controller):
                 generate_examples=False,
                 description="Invalid spec (INVALID_INPUT, naming the field).",
             ),
+            413: _error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            503: _error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            **GUARD_RESPONSES,
         },
     )
     async def create(
-        self, data: Annotated[VideoCreateRequest, Body(title="Video spec")], state: State
+        self,
+        data: Annotated[VideoCreateRequest, Body(title="Video spec")],
+        state: State,
+        tenant: str | None,
     ) -> Response[Any]:
         settings: Settings = state.settings
+        _check_in_flight(state, settings, tenant)
         if state.jobs.backlog >= settings.max_queued_jobs:
             raise ApiError(
                 ErrorCode.QUEUE_FULL,
@@ -104,13 +155,14 @@ class VideoController(Controller):
         except JobError as exc:
             raise ApiError(exc.code, exc.message, exc.details) from exc
         job_id = new_job_id()
-        estimate = estimate_seconds(spec)
+        estimate = round(await state.estimator.estimate(spec), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         with job_context(job_id, request_id, "accepted"):
             await state.publisher.submit(
                 JobRequested(
                     job_id=job_id,
+                    tenant=tenant,
                     request_id=request_id,
                     submitted_at_ms=submitted_ms,
                     estimated_seconds=estimate,
@@ -119,6 +171,7 @@ class VideoController(Controller):
                 ),
                 JobEvent(
                     job_id=job_id,
+                    tenant=tenant,
                     request_id=request_id,
                     stage="accepted",
                     status="queued",
@@ -126,14 +179,17 @@ class VideoController(Controller):
                     estimated_seconds=estimate,
                     submitted_at_ms=submitted_ms,
                     output_format=spec.output_format,
+                    element_counts=count_elements(spec),
                 ),
             )
         threshold = settings.quick_response_threshold_seconds
         if estimate > threshold:
+            observe_answer("async")
             return _accepted(
                 job_id, estimate, "Video is being processed; follow the status or events endpoint."
             )
         final = await state.jobs.wait_until_terminal(job_id, threshold)
+        observe_answer("async" if final is None else "quick")
         if final is None:
             return _accepted(
                 job_id, estimate, "Video is taking longer than the quick-response window; follow the job."
@@ -143,15 +199,33 @@ class VideoController(Controller):
     @get(
         "/videoresult/{job_id:str}",
         summary="A job's status and result",
+        responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
+    )
+    async def result(self, job_id: str, state: State, tenant: str | None) -> JobView:
+        return job_view(await _own_job(state, job_id, tenant))
+
+    @get(
+        "/videoresult/{job_id:str}/download",
+        status_code=307,
+        summary="Redirect to the rendered video",
+        description="307 to the result URL (a fresh presigned one when S3_SIGNED_URLS is on).",
         responses={
-            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job (NOT_FOUND).")
+            404: UNKNOWN_JOB,
+            409: _error_spec("The job has not completed (CONFLICT); its status says why."),
+            **GUARD_RESPONSES,
         },
     )
-    async def result(self, job_id: str, state: State) -> JobView:
-        job = await state.jobs.get(job_id)
-        if job is None:
-            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
-        return job_view(job)
+    async def download(self, job_id: str, state: State, tenant: str | None) -> Redirect:
+        job = await _own_job(state, job_id, tenant)
+        if job.status != "completed" or job.result is None:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                f"job {job_id} is {job.status}, not completed; follow {_status_endpoint(job_id)}",
+                {"status": job.status},
+            )
+        settings: Settings = state.settings
+        url = result_url(settings, job.result.s3_key) if settings.s3_signed_urls else job.result.result_url
+        return Redirect(url, status_code=307)
 
     @delete(
         "/videoresult/{job_id:str}",
@@ -159,14 +233,13 @@ class VideoController(Controller):
         summary="Cancel a job",
         description="Stops the job's render, removes its files, uploads nothing. A finished job is a 409.",
         responses={
-            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job."),
-            409: ResponseSpec(ErrorEnvelope, generate_examples=False, description="The job already ended."),
+            404: UNKNOWN_JOB,
+            409: _error_spec("The job already ended (CONFLICT)."),
+            **GUARD_RESPONSES,
         },
     )
-    async def cancel(self, job_id: str, state: State) -> JobView:
-        job = await state.jobs.get(job_id)
-        if job is None:
-            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+    async def cancel(self, job_id: str, state: State, tenant: str | None) -> JobView:
+        job = await _own_job(state, job_id, tenant)
         if job.terminal:
             raise ApiError(
                 ErrorCode.CONFLICT,
@@ -181,13 +254,10 @@ class VideoController(Controller):
     @get(
         "/videoresult/{job_id:str}/events",
         summary="Server-sent events until the job ends",
-        responses={
-            404: ResponseSpec(ErrorEnvelope, generate_examples=False, description="Unknown job (NOT_FOUND).")
-        },
+        responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
-    async def events(self, job_id: str, state: State) -> ServerSentEvent:
-        if await state.jobs.get(job_id) is None:
-            raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
+    async def events(self, job_id: str, state: State, tenant: str | None) -> ServerSentEvent:
+        await _own_job(state, job_id, tenant)
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             sequence = 0

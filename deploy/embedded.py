@@ -116,8 +116,8 @@ def _videogen(*args: str) -> list[str]:
 
 
 def start_infrastructure(stack: Stack) -> Settings:
-    """Broker and S3 (when not configured elsewhere), bucket and topics; returns the settings
-    every process of the stack runs with."""
+    """Broker, S3 and the analytics store (when not configured elsewhere), bucket and topics;
+    returns the settings every process of the stack runs with."""
     settings, env, host = stack.settings, stack.env, "127.0.0.1"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (settings.data_dir / "stack.pids").unlink(missing_ok=True)
@@ -157,6 +157,15 @@ def start_infrastructure(stack: Stack) -> Settings:
                 "S3_PUBLIC_URL_PREFIX": env.get("S3_PUBLIC_URL_PREFIX")
                 or f"{endpoint}/{settings.s3_bucket_name}",
             }
+        )
+    if not settings.clickhouse_url:
+        url = f"http://{settings.analytics_host}:{settings.analytics_port}"
+        if port_open(settings.analytics_host, settings.analytics_port):
+            raise StackError(f"port {settings.analytics_port} is taken; set ANALYTICS_PORT or CLICKHOUSE_URL")
+        stack.start(
+            Child(
+                "analytics", _videogen("analytics", "serve"), http_ok(f"{url}/health"), f"{url} (chDB store)"
+            )
         )
     resolved = Settings.model_validate(_settings_overrides(env))
     ensure_bucket(resolved)

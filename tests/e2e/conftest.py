@@ -67,13 +67,14 @@ def _log_tail(data_dir: Path) -> str:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("api", "broker", "s3", "worker")}
+    ports = {name: free_port() for name in ("api", "broker", "s3", "worker", "analytics")}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))},
         "PORT": str(ports["api"]),
         "EMBEDDED_BROKER_PORT": str(ports["broker"]),
         "EMBEDDED_S3_PORT": str(ports["s3"]),
         "WORKER_WEB_PORT": str(ports["worker"]),
+        "ANALYTICS_PORT": str(ports["analytics"]),
         "DATA_DIR": str(data_dir),
         # Private addresses stay refused; only the test media server's literal host is let through,
         # so SSRF attempts in the tests meet the same guard as in production.

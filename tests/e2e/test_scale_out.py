@@ -50,6 +50,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "PORT": str(free_port()),
         "EMBEDDED_BROKER_PORT": str(free_port()),
         "EMBEDDED_S3_PORT": str(free_port()),
+        "ANALYTICS_PORT": str(free_port()),
         "DATA_DIR": str(data_dir),
         "ALLOW_PRIVATE_SOURCES": "true",
         "KAFKA_TOPIC_PARTITIONS": "4",
