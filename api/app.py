@@ -106,7 +106,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
         state=State(
-            {"settings": settings, "keys": keys, "rate_limiter": RateLimiter(settings.rate_limit_per_minute)}
+            {
+                "settings": settings,
+                "key_ring": keys,
+                "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+            }
         ),
         openapi_config=OpenAPIConfig(
             title="videogen",

@@ -96,6 +96,16 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Err
     return Response(envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+def on_too_large(request: Request[Any, Any, Any], _: HTTPException) -> Response[ErrorEnvelope]:
+    limit = request.app.state.settings.max_request_body_bytes
+    return error_response(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"request body exceeds {limit} bytes (MAX_REQUEST_BODY_BYTES); "
+        "send media as source URLs, not inline data",
+        {"limit_bytes": limit},
+    )
+
+
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
     log.error("unhandled error", exc_info=exc)
     return error_response(

@@ -107,6 +107,10 @@ class JobStore:
         """Jobs accepted and not yet finished, across all instances and workers."""
         return len(self._active)
 
+    def in_flight(self, tenant: str) -> int:
+        """Unfinished jobs of one tenant (the per-tenant cap)."""
+        return sum(1 for job_id in self._active if self._states[job_id].tenant == tenant)
+
     async def get(self, job_id: str) -> JobState | None:
         """The job's state, catching up with the topic first when this instance has not seen it."""
         state = self._states.get(job_id)

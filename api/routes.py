@@ -11,14 +11,14 @@ from typing import Annotated, Any
 import orjson
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
+from agents.storage import result_url
 from analytics.metrics import observe_answer
 from analytics.rows import count_elements
-from agents.storage import result_url
 from api.auth import authenticate, current_tenant, visible
 from api.errors import ApiError, error_response
 from media.limits import check_limits
@@ -137,7 +137,7 @@ class VideoController(Controller):
         self,
         data: Annotated[VideoCreateRequest, Body(title="Video spec")],
         state: State,
-        tenant: str | None,
+        tenant: NamedDependency[str | None],
     ) -> Response[Any]:
         settings: Settings = state.settings
         _check_in_flight(state, settings, tenant)
@@ -201,7 +201,7 @@ class VideoController(Controller):
         summary="A job's status and result",
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
-    async def result(self, job_id: str, state: State, tenant: str | None) -> JobView:
+    async def result(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> JobView:
         return job_view(await _own_job(state, job_id, tenant))
 
     @get(
@@ -215,7 +215,7 @@ class VideoController(Controller):
             **GUARD_RESPONSES,
         },
     )
-    async def download(self, job_id: str, state: State, tenant: str | None) -> Redirect:
+    async def download(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> Redirect:
         job = await _own_job(state, job_id, tenant)
         if job.status != "completed" or job.result is None:
             raise ApiError(
@@ -238,7 +238,7 @@ class VideoController(Controller):
             **GUARD_RESPONSES,
         },
     )
-    async def cancel(self, job_id: str, state: State, tenant: str | None) -> JobView:
+    async def cancel(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> JobView:
         job = await _own_job(state, job_id, tenant)
         if job.terminal:
             raise ApiError(
@@ -256,7 +256,7 @@ class VideoController(Controller):
         summary="Server-sent events until the job ends",
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
-    async def events(self, job_id: str, state: State, tenant: str | None) -> ServerSentEvent:
+    async def events(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> ServerSentEvent:
         await _own_job(state, job_id, tenant)
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:

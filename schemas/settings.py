@@ -32,6 +32,29 @@ class Settings(BaseSettings):
         200, description="Jobs not yet finished above which POST answers 503 QUEUE_FULL with Retry-After."
     )
 
+    # Tenants
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated `tenant:key` pairs, or `tenant:sha256:HEX` (hex SHA-256 of the key) "
+        "to keep keys out of the environment. Requests must send one (`Authorization: Bearer` or "
+        "`X-API-Key`). Unset: the API is open to anyone (a warning is logged at start).",
+    )
+    rate_limit_per_minute: int = Field(
+        600,
+        description="Requests per minute one tenant may make to /api/v1 (bursts up to the same number); "
+        "beyond it 429 RATE_LIMITED with Retry-After. 0 disables. Applies only with API_KEYS.",
+    )
+    max_jobs_in_flight_per_tenant: int = Field(
+        20,
+        description="Unfinished jobs one tenant may have; beyond it POST answers 429 RATE_LIMITED. "
+        "0 disables. Applies only with API_KEYS.",
+    )
+    tenant_callback_secrets: SecretStr | None = Field(
+        None,
+        description="Comma-separated `tenant:secret` pairs: that tenant's callbacks are signed with its own "
+        "secret instead of CALLBACK_SECRET.",
+    )
+
     # Callbacks
     callback_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key signing callback bodies (X-Videogen-Signature). Unset: unsigned."
@@ -74,6 +97,16 @@ class Settings(BaseSettings):
     s3_signed_urls: bool = Field(False, description="Return presigned GET URLs instead of public ones.")
     s3_signed_url_expiry_seconds: int = Field(86_400, description="Lifetime of presigned URLs.")
     upload_retries: int = Field(3, description="Attempts for an S3 upload before the job fails.")
+    s3_lifecycle_days: int = Field(
+        30,
+        description="Results under processed/ expire after this many days (bucket lifecycle rule put at "
+        "worker start). 0 leaves the bucket's lifecycle alone.",
+    )
+    s3_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Comma-separated origins browsers may GET/HEAD results from (bucket CORS rule put at "
+        "worker start). Empty leaves the bucket's CORS alone.",
+    )
 
     # Embedded stack (`videogen up`)
     embedded_broker_port: int = Field(9092, description="Port of the embedded Tansu broker.")
@@ -97,7 +130,8 @@ class Settings(BaseSettings):
         100_000, description="Analytics rows held while ClickHouse is down; beyond it the oldest are dropped."
     )
     analytics_timeout_seconds: float = Field(
-        10.0, description="Timeout of one analytics insert or query; a slow store is retried, never waited on."
+        10.0,
+        description="Timeout of one analytics insert or query; a slow store is retried, never waited on.",
     )
     estimator_refresh_seconds: float = Field(
         60.0, description="How often the learning estimator refits on recent finished jobs."
@@ -163,6 +197,13 @@ class Settings(BaseSettings):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
         return value
 
+    @field_validator("s3_cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
     @property
     def job_work_root(self) -> Path:
         return self.work_dir or self.data_dir / "work"
@@ -190,6 +231,8 @@ def settings_markdown() -> str:
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
-        shown = "(unset)" if default is None or default == [] else f"`{default}`"
+        if isinstance(default, list):
+            default = ",".join(default) or None
+        shown = "(unset)" if default is None else f"`{default}`"
         rows.append(f"| `{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)

@@ -1,0 +1,136 @@
+"""Tenants: API keys, per-tenant rate limits, and which jobs a tenant may see.
+
+Keys live in memory only as SHA-256 digests. A presented key is hashed and compared with
+every configured digest in constant time (no early exit), so neither timing nor a memory
+dump gives a key away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.errors import ApiError
+from api.ratelimit import RateLimiter
+from schemas.errors import ErrorCode
+from schemas.events import JobState
+from schemas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HASHED_PREFIX = "sha256:"
+TENANT_STATE_KEY = "tenant"
+
+
+def digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def parse_pairs(raw: str, what: str) -> list[tuple[str, str]]:
+    """`name:value,name2:value2` (the value may contain colons) into pairs."""
+    pairs = []
+    for item in raw.split(","):
+        name, sep, value = item.strip().partition(":")
+        if not item.strip():
+            continue
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"{what}: expected tenant:value, got an entry without both parts")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+class KeyRing:
+    """Configured keys as (digest, tenant); an empty ring means the API is open."""
+
+    def __init__(self, entries: list[tuple[bytes, str]]) -> None:
+        self._entries = entries
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        raw = settings.api_keys.get_secret_value() if settings.api_keys else ""
+        entries = []
+        for tenant, value in parse_pairs(raw, "API_KEYS"):
+            if value.startswith(HASHED_PREFIX):
+                hexdigest = value.removeprefix(HASHED_PREFIX)
+                try:
+                    entries.append((bytes.fromhex(hexdigest), tenant))
+                except ValueError:
+                    raise ValueError(
+                        f"API_KEYS: tenant {tenant!r} has an invalid sha256 hex digest"
+                    ) from None
+            else:
+                entries.append((digest(value), tenant))
+        return cls(entries)
+
+    @property
+    def open(self) -> bool:
+        return not self._entries
+
+    def tenant_for(self, key: str) -> str | None:
+        presented = digest(key)
+        found = None
+        for stored, tenant in self._entries:
+            if hmac.compare_digest(stored, presented) and found is None:
+                found = tenant
+        return found
+
+
+def presented_key(headers: Any) -> str | None:
+    """The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    authorization = headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return str(credentials.strip())
+    key = headers.get("x-api-key", "").strip()
+    return str(key) if key else None
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard on /api/v1: 401 without a valid key, 429 over the tenant's rate; records the tenant."""
+    keys: KeyRing = connection.app.state.key_ring
+    if keys.open:
+        return
+    key = presented_key(connection.headers)
+    tenant = keys.tenant_for(key) if key else None
+    if tenant is None:
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED,
+            "a valid API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            {"reason": "invalid key" if key else "no key"},
+            headers={"WWW-Authenticate": 'Bearer realm="videogen"'},
+        )
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    wait = limiter.acquire(tenant)
+    if wait is not None:
+        retry_after = max(1, round(wait + 0.5))
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            f"rate limit of {limiter.per_minute} requests per minute reached; retry after {retry_after} s",
+            {"limit_per_minute": limiter.per_minute, "retry_after_seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+    connection.state[TENANT_STATE_KEY] = tenant
+
+
+def current_tenant(request: Request[Any, Any, Any]) -> str | None:
+    """The authenticated tenant (None when the API is open); a dependency of the video routes."""
+    tenant = request.state.get(TENANT_STATE_KEY)
+    return str(tenant) if tenant is not None else None
+
+
+def visible(job: JobState | None, tenant: str | None) -> JobState | None:
+    """The job if this caller may see it: with keys configured, only its own tenant's jobs."""
+    if job is None or tenant is None or job.tenant == tenant:
+        return job
+    return None
+
+
+def warn_if_open(keys: KeyRing) -> None:
+    if keys.open:
+        log.warning("API_KEYS is not set: the API is open to anyone who can reach it")
