@@ -43,6 +43,7 @@ class RunningStack:
     bucket: str
     data_dir: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
 
     def s3(self) -> object:
         return boto3.client(
@@ -101,6 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         bucket="videogen",
         data_dir=data_dir,
         process=process,
+        env=env,
     )
     deadline = time.monotonic() + STACK_START_TIMEOUT
     while True:
