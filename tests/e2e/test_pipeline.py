@@ -64,6 +64,17 @@ def wait_for_terminal(client: httpx.Client, job_id: str, timeout: float = 180.0)
     raise AssertionError(f"job {job_id} did not end within {timeout}s")
 
 
+def follow_events(client: httpx.Client, job_id: str) -> list[dict[str, Any]]:
+    """Every server-sent event of the job, until the server ends the stream."""
+    seen: list[dict[str, Any]] = []
+    with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        for line in events.iter_lines():
+            if line.startswith("data:"):
+                seen.append(orjson.loads(line[5:].strip()))
+    return seen
+
+
 def check_prd_output(path: Path) -> None:
     probed = probe_output(path)
     assert (probed.width, probed.height) == (720, 1280)
@@ -162,12 +173,7 @@ def test_long_job_gets_202_then_sse_to_the_end(
         assert accepted["estimated_seconds"] > 30
         assert client.get(f"/api/v1/videoresult/{job_id}").status_code == 200
 
-        seen: list[dict[str, Any]] = []
-        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
-            assert events.headers["content-type"].startswith("text/event-stream")
-            for line in events.iter_lines():
-                if line.startswith("data:"):
-                    seen.append(orjson.loads(line[5:].strip()))
+        seen = follow_events(client, job_id)
         assert seen[-1]["status"] == "completed"
         assert all(s["status"] != "completed" for s in seen[:-1])
         progress = [s["progress_percent"] for s in seen if "progress_percent" in s]

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from agents.storage import s3_client
@@ -23,7 +22,7 @@ from schemas.settings import Settings
 from tests.e2e.conftest import MediaServer, free_port
 from tests.e2e.kafka_io import read_topic
 from tests.e2e.test_cancel_and_callbacks import wait_for_step
-from tests.e2e.test_pipeline import wait_for_terminal
+from tests.e2e.test_pipeline import follow_events, wait_for_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -147,11 +146,7 @@ def test_api_restart_mid_job_keeps_get_and_sse(cluster: Cluster) -> None:
     with cluster.client() as client:
         status = client.get(f"/api/v1/videoresult/{job_id}")
         assert status.status_code == 200 and status.json()["status"] in ("processing", "completed")
-        seen = []
-        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
-            for line in events.iter_lines():
-                if line.startswith("data:"):
-                    seen.append(orjson.loads(line[5:]))
+        seen = follow_events(client, job_id)
     assert seen[-1]["status"] == "completed"
 
 
