@@ -29,6 +29,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         broker_session_timeout=settings.kafka_session_timeout_seconds,
         broker_heartbeat_interval=1.0,
+        # Polling goes on in Faust's consumer thread while a stage works, but a render may hold a
+        # partition up to PROCESSING_TIMEOUT_MINUTES: never let the poll interval be shorter.
+        broker_max_poll_interval=max(1000.0, settings.processing_timeout_minutes * 60 + 300),
         broker_commit_interval=1.0,
         stream_wait_empty=False,
         datadir=str(settings.data_dir / "faust"),
