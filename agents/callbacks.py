@@ -1,6 +1,7 @@
 """Delivering a finished job to its callback_url: signed, retried, SSRF-checked, recorded.
 
-The signature is HMAC-SHA256 over `"{timestamp}.{body}"` with CALLBACK_SECRET, sent as
+The signature is HMAC-SHA256 over `"{timestamp}.{body}"` with the job's tenant's secret
+(TENANT_CALLBACK_SECRETS) or else CALLBACK_SECRET, sent as
 `X-Videogen-Signature: t={timestamp},v1={hex}`; receivers recompute it and reject stale
 timestamps (the README shows how).
 """
@@ -18,7 +19,7 @@ import httpx
 from media.netguard import check_url, redact
 from schemas.errors import JobError
 from schemas.events import CallbackDelivery, JobResult
-from schemas.settings import Settings
+from schemas.settings import Settings, parse_pairs
 from streams.codec import encode
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,23 @@ def verify(secret: str, header: str, body: bytes, tolerance_seconds: int = 300) 
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+def signing_secret(settings: Settings, tenant: str | None) -> str | None:
+    """The tenant's own secret when it has one, so tenants cannot forge each other's callbacks."""
+    if tenant and settings.tenant_callback_secrets:
+        secrets = dict(
+            parse_pairs(settings.tenant_callback_secrets.get_secret_value(), "TENANT_CALLBACK_SECRETS")
+        )
+        if tenant in secrets:
+            return secrets[tenant]
+    return settings.callback_secret.get_secret_value() if settings.callback_secret else None
+
+
 async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
     """POST the result, retrying 5xx, 429 and network errors with exponential backoff."""
     assert result.callback_url is not None
     body = encode(result)
     attempts, status, error = 0, None, None
+    secret = signing_secret(settings, result.tenant)
     try:
         target = await check_url(result.callback_url, settings, "callback_url")
     except JobError as exc:
@@ -60,8 +73,8 @@ async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
         for attempts in range(1, max(1, settings.callback_retries) + 1):
             timestamp = int(time.time())
             headers = {"Content-Type": "application/json", "User-Agent": "videogen-callback/1"}
-            if settings.callback_secret:
-                headers[SIGNATURE_HEADER] = sign(settings.callback_secret.get_secret_value(), timestamp, body)
+            if secret:
+                headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
             try:
                 response = await client.send(target.request(client, "POST", content=body, headers=headers))
                 status, error = response.status_code, None

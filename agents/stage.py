@@ -21,6 +21,11 @@ from streams.jsonlog import job_context
 
 log = logging.getLogger(__name__)
 
+# The render succeeded and only storing it failed: keep the file so an upload can be retried.
+KEEP_FILES_ON = frozenset(
+    {ErrorCode.S3_UPLOAD_FAILED, ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND}
+)
+
 
 class StageMessage(Protocol):
     ctx: JobContext
@@ -71,7 +76,8 @@ async def handle_safely(stage: Stage, ctx: JobContext, call: Callable[[], Awaita
     except JobError as exc:
         if exc.code != ErrorCode.CANCELLED:  # a cancel was announced by whoever asked for it
             await fail(ctx.job_id, stage, exc, ctx=ctx)
-        remove_job_dir(get_settings(), ctx.job_id)
+        if exc.code not in KEEP_FILES_ON:
+            remove_job_dir(get_settings(), ctx.job_id)
     except Exception as exc:
         log.exception("%s stage crashed on job %s", stage, ctx.job_id)
         await fail(

@@ -1,4 +1,5 @@
-"""S3: the client, object keys, result URLs and the upload with its error mapping."""
+"""S3: the client, object keys, result URLs, the bucket's lifecycle and CORS rules, and the upload
+with its error mapping."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,11 +29,13 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
+RESULTS_PREFIX = "processed/"
+RULE_ID = "videogen-results"
 
 
 def object_key(job_id: str, submitted_at_ms: int, output_format: str) -> str:
     """Deterministic per job, so a retried upload overwrites instead of duplicating."""
-    return f"processed/video_{job_id}_{submitted_at_ms}.{output_format}"
+    return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}.{output_format}"
 
 
 @lru_cache(maxsize=4)
@@ -76,11 +80,57 @@ def ensure_bucket(settings: Settings) -> None:
         client.create_bucket(**kwargs)
 
 
+def _rules(client: Any, getter: str, key: str, bucket: str) -> list[dict[str, Any]]:
+    """The bucket's current rules of one kind but ours, so an operator's own rules survive."""
+    try:
+        rules = getattr(client, getter)(Bucket=bucket).get(key, [])
+    except ClientError:  # none configured yet
+        rules = []
+    return [r for r in rules if r.get("ID") != RULE_ID]
+
+
+def configure_bucket(settings: Settings) -> None:
+    """Expire results after S3_LIFECYCLE_DAYS and let browsers GET them from S3_CORS_ORIGINS.
+
+    Best effort: storage the credentials may not configure must not stop the worker.
+    """
+    client, bucket = s3_client(settings), settings.s3_bucket_name
+    try:
+        if settings.s3_lifecycle_days > 0:
+            rule = {
+                "ID": RULE_ID,
+                "Filter": {"Prefix": RESULTS_PREFIX},
+                "Status": "Enabled",
+                "Expiration": {"Days": settings.s3_lifecycle_days},
+            }
+            rules = [*_rules(client, "get_bucket_lifecycle_configuration", "Rules", bucket), rule]
+            client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+        if settings.s3_cors_origins:
+            cors = {
+                "ID": RULE_ID,
+                "AllowedMethods": ["GET", "HEAD"],
+                "AllowedOrigins": settings.s3_cors_origins,
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["Content-Length", "Content-Type", "ETag"],
+                "MaxAgeSeconds": 3600,
+            }
+            rules = [*_rules(client, "get_bucket_cors", "CORSRules", bucket), cors]
+            client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    except (ClientError, BotoCoreError) as exc:
+        log.warning(
+            "could not set the lifecycle/CORS rules of bucket %s (%s); results are served without them",
+            bucket,
+            _map_error(exc).code,
+        )
+
+
 def delete_object(settings: Settings, key: str) -> None:
     s3_client(settings).delete_object(Bucket=settings.s3_bucket_name, Key=key)
 
 
 def _map_error(exc: Exception) -> JobError:
+    if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, ClientError):
+        exc = exc.__context__  # boto3's transfer wraps the ClientError that says what went wrong
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
     if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
         return JobError(ErrorCode.S3_ACCESS_DENIED, "the storage credentials may not write to the bucket")
@@ -114,11 +164,12 @@ def upload_file(settings: Settings, path: Path, key: str, output_format: str) ->
             return size
         except JobError as exc:
             last = exc
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             last = _map_error(exc)
             if last.code in (ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND):
                 raise last from exc
         log.warning("upload attempt %d failed: %s", attempt + 1, last.message)
-        time.sleep(min(8.0, 0.5 * 2**attempt))
+        if attempt + 1 < settings.upload_retries:
+            time.sleep(min(8.0, 0.5 * 2**attempt))
     assert last is not None
     raise last

@@ -1,17 +1,23 @@
-"""Stage 4: store the rendered file in S3 under the job's deterministic key."""
+"""Stage 4: store the rendered file in S3 under the job's deterministic key.
+
+A failed upload ends the job but keeps the rendered file (its path is in the error details),
+so storage can be fixed and the file uploaded again without rendering it twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from agents.publish import emit, send
+from agents.publish import WORKER_ID, emit, send
 from agents.render import render_for
 from agents.stage import job_finished, run_stage
-from agents.storage import delete_object, object_key, result_url, upload_file
-from agents.workdir import remove_job_dir
+from agents.storage import configure_bucket, delete_object, object_key, result_url, upload_file
+from agents.workdir import remove_job_dir, sources_dir
+from schemas.errors import JobError
 from schemas.events import JobRendered, JobUploaded, ResultInfo
 from schemas.settings import get_settings
 from streams.app import app, rendered_topic, uploaded_topic
@@ -29,7 +35,13 @@ async def _upload(message: JobRendered) -> None:
     await emit(ctx, "upload", "uploading", 88.0)
     key = object_key(ctx.job_id, ctx.submitted_at_ms, fmt)
     started = time.monotonic()
-    size = await asyncio.to_thread(upload_file, settings, path, key, fmt)
+    try:
+        size = await asyncio.to_thread(upload_file, settings, path, key, fmt)
+    except JobError as exc:
+        if not settings.keep_temp_files:  # the sources are not needed to retry the upload
+            shutil.rmtree(sources_dir(settings, ctx.job_id), ignore_errors=True)
+        details = {**exc.details, "rendered_file": str(path), "worker": WORKER_ID, "s3_key": key}
+        raise JobError(exc.code, f"{exc.message}; the rendered file is kept for a retry", details) from exc
     if job_finished(ctx.job_id):
         await asyncio.to_thread(delete_object, settings, key)
         remove_job_dir(settings, ctx.job_id)
@@ -46,6 +58,11 @@ async def _upload(message: JobRendered) -> None:
     await emit(ctx, "upload", "uploaded", 95.0, bytes_out=size, stage_seconds=time.monotonic() - started)
     await send(uploaded_topic, ctx.job_id, JobUploaded(ctx=ctx, result=result))
     remove_job_dir(settings, ctx.job_id)
+
+
+@app.task
+async def configure_storage() -> None:
+    await asyncio.to_thread(configure_bucket, get_settings())
 
 
 @app.agent(rendered_topic)

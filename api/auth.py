@@ -20,7 +20,7 @@ from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from schemas.errors import ErrorCode
 from schemas.events import JobState
-from schemas.settings import Settings
+from schemas.settings import Settings, parse_pairs
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +30,6 @@ TENANT_STATE_KEY = "tenant"
 
 def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
-
-
-def parse_pairs(raw: str, what: str) -> list[tuple[str, str]]:
-    """`name:value,name2:value2` (the value may contain colons) into pairs."""
-    pairs = []
-    for item in raw.split(","):
-        name, sep, value = item.strip().partition(":")
-        if not item.strip():
-            continue
-        if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"{what}: expected tenant:value, got an entry without both parts")
-        pairs.append((name.strip(), value.strip()))
-    return pairs
 
 
 class KeyRing:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from agents.storage import ensure_bucket, s3_client
+from agents.storage import configure_bucket, ensure_bucket, s3_client
 from schemas.settings import Settings, get_settings
 from streams.admin import ensure_topics
 
@@ -169,6 +169,7 @@ def start_infrastructure(stack: Stack) -> Settings:
         )
     resolved = Settings.model_validate(_settings_overrides(env))
     ensure_bucket(resolved)
+    configure_bucket(resolved)
     if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
         allow_public_results(resolved)
     asyncio.run(ensure_topics(resolved))

@@ -226,6 +226,19 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def parse_pairs(raw: str, what: str) -> list[tuple[str, str]]:
+    """`name:value,name2:value2` (the value may contain colons) into pairs."""
+    pairs = []
+    for item in raw.split(","):
+        name, sep, value = item.strip().partition(":")
+        if not item.strip():
+            continue
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"{what}: expected tenant:value, got an entry without both parts")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
 def settings_markdown() -> str:
     """The README's settings table, generated so docs and code cannot drift."""
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]

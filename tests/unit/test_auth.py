@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from agents.callbacks import signing_secret
 from api.app import create_app
-from api.auth import KeyRing, parse_pairs, presented_key
+from api.auth import KeyRing, presented_key
 from api.ratelimit import RateLimiter
 from schemas.events import JobState, ResultInfo
-from schemas.settings import Settings
+from schemas.settings import Settings, parse_pairs
 
 
 def test_keys_are_kept_only_as_sha256_digests() -> None:
@@ -187,3 +188,11 @@ def test_oversized_body_is_413_in_the_envelope() -> None:
     assert response.status_code == 413
     error = response.json()["error"]
     assert error["code"] == "PAYLOAD_TOO_LARGE" and "MAX_REQUEST_BODY_BYTES" in error["message"]
+
+
+def test_callbacks_are_signed_with_the_tenants_own_secret() -> None:
+    settings = Settings(callback_secret="shared", tenant_callback_secrets="alpha:alpha-secret")
+    assert signing_secret(settings, "alpha") == "alpha-secret"
+    assert signing_secret(settings, "beta") == "shared"
+    assert signing_secret(settings, None) == "shared"
+    assert signing_secret(Settings(), "alpha") is None

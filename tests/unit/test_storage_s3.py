@@ -1,0 +1,190 @@
+"""The upload against the real S3 protocol (moto_server), through a proxy that answers 500 to the
+first PUTs; and the bucket's lifecycle and CORS rules."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from agents.storage import RULE_ID, configure_bucket, ensure_bucket, s3_client, upload_file
+from schemas.errors import ErrorCode, JobError
+from schemas.settings import Settings
+
+RETRIES = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class FlakyS3:
+    """A proxy in front of moto that fails the first `fail_puts` PUTs with a 500."""
+
+    endpoint: str
+    fail_puts: int
+    puts: int = 0
+
+
+def _proxy_handler(upstream: str, flaky: FlakyS3) -> type[http.server.BaseHTTPRequestHandler]:
+    host, port = upstream.removeprefix("http://").split(":")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # answers Expect: 100-continue, as S3 does
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.command == "PUT":
+                flaky.puts += 1
+                if flaky.puts <= flaky.fail_puts:
+                    error = b"<Error><Code>InternalError</Code><Message>try again</Message></Error>"
+                    self.send_response(500)
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+            upstream_conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+            upstream_conn.request(self.command, self.path, body=body, headers=headers)
+            response = upstream_conn.getresponse()
+            data = response.read()
+            self.send_response(response.status)
+            for key, value in response.getheaders():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            length = response.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length or str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            upstream_conn.close()
+
+        do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
+
+    return Handler
+
+
+@pytest.fixture
+def flaky_s3(moto_endpoint: str, request: pytest.FixtureRequest) -> Iterator[FlakyS3]:
+    flaky = FlakyS3(endpoint="", fail_puts=int(request.param))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(moto_endpoint, flaky))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    flaky.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield flaky
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _settings(endpoint: str, **extra: Any) -> Settings:
+    base: dict[str, Any] = {
+        "s3_endpoint_url": endpoint,
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "s3_bucket_name": "uploads",
+        "upload_retries": RETRIES,
+    }
+    return Settings(**{**base, **extra})
+
+
+def _put_attempts_per_upload(settings: Settings) -> int:
+    """botocore itself retries a 500 inside one upload attempt; count what one attempt may use."""
+    return int(s3_client(settings).meta.config.retries["total_max_attempts"])
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> Path:
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    return path
+
+
+@pytest.mark.parametrize("flaky_s3", [4], indirect=True)
+def test_upload_succeeds_after_failed_attempts(flaky_s3: FlakyS3, moto_endpoint: str, rendered: Path) -> None:
+    settings = _settings(flaky_s3.endpoint)
+    assert flaky_s3.fail_puts < RETRIES * _put_attempts_per_upload(settings), "must be recoverable"
+    ensure_bucket(_settings(moto_endpoint))
+    size = upload_file(settings, rendered, "processed/video_vg_retry_1.mp4", "mp4")
+    assert size == rendered.stat().st_size
+    assert flaky_s3.puts == flaky_s3.fail_puts + 1
+    stored = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    ).get_object(Bucket="uploads", Key="processed/video_vg_retry_1.mp4")
+    assert stored["Body"].read() == rendered.read_bytes()
+    assert stored["ContentType"] == "video/mp4"
+
+
+@pytest.mark.parametrize("flaky_s3", [100], indirect=True)
+def test_upload_fails_cleanly_after_its_retries(
+    flaky_s3: FlakyS3, moto_endpoint: str, rendered: Path
+) -> None:
+    settings = _settings(flaky_s3.endpoint)
+    ensure_bucket(_settings(moto_endpoint))
+    with pytest.raises(JobError) as caught:
+        upload_file(settings, rendered, "processed/video_vg_retry_2.mp4", "mp4")
+    assert caught.value.code == ErrorCode.S3_UPLOAD_FAILED
+    assert flaky_s3.puts == RETRIES * _put_attempts_per_upload(settings)
+    assert str(rendered) not in caught.value.message
+
+
+def test_missing_bucket_maps_to_its_code(moto_endpoint: str, rendered: Path) -> None:
+    with pytest.raises(JobError) as caught:
+        upload_file(
+            _settings(moto_endpoint, s3_bucket_name="no-such-bucket"), rendered, "processed/x.mp4", "mp4"
+        )
+    assert caught.value.code == ErrorCode.S3_BUCKET_NOT_FOUND
+
+
+def test_bucket_rules_are_put_and_keep_other_rules(moto_endpoint: str) -> None:
+    settings = _settings(moto_endpoint, s3_bucket_name="ruled", s3_lifecycle_days=7)
+    ensure_bucket(settings)
+    client = s3_client(settings)
+    other = {"ID": "operator", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 1}}
+    client.put_bucket_lifecycle_configuration(Bucket="ruled", LifecycleConfiguration={"Rules": [other]})
+    configure_bucket(settings)
+    configure_bucket(settings)  # idempotent
+    rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket="ruled")["Rules"]}
+    assert set(rules) == {"operator", RULE_ID}
+    assert rules[RULE_ID]["Expiration"]["Days"] == 7
+    assert rules[RULE_ID]["Filter"]["Prefix"] == "processed/"
+    (cors,) = client.get_bucket_cors(Bucket="ruled")["CORSRules"]
+    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"] and cors["AllowedOrigins"] == ["*"]
+
+
+def test_bucket_rules_failing_is_logged_not_fatal(
+    moto_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_bucket(_settings(moto_endpoint, s3_bucket_name="never-created"))
+    assert "could not set the lifecycle/CORS rules" in caplog.text
