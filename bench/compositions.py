@@ -67,7 +67,7 @@ def prd_example(src: Sources) -> Composition:
             .with_position((36, 134))
             .with_duration(bg.duration)
         )
-        _write(CompositeVideoClip([bg, logo], size=(720, 1280)).with_audio(bg.audio), out, threads)
+        _write(CompositeVideoClip([bg, logo], size=(720, 1280)).with_audio(bg.audio), out, threads, [bg])
 
     return Composition(
         "PRD example (720x1280, video + logo)", spec, {0: src.background, 1: src.logos[0]}, args, moviepy
@@ -151,7 +151,7 @@ def overlays_text_music(src: Sources) -> Composition:
         layers.append(text.with_position(("center", 560 + (120 - text.h) // 2)).with_duration(bg.duration))
         music = AudioFileClip(str(src.music)).subclipped(0, bg.duration).with_volume_scaled(0.5)
         video = CompositeVideoClip(layers, size=(1280, 720)).with_audio(CompositeAudioClip([bg.audio, music]))
-        _write(video, out, threads)
+        _write(video, out, threads, [bg, music])
 
     return Composition("4 overlays + text + music (1280x720)", spec, sources, args, moviepy)
 
@@ -208,12 +208,14 @@ def montage(src: Sources) -> Composition:
             )
             clips.append(clip.with_start(n * step).with_effects([vfx.CrossFadeIn(1)] if n else []))
         video = CompositeVideoClip(clips, size=(1920, 1080)).with_duration(total)
-        _write(video.with_audio(AudioFileClip(str(src.music)).subclipped(0, total)), out, threads)
+        music = AudioFileClip(str(src.music)).subclipped(0, total)
+        _write(video.with_audio(music), out, threads, [*clips, music])
 
     return Composition("60 s 1080p montage, 6 clips, crossfades", spec, sources, args, moviepy)
 
 
-def _write(video: Any, out: Path, threads: int) -> None:
+def _write(video: Any, out: Path, threads: int, sources: list[Any]) -> None:
+    """Encode like the other two, then close the readers so their FFmpeg processes are reaped."""
     video.write_videofile(
         str(out),
         fps=30,
@@ -225,6 +227,8 @@ def _write(video: Any, out: Path, threads: int) -> None:
         ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
         logger=None,
     )
+    for clip in [video, *sources]:
+        clip.close()
 
 
 ALL = [prd_example, overlays_text_music, montage]
