@@ -6,8 +6,9 @@ only deals in concrete seconds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from media.probe import MediaInfo
 from schemas.errors import ErrorCode, JobError
@@ -79,7 +80,7 @@ def invalid(spec: VideoSpec, index: int, reason: str) -> JobError:
 
 
 def resolve_timeline(spec: VideoSpec, infos: Mapping[int, MediaInfo], *, max_duration: float) -> Timeline:
-    drafts: list[tuple[int, Element, MediaInfo | None, float, float | None, float | None, float]] = []
+    drafts: list[Clip] = []  # open-ended clips end at infinity until the output's length is known
     intrinsic_ends: list[float] = []
     for index, element in enumerate(spec.elements):
         info = infos.get(index) if element.type in ("video", "image", "audio") else None
@@ -94,9 +95,19 @@ def resolve_timeline(spec: VideoSpec, infos: Mapping[int, MediaInfo], *, max_dur
             end = element.time + media_length
         elif media_length is not None and element.duration_mode == "auto":
             end = element.time + media_length  # omitted duration: the media's own length at most
-        if end is not None and (element.duration is not None or element.duration_mode == "auto"):
+        if end is not None:
             intrinsic_ends.append(end)
-        drafts.append((index, element, info, element.time, end, media_length, source_start))
+        drafts.append(
+            Clip(
+                index,
+                element,
+                info,
+                element.time,
+                math.inf if end is None else end,
+                source_start,
+                media_length,
+            )
+        )
 
     if spec.duration is not None:
         duration = spec.duration
@@ -115,11 +126,7 @@ def resolve_timeline(spec: VideoSpec, infos: Mapping[int, MediaInfo], *, max_dur
             f"the output would last {duration:.1f} s, more than the {max_duration:.0f} s allowed",
         )
 
-    clips = [
-        Clip(index, element, info, start, min(end if end is not None else duration, duration), source, media)
-        for index, element, info, start, end, media, source in drafts
-        if start < duration
-    ]
+    clips = [replace(clip, end=min(clip.end, duration)) for clip in drafts if clip.start < duration]
     clips.sort(key=lambda clip: (clip.element.track, clip.index))
     return Timeline(duration=duration, clips=clips)
 
