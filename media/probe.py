@@ -16,6 +16,8 @@ import av
 
 from schemas.errors import ErrorCode, JobError
 
+_PLAYLIST_MAGIC = (b"#EXTM3U", b"ffconcat", b"#EXT-X")
+_PLAYLIST_FORMATS = {"hls", "dash", "concat", "webm_dash_manifest", "imf"}
 _IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng")
 
 
@@ -43,9 +45,19 @@ class MediaInfo:
 
 
 def probe(path: Path) -> MediaInfo:
-    """Probe `path`; JobError(INVALID_INPUT) when it is not readable media."""
+    """Probe `path`; JobError(INVALID_INPUT) when it is not readable media.
+
+    Playlists and manifests (HLS, DASH, concat) are refused: they name other files or URLs,
+    and a source must be the media itself.
+    """
     try:
-        with av.open(str(path)) as container:
+        with path.open("rb") as head:
+            start = head.read(512)
+        if start.lstrip().startswith(_PLAYLIST_MAGIC) or b"<MPD" in start:
+            raise JobError(ErrorCode.INVALID_INPUT, "a playlist or manifest is not a media file")
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+            if container.format.name in _PLAYLIST_FORMATS:
+                raise JobError(ErrorCode.INVALID_INPUT, "a playlist or manifest is not a media file")
             return _probe_container(container)
     except JobError:
         raise
