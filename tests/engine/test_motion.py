@@ -107,3 +107,36 @@ def test_loop_repeats_the_trimmed_segment(media: Media, render: Renderer) -> Non
     colors = [pixel(frame_at(out.path, t), 160, 120) for t in (0.1, 0.5, 0.8, 1.1)]
     assert [near(c, RED) for c in colors] == [True, False, True, False]
     assert near(colors[3], BLUE)
+
+
+def test_everything_at_once_renders(media: Media, render: Renderer) -> None:
+    """Transitions between boxed, rotated, faded, translucent clips of every kind, with sound."""
+    box = {"x": 40, "y": 30, "width": 120, "height": 90, "track": 2}
+    out = render(
+        _spec(
+            {"type": "video", "source": "v", "fit_mode": "contain", "volume": 0.5},
+            {**box, "type": "image", "source": "i", "duration": 1, "rotation": 15, "opacity": 0.8},
+            {
+                **box,
+                "type": "color",
+                "color": "#00ff0080",
+                "time": 0.5,
+                "duration": 1,
+                "fade_in": 0.3,
+                "transition": {"type": "slideup", "duration": 0.5},
+            },
+            {
+                **box,
+                "type": "text",
+                "text": "end",
+                "time": 1.2,
+                "duration": 0.8,
+                "background_color": "#000000",
+                "transition": {"type": "circleopen", "duration": 0.3},
+            },
+            {"type": "audio", "source": "a", "voiceover": True, "time": 0.5},
+        ),
+        {0: media.video("blue", seconds=2, size="320x180"), 1: media.alpha_png(), 4: media.tone(seconds=1)},
+    )
+    assert abs(out.duration_seconds - 2.0) <= 0.1
+    assert near(pixel(frame_at(out.path, 0.1), 300, 120), BLUE)
