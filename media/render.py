@@ -63,8 +63,12 @@ async def render_video(
 
 
 def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
-    """Probe every media source once; errors name the element. Text sources are fonts."""
+    """Probe every media file once (elements may share one); errors name the element.
+
+    A text element's source is its font, checked when the text is laid out.
+    """
     infos: dict[int, MediaInfo] = {}
+    by_path: dict[Path, MediaInfo] = {}
     for index, element in enumerate(spec.elements):
         if element.type not in ("video", "image", "audio"):
             continue
@@ -72,7 +76,8 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
         if path is None:
             raise _invalid(spec, index, "its source file was not provided to the renderer")
         try:
-            infos[index] = probe(path)
+            infos[index] = by_path[path] if path in by_path else probe(path)
+            by_path[path] = infos[index]
         except JobError as exc:
             raise _invalid(spec, index, exc.message) from exc
     return infos
