@@ -4,8 +4,8 @@ Pure: from the spec, the probed media and local paths it returns the argv and th
 the graph reads; nothing runs here. The graph is built bottom-up:
 
   base canvas (background color, or the bottom element itself when it covers everything)
-    -> one overlay per visual element in z-order (track, then spec order); consecutive clips
-       on a track joined by transitions are first merged with xfade into one layer
+    -> one overlay per visual element in z-order (track, then start time, then spec order);
+       consecutive clips on a track joined by transitions are first merged with xfade into one layer
     -> output formatting (palette for GIF, one frame for stills)
   audible elements -> placed, mixed, ducked, normalized (media.audio)
 
@@ -34,6 +34,7 @@ from schemas.spec import VideoSpec, resolve_font_size
 XFADE_NAMES = {"crossfade": "fade"}
 LIBVPX = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 MAX_LOOP_BYTES = 1 << 30
+MAX_BOX_SIDE = 32_768  # beyond FFmpeg's frame size limits
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def _box(graph: _Graph, clip: Clip) -> Box:
     info = clip.info
     media = (info.width, info.height) if info and info.width and info.height else None
     box = element_box(clip.element, graph.spec.out_width, graph.spec.out_height, media)
-    if box.w > 4 * 8192 or box.h > 4 * 8192:
+    if max(box.w, box.h) > MAX_BOX_SIDE:
         raise invalid(graph.spec, clip.index, f"its box {box.w}x{box.h} is too large")
     return box
 

@@ -68,7 +68,7 @@ class Clip:
 @dataclass(frozen=True)
 class Timeline:
     duration: float
-    clips: list[Clip]  # z-order: track ascending, then spec order
+    clips: list[Clip]  # z-order: track ascending, then start time, then spec order
 
 
 def invalid(spec: VideoSpec, index: int, reason: str) -> JobError:
@@ -127,7 +127,7 @@ def resolve_timeline(spec: VideoSpec, infos: Mapping[int, MediaInfo], *, max_dur
         )
 
     clips = [replace(clip, end=min(clip.end, duration)) for clip in drafts if clip.start < duration]
-    clips.sort(key=lambda clip: (clip.element.track, clip.index))
+    clips.sort(key=lambda clip: (clip.element.track, clip.start, clip.index))
     return Timeline(duration=duration, clips=clips)
 
 
