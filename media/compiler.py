@@ -156,6 +156,7 @@ def _canvas(graph: _Graph, groups: list[list[Clip]], duration: float) -> tuple[s
 
 
 def _is_backdrop(graph: _Graph, group: list[Clip], duration: float) -> bool:
+    """Opaque, full-frame and on screen from the first frame to the last."""
     last = group[-1]
     lasts = last.played_length >= last.length or last.element.duration_mode == "freeze"
     opaque = all(
@@ -172,6 +173,7 @@ def _full_frame(graph: _Graph, clip: Clip) -> bool:
 
 
 def _box(graph: _Graph, clip: Clip) -> Box:
+    """The element's box in output pixels; absurd sizes fail as INVALID_INPUT, not in FFmpeg."""
     info = clip.info
     media = (info.width, info.height) if info and info.width and info.height else None
     box = element_box(clip.element, graph.spec.out_width, graph.spec.out_height, media)
@@ -247,6 +249,7 @@ def _segment_loop(graph: _Graph, clip: Clip, box: Box, alpha: bool) -> list[str]
 
 
 def _text_filters(graph: _Graph, clip: Clip, box: Box, hold: list[str]) -> list[str]:
+    """A transparent box-sized canvas with the wrapped text drawn once, then held."""
     spec, element = graph.spec, clip.element
     size = resolve_font_size(element.font_size, spec.out_width, spec.out_height)
     font = choose_font(element, graph.sources.get(clip.index))
