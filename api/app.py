@@ -30,6 +30,7 @@ from api.errors import (
 from api.health import health, health_detailed
 from api.jobstore import JobStore
 from api.metrics import metrics_handler
+from api.openapi import StrictPydanticSchemaPlugin
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from api.routes import VideoController
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[kafka_clients],
         exception_handlers=handlers,
         middleware=[request_id_middleware],
+        plugins=[StrictPydanticSchemaPlugin()],
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
         state=State(

@@ -93,6 +93,9 @@ class JobStore:
         except (ValueError, ValidationError):
             log.warning("ignoring undecodable job event")
             return
+        self._fold(event)
+
+    def _fold(self, event: JobEvent) -> None:
         state = apply_event(self._states.get(event.job_id), event)
         self._states[event.job_id] = state
         if state.terminal:
@@ -106,6 +109,17 @@ class JobStore:
     def backlog(self) -> int:
         """Jobs accepted and not yet finished, across all instances and workers."""
         return len(self._active)
+
+    def record(self, accepted: JobEvent) -> None:
+        """Count a job this instance accepts at once, not when its event comes back from Kafka,
+        so a tenant's POSTs in quick succession cannot slip past the in-flight cap."""
+        if accepted.job_id not in self._states:
+            self._fold(accepted)
+
+    def forget(self, job_id: str) -> None:
+        """Drop a recorded job whose publication failed."""
+        self._states.pop(job_id, None)
+        self._active.discard(job_id)
 
     def in_flight(self, tenant: str) -> int:
         """Unfinished jobs of one tenant (the per-tenant cap)."""

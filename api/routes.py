@@ -128,8 +128,16 @@ class VideoController(Controller):
                 generate_examples=False,
                 description="Invalid spec (INVALID_INPUT, naming the field).",
             ),
+            409: _error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
             413: _error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            422: _error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
+            500: _error_spec("The render failed (FFMPEG_ERROR, MEMORY_LIMIT_EXCEEDED, INTERNAL_ERROR)."),
+            502: _error_spec(
+                "Storing the result failed (S3_UPLOAD_FAILED, S3_ACCESS_DENIED, S3_BUCKET_NOT_FOUND)."
+            ),
             503: _error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            504: _error_spec("A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT)."),
+            507: _error_spec("The worker is out of disk (INSUFFICIENT_STORAGE)."),
             **GUARD_RESPONSES,
         },
     )
@@ -140,7 +148,6 @@ class VideoController(Controller):
         tenant: NamedDependency[str | None],
     ) -> Response[Any]:
         settings: Settings = state.settings
-        _check_in_flight(state, settings, tenant)
         if state.jobs.backlog >= settings.max_queued_jobs:
             raise ApiError(
                 ErrorCode.QUEUE_FULL,
@@ -158,30 +165,37 @@ class VideoController(Controller):
         estimate = round(await state.estimator.estimate(spec), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
+        accepted = JobEvent(
+            job_id=job_id,
+            tenant=tenant,
+            request_id=request_id,
+            stage="accepted",
+            status="queued",
+            current_step="queued",
+            estimated_seconds=estimate,
+            submitted_at_ms=submitted_ms,
+            output_format=spec.output_format,
+            element_counts=count_elements(spec),
+        )
+        _check_in_flight(state, settings, tenant)  # no await between the check and the record
+        state.jobs.record(accepted)
         with job_context(job_id, request_id, "accepted"):
-            await state.publisher.submit(
-                JobRequested(
-                    job_id=job_id,
-                    tenant=tenant,
-                    request_id=request_id,
-                    submitted_at_ms=submitted_ms,
-                    estimated_seconds=estimate,
-                    callback_url=data.callback_url,
-                    spec=spec,
-                ),
-                JobEvent(
-                    job_id=job_id,
-                    tenant=tenant,
-                    request_id=request_id,
-                    stage="accepted",
-                    status="queued",
-                    current_step="queued",
-                    estimated_seconds=estimate,
-                    submitted_at_ms=submitted_ms,
-                    output_format=spec.output_format,
-                    element_counts=count_elements(spec),
-                ),
-            )
+            try:
+                await state.publisher.submit(
+                    JobRequested(
+                        job_id=job_id,
+                        tenant=tenant,
+                        request_id=request_id,
+                        submitted_at_ms=submitted_ms,
+                        estimated_seconds=estimate,
+                        callback_url=data.callback_url,
+                        spec=spec,
+                    ),
+                    accepted,
+                )
+            except BaseException:
+                state.jobs.forget(job_id)
+                raise
         threshold = settings.quick_response_threshold_seconds
         if estimate > threshold:
             observe_answer("async")

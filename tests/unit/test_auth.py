@@ -13,8 +13,9 @@ from litestar.testing import TestClient
 from agents.callbacks import signing_secret
 from api.app import create_app
 from api.auth import KeyRing, presented_key
+from api.jobstore import JobStore
 from api.ratelimit import RateLimiter
-from schemas.events import JobState, ResultInfo
+from schemas.events import JobEvent, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
 
 
@@ -98,6 +99,11 @@ class FakeJobs:
         return self.states.get(job_id)
 
 
+class FixedEstimate:
+    async def estimate(self, spec: object) -> float:
+        return 60.0
+
+
 RESULT = ResultInfo(
     result_url="http://s3.test/videogen/processed/video_vg_done.mp4",
     s3_key="processed/video_vg_done.mp4",
@@ -111,6 +117,7 @@ RESULT = ResultInfo(
 
 def _client(**settings: Any) -> TestClient[Any]:
     app = create_app(Settings(api_keys="alpha:ka,beta:kb", **settings))
+    app.state.estimator = FixedEstimate()
     app.state.jobs = FakeJobs(
         JobState(job_id="vg_done", tenant="alpha", status="completed", result=RESULT),
         JobState(job_id="vg_busy", tenant="alpha", status="processing"),
@@ -196,3 +203,11 @@ def test_callbacks_are_signed_with_the_tenants_own_secret() -> None:
     assert signing_secret(settings, "beta") == "shared"
     assert signing_secret(settings, None) == "shared"
     assert signing_secret(Settings(), "alpha") is None
+
+
+def test_an_accepted_job_counts_before_kafka_echoes_it() -> None:
+    store = JobStore(Settings())
+    store.record(JobEvent(job_id="vg_1", tenant="a", stage="accepted", status="queued"))
+    assert store.in_flight("a") == 1 and store.in_flight("b") == 0 and store.backlog == 1
+    store.forget("vg_1")
+    assert store.in_flight("a") == 0 and store.backlog == 0
