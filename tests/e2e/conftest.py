@@ -88,7 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "CALLBACK_SECRET": CALLBACK_SECRET,
         "CALLBACK_RETRIES": "3",
         # Small enough for test_security's oversized download to trip it, big enough for every test video.
-        "MAX_FILE_SIZE_MB": "8",
+        "MAX_FILE_SIZE_MB": "32",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "up"],

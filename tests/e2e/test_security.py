@@ -29,7 +29,7 @@ from tests.media import FFMPEG
 
 pytestmark = pytest.mark.e2e
 
-OVERSIZED_BYTES = 12 * 1024 * 1024  # above the stack's MAX_FILE_SIZE_MB=8
+OVERSIZED_BYTES = 40 * 1024 * 1024  # above the stack's MAX_FILE_SIZE_MB=32
 CLEANUP_WAIT_SECONDS = 30.0
 
 
@@ -49,7 +49,7 @@ class _Tricks(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif self.path.startswith("/lying-length"):
-            # Claims 1 KB, streams 12 MB: the size limit must hold on the bytes, not the header.
+            # Claims 1 KB, streams 40 MB: the size limit must hold on the bytes, not the header.
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
             self.send_header("Content-Length", "1024")
@@ -209,7 +209,7 @@ def test_playlist_naming_a_local_file_never_reaches_ffmpeg(
 
 
 def test_oversized_download_with_a_lying_content_length(stack: RunningStack, tricks: str) -> None:
-    assert_refused(stack, _video(f"{tricks}/lying-length"), "INVALID_INPUT", "8 MB limit")
+    assert_refused(stack, _video(f"{tricks}/lying-length"), "INVALID_INPUT", "32 MB limit")
 
 
 def test_decompression_bomb_png(stack: RunningStack, hostile_files: MediaServer) -> None:
