@@ -32,6 +32,16 @@ def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
+def _hex_digest(text: str, tenant: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != hashlib.sha256().digest_size:
+        raise ValueError(f"API_KEYS: tenant {tenant!r} needs sha256: followed by 64 hex digits")
+    return value
+
+
 class KeyRing:
     """Configured keys as (digest, tenant); an empty ring means the API is open."""
 
@@ -44,13 +54,7 @@ class KeyRing:
         entries = []
         for tenant, value in parse_pairs(raw, "API_KEYS"):
             if value.startswith(HASHED_PREFIX):
-                hexdigest = value.removeprefix(HASHED_PREFIX)
-                try:
-                    entries.append((bytes.fromhex(hexdigest), tenant))
-                except ValueError:
-                    raise ValueError(
-                        f"API_KEYS: tenant {tenant!r} has an invalid sha256 hex digest"
-                    ) from None
+                entries.append((_hex_digest(value.removeprefix(HASHED_PREFIX), tenant), tenant))
             else:
                 entries.append((digest(value), tenant))
         return cls(entries)

@@ -48,7 +48,7 @@ def test_no_keys_means_open() -> None:
     assert not KeyRing.from_settings(Settings(api_keys="a:k")).open
 
 
-@pytest.mark.parametrize("raw", ["a", "a:", ":k", "a:sha256:zz"])
+@pytest.mark.parametrize("raw", ["a", "a:", ":k", "a:sha256:zz", "a:sha256:abcd"])
 def test_malformed_key_settings_are_refused_at_start(raw: str) -> None:
     with pytest.raises(ValueError, match="API_KEYS"):
         KeyRing.from_settings(Settings(api_keys=raw))
