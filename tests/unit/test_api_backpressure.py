@@ -37,6 +37,10 @@ class FakeJobs:
     async def get(self, job_id: str) -> JobState | None:
         return None
 
+    def record(self, accepted: Any) -> None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
 
 class FakeEstimator:
     async def refresh(self) -> None: ...
