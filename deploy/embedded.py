@@ -192,9 +192,16 @@ def start_worker(
     return child
 
 
-def start_api(stack: Stack, resolved: Settings, name: str = "api") -> Child:
-    url = f"http://{resolved.host}:{resolved.port}"
-    child = Child(name, _videogen("api"), http_ok(f"{url}/health"), f"{url} (API; docs at /docs)")
+def start_api(stack: Stack, resolved: Settings, name: str = "api", port: int | None = None) -> Child:
+    port = port or resolved.port
+    url = f"http://{resolved.host}:{port}"
+    child = Child(
+        name,
+        _videogen("api"),
+        http_ok(f"{url}/health"),
+        f"{url} (API; docs at /docs)",
+        env={"PORT": str(port)},
+    )
     stack.start(child)
     return child
 

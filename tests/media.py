@@ -30,6 +30,27 @@ def make_color_video(
     return path
 
 
+def make_noise_video(path: Path, *, size: tuple[int, int], seconds: float) -> Path:
+    """Random pixels every frame: expensive to encode, so a render of it takes a while."""
+    w, h = size
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"nullsrc=s={w}x{h}:r=25:d={seconds},geq=random(1)*255:128:128",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "1",
+        str(path),
+    )
+    return path
+
+
 def make_color_image(path: Path, *, color: str, size: tuple[int, int]) -> Path:
     w, h = size
     ffmpeg(

@@ -21,7 +21,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.media import make_color_image, make_color_video
+from tests.media import make_color_image, make_color_video, make_noise_video
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "LOG_LEVEL": "INFO",
         "CALLBACK_SECRET": CALLBACK_SECRET,
         "CALLBACK_RETRIES": "3",
+        # The estimate stays the baseline formula, so which jobs take the quick path is deterministic.
+        "ESTIMATOR_REFRESH_SECONDS": "86400",
         # Small enough for test_security's oversized download to trip it, big enough for every test video.
         "MAX_FILE_SIZE_MB": "32",
     }
@@ -161,6 +163,7 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServ
     root = tmp_path_factory.mktemp("media")
     make_color_video(root / "blue.mp4", color="blue", size=(640, 360), seconds=3.0, audio=True)
     make_color_video(root / "green_long.mp4", color="green", size=(320, 240), seconds=40.0, audio=True)
+    make_noise_video(root / "noise.mp4", size=(320, 180), seconds=3.0)
     make_color_image(root / "red.png", color="red", size=(200, 200))
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import MediaServer, RunningStack
-from tests.e2e.test_cancel_and_callbacks import wait_for_step
+from tests.e2e.test_cancel_and_callbacks import slow_job, wait_for_step
 from tests.e2e.test_pipeline import prd_example, wait_for_terminal
 
 pytestmark = pytest.mark.e2e
@@ -45,14 +45,7 @@ def test_jobs_and_stages_appear_once_with_their_figures(
         bad = client.post("/api/v1/videocreate", json=bad_spec)
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "SOURCE_DOWNLOAD_FAILED", bad.text
         bad_id = bad.json()["error"]["details"]["job_id"]
-        long = {
-            "output_format": "mp4",
-            "width": 1280,
-            "height": 720,
-            "duration": 300,
-            "elements": [{"type": "color", "color": "#101010"}],
-        }
-        cancelled_id = client.post("/api/v1/videocreate", json=long).json()["job_id"]
+        cancelled_id = client.post("/api/v1/videocreate", json=slow_job(media_server, 300)).json()["job_id"]
         wait_for_step(client, cancelled_id, "rendering", timeout=90)
         assert client.delete(f"/api/v1/videoresult/{cancelled_id}").json()["status"] == "cancelled"
         assert wait_for_terminal(client, cancelled_id)["status"] == "cancelled"

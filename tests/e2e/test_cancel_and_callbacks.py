@@ -21,12 +21,32 @@ from tests.e2e.test_pipeline import prd_example, wait_for_terminal
 pytestmark = pytest.mark.e2e
 
 
+def slow_job(media: MediaServer, seconds: float) -> dict[str, Any]:
+    """A render that takes a while on any machine: noise, looped, at 720p, at the lowest quality
+    to keep the file small (the quick threshold is exceeded, so POST answers 202 at once)."""
+    return {
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "duration": seconds,
+        "crf": 51,
+        "elements": [
+            {"type": "video", "source": media.url("noise.mp4"), "duration_mode": "loop"},
+            {"type": "text", "text": "still here", "font_size": 64, "color": "#ffffff"},
+        ],
+    }
+
+
 def wait_for_step(client: httpx.Client, job_id: str, prefix: str, timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = client.get(f"/api/v1/videoresult/{job_id}")
-        if response.status_code == 200 and response.json().get("current_step", "").startswith(prefix):
-            return dict(response.json())
+        body = response.json() if response.status_code == 200 else {}
+        if body.get("current_step", "").startswith(prefix):
+            return dict(body)
+        assert body.get("status") not in ("completed", "failed", "cancelled"), (
+            f"ended before {prefix!r}: {body}"
+        )
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} never reached step {prefix!r}")
 
@@ -36,19 +56,11 @@ def ffmpeg_running_for(job_id: str) -> bool:
     return bool(found.stdout.strip())
 
 
-def test_cancel_mid_render_kills_ffmpeg_and_uploads_nothing(stack: RunningStack) -> None:
-    spec = {  # long enough to still be rendering when cancelled
-        "output_format": "mp4",
-        "width": 1920,
-        "height": 1080,
-        "duration": 600,
-        "elements": [
-            {"type": "color", "color": "#336699"},
-            {"type": "text", "text": "cancel me", "font_size": 96, "color": "#ffffff"},
-        ],
-    }
+def test_cancel_mid_render_kills_ffmpeg_and_uploads_nothing(
+    stack: RunningStack, media_server: MediaServer
+) -> None:
     with stack.client() as client:
-        accepted = client.post("/api/v1/videocreate", json=spec)
+        accepted = client.post("/api/v1/videocreate", json=slow_job(media_server, 300))
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["job_id"]
         wait_for_step(client, job_id, "rendering", timeout=90)

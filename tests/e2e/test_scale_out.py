@@ -21,7 +21,7 @@ from deploy.embedded import Child, Stack, start_api, start_infrastructure, start
 from schemas.settings import Settings
 from tests.e2e.conftest import MediaServer, free_port
 from tests.e2e.kafka_io import read_topic
-from tests.e2e.test_cancel_and_callbacks import wait_for_step
+from tests.e2e.test_cancel_and_callbacks import slow_job, wait_for_step
 from tests.e2e.test_pipeline import follow_events, wait_for_terminal
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "KAFKA_SESSION_TIMEOUT_SECONDS": "10",
         "MAX_CONCURRENT_JOBS": "1",
         "FFMPEG_THREADS": "1",
+        "ESTIMATOR_REFRESH_SECONDS": "86400",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))}
     stack = Stack(
@@ -92,9 +93,7 @@ def small_job(media: MediaServer, n: int) -> dict[str, Any]:
 
 def render_workers(cluster: Cluster, job_ids: set[str]) -> dict[str, set[str]]:
     """Which worker emitted each job's render events, from the events topic."""
-    events = asyncio.run(
-        read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.events", lambda m: False, timeout=3)
-    )
+    events = asyncio.run(read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.events"))
     seen: dict[str, set[str]] = {}
     for event in events:
         if event["job_id"] in job_ids and event["stage"] == "render" and event.get("worker"):
@@ -120,22 +119,38 @@ def test_two_workers_share_twenty_jobs(cluster: Cluster, media_server: MediaServ
     assert len(workers) == 2, f"one worker rendered everything: {workers}"
 
 
-def long_job() -> dict[str, Any]:
-    return {
-        "output_format": "mp4",
-        "width": 1280,
-        "height": 720,
-        "duration": 90,
-        "elements": [
-            {"type": "color", "color": "#00ff00"},
-            {"type": "text", "text": "still here", "font_size": 64, "color": "#000000"},
-        ],
-    }
+def test_get_right_after_post_on_another_instance_never_404s(
+    cluster: Cluster, media_server: MediaServer
+) -> None:
+    port = free_port()
+    second = start_api(cluster.stack, cluster.settings, "api-second", port)
+    try:
+        with (
+            cluster.client() as first,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as other,
+        ):
+            for n in range(5):
+                # 600 s of output: estimated above the quick threshold, so POST answers 202 at once
+                accepted = first.post(
+                    "/api/v1/videocreate", json={**small_job(media_server, n), "duration": 600}
+                )
+                assert accepted.status_code == 202, accepted.text
+                job_id = accepted.json()["job_id"]
+                seen = other.get(f"/api/v1/videoresult/{job_id}")
+                assert seen.status_code == 200, seen.text
+                with other.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
+                    assert events.status_code == 200
+                    assert any(line.startswith("data:") for line in events.iter_lines())
+                first.delete(f"/api/v1/videoresult/{job_id}")
+    finally:
+        assert second.process is not None
+        os.killpg(second.process.pid, signal.SIGTERM)
+        second.process.wait(20)
 
 
-def test_api_restart_mid_job_keeps_get_and_sse(cluster: Cluster) -> None:
+def test_api_restart_mid_job_keeps_get_and_sse(cluster: Cluster, media_server: MediaServer) -> None:
     with cluster.client() as client:
-        accepted = client.post("/api/v1/videocreate", json=long_job())
+        accepted = client.post("/api/v1/videocreate", json=slow_job(media_server, 50))
         assert accepted.status_code == 202
         job_id = accepted.json()["job_id"]
         wait_for_step(client, job_id, "rendering", timeout=90)
@@ -150,9 +165,9 @@ def test_api_restart_mid_job_keeps_get_and_sse(cluster: Cluster) -> None:
     assert seen[-1]["status"] == "completed"
 
 
-def test_worker_killed_mid_render_job_completes_once(cluster: Cluster) -> None:
+def test_worker_killed_mid_render_job_completes_once(cluster: Cluster, media_server: MediaServer) -> None:
     with cluster.client() as client:
-        accepted = client.post("/api/v1/videocreate", json=long_job())
+        accepted = client.post("/api/v1/videocreate", json=slow_job(media_server, 50))
         job_id = accepted.json()["job_id"]
         wait_for_step(client, job_id, "rendering", timeout=90)
     renderer = next(iter(render_workers(cluster, {job_id})[job_id]))
@@ -172,7 +187,5 @@ def test_worker_killed_mid_render_job_completes_once(cluster: Cluster) -> None:
         Bucket=cluster.settings.s3_bucket_name, Prefix=f"processed/video_{job_id}_"
     )
     assert listed["KeyCount"] == 1
-    results = asyncio.run(
-        read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.results", lambda m: False, timeout=3)
-    )
+    results = asyncio.run(read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.results"))
     assert [r["status"] for r in results if r["job_id"] == job_id] == ["completed"]
