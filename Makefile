@@ -28,7 +28,8 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
-	$(BIN)/python bench/render.py
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.render
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
