@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.response import Redirect
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,10 +31,9 @@ from api.errors import (
 from api.health import health, health_detailed
 from api.jobstore import JobStore
 from api.metrics import metrics_handler
-from api.openapi import StrictPydanticSchemaPlugin
+from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, video_routes
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
-from api.routes import VideoController
 from schemas.settings import Settings, get_settings
 from streams.jsonlog import request_id_var
 
@@ -100,7 +100,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         Exception: on_unexpected,
     }
     return Litestar(
-        route_handlers=[VideoController, health, health_detailed, metrics_handler, redoc_redirect],
+        route_handlers=[
+            video_routes(not keys.open),
+            health,
+            health_detailed,
+            metrics_handler,
+            redoc_redirect,
+        ],
         lifespan=[kafka_clients],
         exception_handlers=handlers,
         middleware=[request_id_middleware],
@@ -119,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="0.1.0",
             description="Video composition API: post a JSON spec, get a rendered video URL.",
             path="/docs",
+            components=Components(security_schemes=SECURITY_SCHEMES),
             render_plugins=[SwaggerRenderPlugin(path="/"), RedocRenderPlugin(path="/redoc")],
         ),
     )

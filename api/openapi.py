@@ -1,15 +1,17 @@
-"""The OpenAPI document says what the API enforces.
-
-Litestar drops pydantic's `extra="forbid"` when it builds component schemas, so the document
-allowed fields that every request carrying them is refused for (schemathesis found it).
+"""The OpenAPI document says what the API enforces: the key the video routes need, and that
+models refuse unknown fields (Litestar drops pydantic's `extra="forbid"`, so the document allowed
+fields that every request carrying them is refused for; schemathesis found it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar.openapi.spec import Schema
+from litestar import Router
+from litestar.openapi.spec import Reference, Schema, SecurityRequirement, SecurityScheme
 from litestar.plugins.pydantic import PydanticSchemaPlugin
+
+from api.routes import VideoController
 
 
 class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
@@ -21,3 +23,15 @@ class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
         if field_definition.annotation.model_config.get("extra") == "forbid":
             schema.additional_properties = False
         return schema
+
+
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    "bearer": SecurityScheme(type="http", scheme="bearer", description="API key as a bearer token."),
+    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+}
+
+
+def video_routes(keyed: bool) -> Router:
+    """The /api/v1 routes, documented as needing a key (either scheme) when API_KEYS is set."""
+    security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
+    return Router("/", route_handlers=[VideoController], security=security)

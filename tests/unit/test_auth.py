@@ -211,3 +211,11 @@ def test_an_accepted_job_counts_before_kafka_echoes_it() -> None:
     assert store.in_flight("a") == 1 and store.in_flight("b") == 0 and store.backlog == 1
     store.forget("vg_1")
     assert store.in_flight("a") == 0 and store.backlog == 0
+
+
+def test_openapi_documents_the_key_only_when_keys_are_set() -> None:
+    keyed = _client().get("/docs/openapi.json").json()
+    assert keyed["paths"]["/api/v1/videocreate"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert "security" not in keyed["paths"]["/health"]["get"]
+    open_api = create_app(Settings()).openapi_schema.to_schema()
+    assert "security" not in open_api["paths"]["/api/v1/videocreate"]["post"]
