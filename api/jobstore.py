@@ -44,6 +44,7 @@ class JobStore:
             bootstrap_servers=self._settings.bootstrap_servers,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         await self._consumer.start()
         partitions = await self._wait_for_partitions()

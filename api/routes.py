@@ -162,7 +162,8 @@ class VideoController(Controller):
         except JobError as exc:
             raise ApiError(exc.code, exc.message, exc.details) from exc
         job_id = new_job_id()
-        estimate = round(await state.estimator.estimate(spec), 2)
+        backlog = state.jobs.backlog
+        estimate = round(await state.estimator.estimate(spec, backlog), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         accepted = JobEvent(
@@ -176,6 +177,7 @@ class VideoController(Controller):
             submitted_at_ms=submitted_ms,
             output_format=spec.output_format,
             element_counts=count_elements(spec),
+            backlog=backlog,
         )
         _check_in_flight(state, settings, tenant)  # no await between the check and the record
         state.jobs.record(accepted)

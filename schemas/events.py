@@ -140,6 +140,9 @@ class JobEvent(BaseModel):
         None, description="Elements of the spec by type; set where the spec is at hand (accepted, validate)."
     )
     worker: str | None = Field(None, description="The worker that emitted the event.")
+    backlog: int | None = Field(
+        None, description="Jobs unfinished when this one was accepted (accepted events)."
+    )
     callback: CallbackDelivery | None = None
     result: ResultInfo | None = None
     error: ErrorInfo | None = None

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     kafka_session_timeout_seconds: float = Field(
         30.0, description="Consumer-group session timeout of the worker."
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        100,
+        description="Longest a consumer fetch waits for data. Brokers like Tansu hold a fetch this long "
+        "even when data arrives, so it bounds the latency of every stage hop.",
+    )
     worker_web_port: int = Field(
         6066, description="Port of the worker's own HTTP server (health, metrics); one per worker on a host."
     )

@@ -9,12 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from schemas.settings import Settings, get_settings
 from streams import topics
 
 
+def _bound_fetch_wait(max_wait_ms: int) -> None:
+    """Faust builds its consumer with a fixed 1.5 s fetch wait, and a broker that holds fetches
+    for the whole wait (Tansu does) then adds up to 1.5 s to every stage hop. The setting is only
+    read when the consumer starts, so it is set on the consumer Faust just built."""
+    create = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(create, "bounded", False):
+        return
+
+    def create_bounded(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = max_wait_ms
+        return consumer
+
+    create_bounded.bounded = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = create_bounded  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings) -> faust.App:
+    _bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
     return faust.App(
         topics.APP_ID,
         broker=f"kafka://{settings.kafka_bootstrap_servers or 'localhost:9092'}",

@@ -47,7 +47,7 @@ class FakeEstimator:
 
     async def close(self) -> None: ...
 
-    async def estimate(self, spec: Any) -> float:
+    async def estimate(self, spec: Any, backlog: int = 0) -> float:
         return 999.0
 
 

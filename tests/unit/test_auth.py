@@ -100,7 +100,7 @@ class FakeJobs:
 
 
 class FixedEstimate:
-    async def estimate(self, spec: object) -> float:
+    async def estimate(self, spec: object, backlog: int = 0) -> float:
         return 60.0
 
 
