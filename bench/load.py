@@ -42,21 +42,24 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {cuts[49] * 1000:.1f} ms  p95 {cuts[94] * 1000:.1f} ms  p99 {cuts[98] * 1000:.1f} ms"
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def serve_media(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     os.system(f"{ffmpeg} -v error -y -f lavfi -i color=c=red:s=64x64:d=1 -frames:v 1 {root / 'logo.png'}")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined, method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/logo.png"
 
 
-def job(logo: str, n: int, duration: float) -> dict[str, Any]:
+def job(logo: str, n: int, duration: float, width: int, height: int) -> dict[str, Any]:
     return {
         "output_format": "mp4",
-        "width": 320,
-        "height": 240,
+        "width": width,
+        "height": height,
         "duration": duration,
         "elements": [
             {"type": "color", "color": "#203040"},
@@ -83,7 +86,9 @@ async def run(args: argparse.Namespace) -> None:
                 while not queue.empty():
                     n = queue.get_nowait()
                     started = time.perf_counter()
-                    response = await client.post("/api/v1/videocreate", json=job(logo, n, args.duration))
+                    response = await client.post(
+                        "/api/v1/videocreate", json=job(logo, n, args.duration, args.width, args.height)
+                    )
                     post_latency.append(time.perf_counter() - started)
                     if response.status_code in (200, 202):
                         accepted.append(response.json()["job_id"])
@@ -109,7 +114,9 @@ async def run(args: argparse.Namespace) -> None:
     completed = sum(1 for s in outcomes.values() if s == "completed")
     failed = sum(1 for s in outcomes.values() if s != "completed")
     cores = os.cpu_count() or 1
-    print(f"clients {args.clients}  jobs {args.jobs}  output {args.duration:g}s 320x240 mp4")
+    print(
+        f"clients {args.clients}  jobs {args.jobs}  output {args.duration:g}s {args.width}x{args.height} mp4"
+    )
     print(
         f"accepted {len(accepted)}  rejected {rejected}  completed {completed}  failed {failed}  "
         f"lost {len(accepted) - completed - failed}"
@@ -133,6 +140,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=40)
     parser.add_argument("--duration", type=float, default=2.0, help="output seconds of each job")
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--timeout", type=float, default=900.0)
     asyncio.run(run(parser.parse_args()))
 
