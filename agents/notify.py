@@ -4,6 +4,7 @@ callback delivery (signed, retried) for every terminal result that names a callb
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,7 +22,21 @@ log = logging.getLogger(__name__)
 CALLBACK_CONCURRENCY = 4
 
 
+# Jobs this worker completed, newest last. All of a job's messages share a partition, so a
+# duplicate JobUploaded (a stage redelivered after a crash) comes here, possibly before the
+# job-state table has folded the first completion.
+_completed: OrderedDict[str, None] = OrderedDict()
+COMPLETED_MEMORY = 10_000
+
+
 async def _notify(message: JobUploaded) -> None:
+    job_id = message.ctx.job_id
+    if job_id in _completed:
+        log.info("duplicate upload of job %s ignored", job_id)
+        return
+    _completed[job_id] = None
+    if len(_completed) > COMPLETED_MEMORY:
+        _completed.popitem(last=False)
     await complete(message.ctx, message.result)
 
 

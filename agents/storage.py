@@ -124,6 +124,14 @@ def configure_bucket(settings: Settings) -> None:
         )
 
 
+def stored_size(settings: Settings, key: str) -> int | None:
+    """The size of the object under `key`, or None when there is none (or it cannot be read)."""
+    try:
+        return int(s3_client(settings).head_object(Bucket=settings.s3_bucket_name, Key=key)["ContentLength"])
+    except (ClientError, BotoCoreError):
+        return None
+
+
 def delete_object(settings: Settings, key: str) -> None:
     s3_client(settings).delete_object(Bucket=settings.s3_bucket_name, Key=key)
 

@@ -15,7 +15,7 @@ from typing import Any
 from agents.publish import WORKER_ID, emit, send
 from agents.render import render_for
 from agents.stage import job_finished, run_stage
-from agents.storage import configure_bucket, delete_object, object_key, result_url, upload_file
+from agents.storage import configure_bucket, delete_object, object_key, result_url, stored_size, upload_file
 from agents.workdir import remove_job_dir, sources_dir
 from schemas.errors import JobError
 from schemas.events import JobRendered, JobUploaded, ResultInfo
@@ -28,12 +28,18 @@ async def _upload(message: JobRendered) -> None:
     fmt = ctx.spec.output_format
     path = Path(message.output_path)
     duration, width, height = message.duration_seconds, message.width, message.height
+    key = object_key(ctx.job_id, ctx.submitted_at_ms, fmt)
     if not path.is_file():
+        # Redelivered after a crash: another copy of this stage may have uploaded the job already
+        # (the key is the job's own), and then there is nothing left to render.
+        size = await asyncio.to_thread(stored_size, settings, key)
+        if size is not None:
+            await _announce(message, key, size, duration, width, height, seconds=0.0)
+            return
         await emit(ctx, "upload", "re-rendering on this worker", 85.0)
         outcome = await render_for(ctx, message.sources)
         path, duration, width, height = outcome.path, outcome.duration_seconds, outcome.width, outcome.height
     await emit(ctx, "upload", "uploading", 88.0)
-    key = object_key(ctx.job_id, ctx.submitted_at_ms, fmt)
     started = time.monotonic()
     try:
         size = await asyncio.to_thread(upload_file, settings, path, key, fmt)
@@ -46,6 +52,14 @@ async def _upload(message: JobRendered) -> None:
         await asyncio.to_thread(delete_object, settings, key)
         remove_job_dir(settings, ctx.job_id)
         return
+    await _announce(message, key, size, duration, width, height, seconds=time.monotonic() - started)
+
+
+async def _announce(
+    message: JobRendered, key: str, size: int, duration: float, width: int, height: int, *, seconds: float
+) -> None:
+    """The job's result is in S3: hand it to the notify stage and drop the job's files."""
+    ctx, settings = message.ctx, get_settings()
     result = ResultInfo(
         result_url=result_url(settings, key),
         s3_key=key,
@@ -53,9 +67,9 @@ async def _upload(message: JobRendered) -> None:
         duration_seconds=duration,
         width=width,
         height=height,
-        output_format=fmt,
+        output_format=ctx.spec.output_format,
     )
-    await emit(ctx, "upload", "uploaded", 95.0, bytes_out=size, stage_seconds=time.monotonic() - started)
+    await emit(ctx, "upload", "uploaded", 95.0, bytes_out=size, stage_seconds=seconds)
     await send(uploaded_topic, ctx.job_id, JobUploaded(ctx=ctx, result=result))
     remove_job_dir(settings, ctx.job_id)
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from agents.storage import RULE_ID, configure_bucket, ensure_bucket, s3_client, upload_file
+from agents.storage import RULE_ID, configure_bucket, ensure_bucket, s3_client, stored_size, upload_file
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 
@@ -157,6 +157,15 @@ def test_upload_fails_cleanly_after_its_retries(
     assert caught.value.code == ErrorCode.S3_UPLOAD_FAILED
     assert flaky_s3.puts == RETRIES * _put_attempts_per_upload(settings)
     assert str(rendered) not in caught.value.message
+
+
+def test_stored_size_tells_a_redelivered_upload_the_work_is_done(moto_endpoint: str, rendered: Path) -> None:
+    settings = _settings(moto_endpoint)
+    ensure_bucket(settings)
+    key = "processed/video_vg_redelivered_1.mp4"
+    assert stored_size(settings, key) is None
+    upload_file(settings, rendered, key, "mp4")
+    assert stored_size(settings, key) == rendered.stat().st_size
 
 
 def test_missing_bucket_maps_to_its_code(moto_endpoint: str, rendered: Path) -> None:
