@@ -92,11 +92,13 @@ async def _render_locally(spec: VideoSpec, output: Path) -> None:
     local = {i: Path(e.source) for i, e in enumerate(spec.elements) if e.source and Path(e.source).is_file()}
     remote = spec.model_copy(update={"elements": [e for i, e in enumerate(spec.elements) if i not in local]})
     with tempfile.TemporaryDirectory(prefix="videogen-") as tmp:
-        sources = dict(local)
-        if any(e.source for e in remote.elements):
-            remote_indexes = [i for i in range(len(spec.elements)) if i not in local]
-            fetched = await fetch_sources(remote, Path(tmp), settings)
-            sources.update({remote_indexes[i]: Path(f.path) for i, f in fetched.items()})
+        # The remaining elements (URL sources, font URLs) are fetched like the worker does; errors
+        # name them by their place in the spec the user wrote, not in the filtered copy.
+        remote_indexes = [i for i in range(len(spec.elements)) if i not in local]
+        fetched = await fetch_sources(
+            remote, Path(tmp), settings, label=lambda i: spec.element_label(remote_indexes[i])
+        )
+        sources = {**local, **{remote_indexes[i]: Path(f.path) for i, f in fetched.items()}}
 
         async def progress(percent: float) -> None:
             _progress_bar(percent, "rendering")
