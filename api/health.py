@@ -7,11 +7,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from analytics.health import clickhouse_health
 from litestar import get
 from litestar.datastructures import State
 
 from agents.storage import s3_client
+from analytics.health import clickhouse_health
 from media.ffmpeg_bin import ffmpeg_bin
 from schemas.responses import ComponentHealth, DetailedHealth, Health
 from schemas.settings import Settings

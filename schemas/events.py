@@ -17,7 +17,10 @@ from schemas.spec import VideoSpec
 
 JobStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 Stage = Literal["accepted", "validate", "fetch", "render", "upload", "notify"]
+StageStatus = Literal["started", "finished"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+# The order work flows in: a stage that has started means every stage before it handed off.
+PIPELINE: tuple[Stage, ...] = ("validate", "fetch", "render", "upload", "notify")
 
 
 def now() -> float:
@@ -87,6 +90,16 @@ class JobRendered(BaseModel):
     render_seconds: float
 
 
+class RenderedFile(BaseModel):
+    """A finished render on a worker's disk: what the upload stage needs to store it."""
+
+    path: str
+    size_bytes: int
+    duration_seconds: float
+    width: int
+    height: int
+
+
 class ResultInfo(BaseModel):
     result_url: str
     s3_key: str
@@ -146,6 +159,12 @@ class JobEvent(BaseModel):
     callback: CallbackDelivery | None = None
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
+    stage_status: StageStatus | None = Field(
+        None, description="Set when the event starts or finishes the work of `stage` (one attempt)."
+    )
+    attempt_id: str | None = Field(None, description="The stage attempt that emitted the event.")
+    sources: dict[str, SourceFile] | None = Field(None, description="What a finished fetch downloaded.")
+    rendered: RenderedFile | None = Field(None, description="What a finished render wrote.")
 
 
 class JobResult(BaseModel):
@@ -173,8 +192,22 @@ class DeadLetter(BaseModel):
     at: float = Field(default_factory=now)
 
 
+class StageRecord(BaseModel):
+    """One stage of one job as its events tell it: who ran it, how often, and what it left."""
+
+    status: StageStatus
+    worker: str | None = None
+    attempt_id: str | None = None
+    attempts: int = Field(0, description="How many times the stage was started (redone after a crash: >1).")
+    started_at: float | None = None
+    finished_at: float | None = None
+    sources: dict[str, SourceFile] | None = None
+    rendered: RenderedFile | None = None
+
+
 class JobState(BaseModel):
-    """A job as the fold of its events: what GET and SSE report."""
+    """A job as the fold of its events: what GET and SSE report, and what stages need to skip
+    work that is done (`stages`)."""
 
     job_id: str
     tenant: str | None = None
@@ -190,10 +223,20 @@ class JobState(BaseModel):
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
     callback: CallbackDelivery | None = None
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def finished(self, stage: Stage) -> StageRecord | None:
+        record = self.stages.get(stage)
+        return record if record is not None and record.status == "finished" else None
+
+    def started_after(self, stage: Stage) -> bool:
+        """True when a later stage has started: this one handed off and need not run again."""
+        later = PIPELINE[PIPELINE.index(stage) + 1 :] if stage in PIPELINE else ()
+        return any(name in self.stages for name in later)
 
     @property
     def processing_time_seconds(self) -> float:
@@ -221,6 +264,8 @@ def apply_event(state: JobState | None, event: JobEvent) -> JobState:
     update["progress_percent"] = max(state.progress_percent, event.progress_percent)
     if event.current_step:
         update["current_step"] = event.current_step
+    if event.stage_status is not None:
+        update["stages"] = {**state.stages, event.stage: _fold_stage(state.stages.get(event.stage), event)}
     if event.status in TERMINAL:
         update["finished_at"] = event.at
         update["result"] = event.result
@@ -228,3 +273,25 @@ def apply_event(state: JobState | None, event: JobEvent) -> JobState:
         if event.status == "completed":
             update["progress_percent"] = 100.0
     return state.model_copy(update=update)
+
+
+def _fold_stage(record: StageRecord | None, event: JobEvent) -> StageRecord:
+    if event.stage_status == "started":
+        return StageRecord(
+            status="started",
+            worker=event.worker,
+            attempt_id=event.attempt_id,
+            attempts=(record.attempts if record else 0) + 1,
+            started_at=event.at,
+        )
+    base = record or StageRecord(status="finished", attempts=1, started_at=event.at)
+    return base.model_copy(
+        update={
+            "status": "finished",
+            "worker": event.worker,
+            "attempt_id": event.attempt_id,
+            "finished_at": event.at,
+            "sources": event.sources,
+            "rendered": event.rendered,
+        }
+    )

@@ -76,12 +76,26 @@ class Settings(BaseSettings):
         5.0, description="Consumer-group rebalance timeout of the worker."
     )
     kafka_session_timeout_seconds: float = Field(
-        30.0, description="Consumer-group session timeout of the worker."
+        8.0,
+        description="Consumer-group session timeout of the worker: how long a dead worker keeps its "
+        "partitions before the group moves them. Shorter recovers faster; below about 3x the 1 s "
+        "heartbeat a busy host risks evicting a live worker.",
     )
     kafka_fetch_max_wait_ms: int = Field(
         100,
         description="Longest a consumer fetch waits for data. Brokers like Tansu hold a fetch this long "
         "even when data arrives, so it bounds the latency of every stage hop.",
+    )
+    dlq_cap_ratio: float = Field(
+        0.5,
+        description="A stage that dead-letters at least this share of its messages within "
+        "DLQ_CAP_WINDOW_SECONDS stops consuming (a bad deploy) and its worker's /health says why. "
+        "0 disables.",
+    )
+    dlq_cap_window_seconds: float = Field(60.0, description="Window of the dead-letter cap.")
+    dlq_cap_min_messages: int = Field(
+        20,
+        description="Messages a stage must have seen within the window before the dead-letter cap applies.",
     )
     worker_web_port: int = Field(
         6066, description="Port of the worker's own HTTP server (health, metrics); one per worker on a host."

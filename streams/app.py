@@ -88,9 +88,3 @@ job_state = app.Table(
     key_type=str,
     value_type=None,
 )
-
-
-@app.page("/health")
-async def worker_health(web: Any, request: Any) -> Any:
-    """Liveness of the worker process (its Faust web server answers)."""
-    return web.json({"status": "healthy"})

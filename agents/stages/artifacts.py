@@ -1,0 +1,85 @@
+"""The work products stages hand each other — fetched sources and rendered files — and how a
+stage that finds its predecessor's product missing (it ran on another host) makes it again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from agents.stages.runtime import StageRuntime
+from agents.storage import s3_client
+from agents.workdir import output_path, sources_dir
+from analytics.metrics import track_ffmpeg
+from media.fetch import fetch_sources
+from media.render import render_video
+from schemas.events import JobContext, RenderedFile, SourceFile, Stage
+
+RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN = 20.0, 65.0
+PROGRESS_INTERVAL_SECONDS = 0.5
+
+
+def sources_present(sources: Mapping[str, SourceFile]) -> bool:
+    return all(
+        Path(s.path).is_file() and Path(s.path).stat().st_size == s.size_bytes for s in sources.values()
+    )
+
+
+def render_present(rendered: RenderedFile) -> bool:
+    """The render's own file, whole: same path and the size it had when it was probed."""
+    path = Path(rendered.path)
+    return path.is_file() and path.stat().st_size == rendered.size_bytes > 0
+
+
+async def fetch_job_sources(ctx: JobContext, runtime: StageRuntime, attempt_id: str) -> dict[str, SourceFile]:
+    """Download a job's sources into this attempt's own directory."""
+    settings = runtime.settings
+    wants_s3 = any((e.source or "").startswith("s3://") for e in ctx.spec.elements)
+    client = await asyncio.to_thread(s3_client, settings) if wants_s3 else None
+    fetched = await fetch_sources(
+        ctx.spec, sources_dir(settings, ctx.job_id, attempt_id), settings, s3_client=client
+    )
+    return {str(index): source for index, source in fetched.items()}
+
+
+async def render_job(
+    ctx: JobContext,
+    sources: dict[str, SourceFile],
+    runtime: StageRuntime,
+    attempt_id: str,
+    stage: Stage = "render",
+) -> RenderedFile:
+    """Render into this attempt's own file, fetching first when this host lacks the sources."""
+    settings, bus = runtime.settings, runtime.bus
+    if not await asyncio.to_thread(sources_present, sources):
+        await bus.emit(ctx, stage, "re-fetching sources on this worker", RENDER_PROGRESS_FLOOR)
+        sources = await fetch_job_sources(ctx, runtime, attempt_id)
+    last_sent = 0.0
+
+    async def progress(percent: float) -> None:
+        nonlocal last_sent
+        if time.monotonic() - last_sent >= PROGRESS_INTERVAL_SECONDS:
+            last_sent = time.monotonic()
+            await bus.emit(
+                ctx,
+                stage,
+                f"rendering {percent:.0f}%",
+                RENDER_PROGRESS_FLOOR + RENDER_PROGRESS_SPAN * percent / 100,
+            )
+
+    with track_ffmpeg():  # one FFmpeg process per render
+        outcome = await render_video(
+            ctx.spec,
+            {int(index): Path(source.path) for index, source in sources.items()},
+            output_path(settings, ctx.job_id, ctx.spec.output_format, attempt_id),
+            settings=settings,
+            on_progress=progress,
+        )
+    return RenderedFile(
+        path=str(outcome.path),
+        size_bytes=outcome.size_bytes,
+        duration_seconds=outcome.duration_seconds,
+        width=outcome.width,
+        height=outcome.height,
+    )

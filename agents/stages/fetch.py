@@ -1,0 +1,55 @@
+"""Stage 2: download every source of a job to the worker's disk, safely (see media.fetch)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from agents.stages.artifacts import fetch_job_sources, sources_present
+from agents.stages.runtime import StageRuntime, new_attempt_id
+from schemas.events import JobFetched, JobValidated, SourceFile
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+
+async def handle(message: JobValidated, runtime: StageRuntime) -> None:
+    ctx, bus = message.ctx, runtime.bus
+    state = runtime.states.get(ctx.job_id)
+    if state is not None and state.started_after("fetch"):
+        log.info("fetch already handed off; redelivery ignored")
+        return
+    done = state.finished("fetch") if state is not None else None
+    if (
+        done is not None
+        and done.sources is not None
+        and await asyncio.to_thread(sources_present, done.sources)
+    ):
+        log.info("sources already fetched on %s; handing them on again", done.worker)
+        await _hand_off(message, done.sources, done.worker or runtime.worker, runtime)
+        return
+    attempt = new_attempt_id()
+    await bus.emit(ctx, "fetch", "downloading sources", 10.0, stage_status="started", attempt_id=attempt)
+    started = time.monotonic()
+    sources = await fetch_job_sources(ctx, runtime, attempt)
+    await bus.emit(
+        ctx,
+        "fetch",
+        "sources downloaded",
+        20.0,
+        bytes_in=sum(s.size_bytes for s in sources.values()),
+        stage_seconds=time.monotonic() - started,
+        stage_status="finished",
+        attempt_id=attempt,
+        sources=sources,
+    )
+    await _hand_off(message, sources, runtime.worker, runtime)
+
+
+async def _hand_off(
+    message: JobValidated, sources: dict[str, SourceFile], worker: str, runtime: StageRuntime
+) -> None:
+    ctx = message.ctx
+    await runtime.bus.send(topics.FETCHED, ctx.job_id, JobFetched(ctx=ctx, sources=sources, worker=worker))
+    runtime.work.mark_handed_off("fetch", ctx.job_id)

@@ -1,0 +1,55 @@
+"""Stage 5: announce finished jobs — the terminal event and result for uploaded jobs — and
+deliver every terminal result that names a callback_url (signed, retried)."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+
+from agents.callbacks import deliver
+from agents.stages.runtime import StageRuntime, job_event
+from schemas.events import JobResult, JobUploaded
+from streams import topics
+from streams.codec import decode
+from streams.jsonlog import job_context
+
+log = logging.getLogger(__name__)
+
+
+async def handle(message: JobUploaded, runtime: StageRuntime) -> None:
+    """All of a job's messages share a partition, so a second JobUploaded of the job (a stage
+    redelivered after a crash) comes here, and the bus drops its second completion."""
+    if await runtime.bus.complete(message.ctx, message.result):
+        runtime.work.mark_handed_off("notify", message.ctx.job_id)
+
+
+async def deliver_callback(value: bytes | None, runtime: StageRuntime) -> None:
+    try:
+        result = decode(JobResult, value or b"")
+    except (ValueError, ValidationError) as exc:
+        log.warning("ignoring undecodable job result: %s", exc)
+        return
+    if not result.callback_url:
+        return
+    with job_context(result.job_id, None, "notify"):
+        delivery = await deliver(result, runtime.settings)
+        log.info(
+            "callback %s after %d attempt(s)",
+            "delivered" if delivery.delivered else "failed",
+            delivery.attempts,
+        )
+        await runtime.bus.send(
+            topics.EVENTS,
+            result.job_id,
+            job_event(
+                runtime.worker,
+                result.job_id,
+                result.tenant,
+                None,
+                stage="notify",
+                status=result.status,
+                current_step="callback",
+                callback=delivery,
+            ),
+        )

@@ -1,0 +1,76 @@
+"""Stage 3: compile the spec into one FFmpeg run and execute it, publishing progress.
+
+Every attempt renders into a file of its own; a render that finished before a crash is reused
+rather than redone when its file is still whole on this host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from agents.stages.artifacts import RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN, render_job, render_present
+from agents.stages.runtime import StageRuntime, new_attempt_id
+from schemas.events import JobFetched, JobRendered, RenderedFile
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+
+async def handle(message: JobFetched, runtime: StageRuntime) -> None:
+    ctx, bus = message.ctx, runtime.bus
+    state = runtime.states.get(ctx.job_id)
+    if state is not None and state.started_after("render"):
+        log.info("render already handed off; redelivery ignored")
+        return
+    done = state.finished("render") if state is not None else None
+    if (
+        done is not None
+        and done.rendered is not None
+        and await asyncio.to_thread(render_present, done.rendered)
+    ):
+        log.info("reusing the finished render %s", done.rendered.path)
+        await _hand_off(message, done.rendered, done.worker or runtime.worker, 0.0, runtime)
+        return
+    attempt = new_attempt_id()
+    await bus.emit(
+        ctx, "render", "rendering", RENDER_PROGRESS_FLOOR, stage_status="started", attempt_id=attempt
+    )
+    started = time.monotonic()
+    rendered = await render_job(ctx, message.sources, runtime, attempt)
+    seconds = time.monotonic() - started
+    await bus.emit(
+        ctx,
+        "render",
+        "rendered",
+        RENDER_PROGRESS_FLOOR + RENDER_PROGRESS_SPAN,
+        bytes_out=rendered.size_bytes,
+        stage_seconds=seconds,
+        stage_status="finished",
+        attempt_id=attempt,
+        rendered=rendered,
+    )
+    await _hand_off(message, rendered, runtime.worker, seconds, runtime)
+
+
+async def _hand_off(
+    message: JobFetched, rendered: RenderedFile, worker: str, seconds: float, runtime: StageRuntime
+) -> None:
+    ctx = message.ctx
+    await runtime.bus.send(
+        topics.RENDERED,
+        ctx.job_id,
+        JobRendered(
+            ctx=ctx,
+            sources=message.sources,
+            output_path=rendered.path,
+            size_bytes=rendered.size_bytes,
+            duration_seconds=rendered.duration_seconds,
+            width=rendered.width,
+            height=rendered.height,
+            worker=worker,
+            render_seconds=seconds,
+        ),
+    )
+    runtime.work.mark_handed_off("render", ctx.job_id)

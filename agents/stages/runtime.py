@@ -1,0 +1,341 @@
+"""What a stage handler may touch: the bus it publishes on, the job states it reads, and the
+registry of work running in this worker. Faust provides them in `agents.wiring`; tests provide
+in-memory ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from schemas.errors import ErrorCode, JobError
+from schemas.events import (
+    DeadLetter,
+    ErrorInfo,
+    JobContext,
+    JobEvent,
+    JobResult,
+    JobState,
+    ResultInfo,
+    Stage,
+)
+from schemas.settings import Settings
+from streams import topics
+from streams.codec import encode, key_bytes
+
+log = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}-{os.getpid()}"
+REMEMBERED_JOBS = 10_000
+
+SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
+# (topic, partition) of the message a piece of work came from.
+Place = tuple[str, int]
+
+
+class JobStates(Protocol):
+    """The folded job states (the Faust table in a worker), read through one typed getter."""
+
+    def get(self, job_id: str) -> JobState | None: ...
+
+    def items(self) -> Iterable[tuple[str, JobState]]: ...
+
+    def put(self, state: JobState) -> None: ...
+
+
+class DictJobStates:
+    """Job states in a dict: for tests, and the shape the Faust table adapter follows."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, JobState] = {}
+
+    def get(self, job_id: str) -> JobState | None:
+        return self.states.get(job_id)
+
+    def items(self) -> Iterable[tuple[str, JobState]]:
+        return list(self.states.items())
+
+    def put(self, state: JobState) -> None:
+        self.states[state.job_id] = state
+
+
+class _Memory:
+    """A bounded set of job ids, oldest forgotten first."""
+
+    def __init__(self, size: int = REMEMBERED_JOBS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def add(self, key: str) -> None:
+        self._ids[key] = None
+        self._ids.move_to_end(key)
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+
+def job_event(
+    worker: str, job_id: str, tenant: str | None, request_id: str | None, **fields: Any
+) -> JobEvent:
+    return JobEvent(job_id=job_id, tenant=tenant, request_id=request_id, worker=worker, **fields)
+
+
+def processing_seconds(ctx: JobContext) -> float:
+    return max(0.0, time.time() - ctx.submitted_at_ms / 1000)
+
+
+class Bus:
+    """Publishes what stages say, keyed by job id, and announces each job's end at most once.
+
+    The job-state fold may lag a few hundred milliseconds behind the events this worker sent, so
+    the ends this worker announced are remembered too: a second attempt that fails after the first
+    completed (or the reverse) is dropped here, never published.
+    """
+
+    def __init__(self, send: SendFn, states: JobStates, worker: str = WORKER_ID) -> None:
+        self._send = send
+        self._states = states
+        self.worker = worker
+        self._ended = _Memory()
+
+    async def send(self, topic: str, job_id: str, model: BaseModel) -> None:
+        await self._send(topic, key_bytes(job_id), encode(model))
+
+    def ended(self, job_id: str) -> bool:
+        state = self._states.get(job_id)
+        return job_id in self._ended or (state is not None and state.terminal)
+
+    async def emit(self, ctx: JobContext, stage: Stage, step: str, progress: float, **fields: Any) -> None:
+        """A `processing` state change of a running job."""
+        await self.send(
+            topics.EVENTS,
+            ctx.job_id,
+            job_event(
+                self.worker,
+                ctx.job_id,
+                ctx.tenant,
+                ctx.request_id,
+                stage=stage,
+                status="processing",
+                current_step=step,
+                progress_percent=progress,
+                **fields,
+            ),
+        )
+
+    async def _finish(self, event: JobEvent, result: JobResult) -> bool:
+        if self.ended(event.job_id):
+            log.info("job %s already ended; not announcing %s", event.job_id, event.status)
+            return False
+        self._ended.add(event.job_id)
+        await self.send(topics.EVENTS, event.job_id, event)
+        await self.send(topics.RESULTS, result.job_id, result)
+        return True
+
+    async def complete(self, ctx: JobContext, result: ResultInfo) -> bool:
+        return await self._finish(
+            job_event(
+                self.worker,
+                ctx.job_id,
+                ctx.tenant,
+                ctx.request_id,
+                stage="notify",
+                status="completed",
+                current_step="completed",
+                stage_status="finished",
+                progress_percent=100.0,
+                result=result,
+                output_format=result.output_format,
+                bytes_out=result.file_size_bytes,
+            ),
+            JobResult(
+                job_id=ctx.job_id,
+                tenant=ctx.tenant,
+                status="completed",
+                processing_time_seconds=processing_seconds(ctx),
+                callback_url=ctx.callback_url,
+                result=result,
+            ),
+        )
+
+    async def fail(
+        self,
+        job_id: str,
+        stage: Stage,
+        error: JobError,
+        *,
+        ctx: JobContext | None = None,
+        tenant: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """End a job: a `failed` (or `cancelled`) event and result. Never raises."""
+        status: Literal["failed", "cancelled"] = (
+            "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
+        )
+        info = ErrorInfo(code=error.code, message=error.message, details=error.details)
+        tenant = ctx.tenant if ctx else tenant
+        request_id = ctx.request_id if ctx else request_id
+        log.warning(
+            "job %s: %s %s",
+            status,
+            error.code,
+            error.message,
+            extra={"error_code": str(error.code), "details": error.details},
+        )
+        try:
+            await self._finish(
+                job_event(
+                    self.worker, job_id, tenant, request_id, stage=stage, status=status, current_step=status,
+                    error=info,
+                ),
+                JobResult(
+                    job_id=job_id,
+                    tenant=tenant,
+                    status=status,
+                    processing_time_seconds=processing_seconds(ctx) if ctx else 0.0,
+                    callback_url=ctx.callback_url if ctx else None,
+                    error=info,
+                ),
+            )  # fmt: skip
+        except Exception:
+            log.exception("could not publish the failure of job %s", job_id)
+
+    async def dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        job_id: str | None,
+    ) -> None:
+        letter = DeadLetter(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key.decode("utf-8", "replace") if key else None,
+            value=(value or b"")[:1_000_000].decode("utf-8", "replace"),
+            reason=reason,
+            job_id=job_id,
+        )
+        log.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, reason)
+        await self.send(topics.DLQ, job_id or f"{topic}-{partition}-{offset}", letter)
+
+
+@dataclass
+class _Work:
+    task: asyncio.Task[None]
+    place: Place | None
+    stopped: bool = False  # cancelled on purpose: the job was cancelled or its partition moved
+
+
+class WorkRegistry:
+    """The stage work running in this worker, by (stage, job id).
+
+    A message redelivered while its work still runs here (after a rebalance the consumer seeks
+    back to the last committed offset) joins that work instead of starting it again; work whose
+    partition moved to another worker is stopped, since the new owner redoes it from the message.
+    """
+
+    def __init__(self) -> None:
+        self._work: dict[tuple[Stage, str], _Work] = {}
+        self._handed_off = _Memory()
+
+    def running(self, job_id: str) -> bool:
+        return any(job == job_id for _, job in self._work)
+
+    def handed_off(self, stage: Stage, job_id: str) -> bool:
+        """True when this worker finished that stage of the job and sent its message on."""
+        return f"{stage}:{job_id}" in self._handed_off
+
+    def mark_handed_off(self, stage: Stage, job_id: str) -> None:
+        self._handed_off.add(f"{stage}:{job_id}")
+
+    async def run_once(
+        self, stage: Stage, job_id: str, place: Place | None, work: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """Run `work` unless the same stage of the job is running here already, then wait for
+        whichever runs. Returns False when it joined. `work` must handle its own errors."""
+        key = (stage, job_id)
+        existing = self._work.get(key)
+        if existing is not None:
+            log.info("%s of job %s is already running on this worker; waiting for it", stage, job_id)
+            await self._wait(key, existing)
+            return False
+
+        async def call() -> None:
+            await work()
+
+        entry = _Work(asyncio.ensure_future(call()), place)
+        self._work[key] = entry
+        try:
+            await self._wait(key, entry)
+        finally:
+            if self._work.get(key) is entry:
+                del self._work[key]
+        return True
+
+    @staticmethod
+    async def _wait(key: tuple[Stage, str], entry: _Work) -> None:
+        try:
+            await asyncio.shield(entry.task)
+        except asyncio.CancelledError:
+            if not entry.stopped or not entry.task.done():
+                raise  # this worker is stopping, not the work being stopped on purpose
+            log.info("%s of job %s stopped", *key)
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Stop every stage of a job running here (the job was cancelled); True when any ran."""
+        found = False
+        for (_, job), entry in self._work.items():
+            if job == job_id and not entry.task.done():
+                entry.stopped = True
+                entry.task.cancel()
+                found = True
+        return found
+
+    def keep_only(self, assigned: set[Place]) -> list[tuple[Stage, str]]:
+        """After a rebalance: stop the work whose partition this worker no longer owns."""
+        stopped = []
+        for key, entry in self._work.items():
+            if entry.place is not None and entry.place not in assigned and not entry.task.done():
+                log.info("stopping %s of job %s: its partition moved to another worker", *key)
+                entry.stopped = True
+                entry.task.cancel()
+                stopped.append(key)
+        return stopped
+
+    async def stop_all(self) -> None:
+        for entry in self._work.values():
+            entry.task.cancel()
+        await asyncio.gather(*(e.task for e in self._work.values()), return_exceptions=True)
+
+
+def new_attempt_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@dataclass
+class StageRuntime:
+    """Everything a stage handler uses besides its message."""
+
+    bus: Bus
+    states: JobStates
+    settings: Settings
+    work: WorkRegistry = field(default_factory=WorkRegistry)
+
+    @property
+    def worker(self) -> str:
+        return self.bus.worker

@@ -1,0 +1,91 @@
+"""Stage 4: store the rendered file in S3 under the job's deterministic key.
+
+The upload reads only the file its own render finished (the path in its message). A failed upload
+ends the job but keeps that file (its path is in the error details), so storage can be fixed and
+the file uploaded again without rendering it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from agents.stages.artifacts import render_job, render_present
+from agents.stages.runtime import StageRuntime, new_attempt_id
+from agents.storage import delete_object, object_key, result_url, stored_size, upload_file
+from agents.workdir import remove_job_dir, remove_sources
+from schemas.errors import JobError
+from schemas.events import JobRendered, JobUploaded, RenderedFile, ResultInfo
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+
+async def handle(message: JobRendered, runtime: StageRuntime) -> None:
+    ctx, settings, bus = message.ctx, runtime.settings, runtime.bus
+    state = runtime.states.get(ctx.job_id)
+    if state is not None and state.started_after("upload"):
+        log.info("upload already handed off; redelivery ignored")
+        return
+    key = object_key(ctx.job_id, ctx.submitted_at_ms, ctx.spec.output_format)
+    rendered = RenderedFile(
+        path=message.output_path,
+        size_bytes=message.size_bytes,
+        duration_seconds=message.duration_seconds,
+        width=message.width,
+        height=message.height,
+    )
+    attempt = new_attempt_id()
+    if not await asyncio.to_thread(render_present, rendered):
+        # The render ran on another host, or a crash came between storing and announcing it:
+        # an object of the rendered size under the job's own key is that render, stored.
+        if await asyncio.to_thread(stored_size, settings, key) == rendered.size_bytes:
+            await _announce(message, key, rendered, 0.0, attempt, runtime)
+            return
+        await bus.emit(ctx, "upload", "re-rendering on this worker", 85.0)
+        rendered = await render_job(ctx, message.sources, runtime, attempt, stage="upload")
+    await bus.emit(ctx, "upload", "uploading", 88.0, stage_status="started", attempt_id=attempt)
+    started = time.monotonic()
+    path = Path(rendered.path)
+    try:  # stores, then checks the stored object's size against the file's
+        await asyncio.to_thread(upload_file, settings, path, key, ctx.spec.output_format)
+    except JobError as exc:
+        await asyncio.to_thread(remove_sources, settings, ctx.job_id)  # not needed to retry the upload
+        details = {**exc.details, "rendered_file": str(path), "worker": runtime.worker, "s3_key": key}
+        raise JobError(exc.code, f"{exc.message}; the rendered file is kept for a retry", details) from exc
+    ended = runtime.states.get(ctx.job_id)
+    if ended is not None and ended.status in ("cancelled", "failed"):
+        await asyncio.to_thread(delete_object, settings, key)  # nobody will be told of this object
+        await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)
+        return
+    await _announce(message, key, rendered, time.monotonic() - started, attempt, runtime)
+
+
+async def _announce(
+    message: JobRendered,
+    key: str,
+    rendered: RenderedFile,
+    seconds: float,
+    attempt: str,
+    runtime: StageRuntime,
+) -> None:
+    """The job's result is in S3: hand it to the notify stage and drop the job's files."""
+    ctx, settings = message.ctx, runtime.settings
+    result = ResultInfo(
+        result_url=result_url(settings, key),
+        s3_key=key,
+        file_size_bytes=rendered.size_bytes,
+        duration_seconds=rendered.duration_seconds,
+        width=rendered.width,
+        height=rendered.height,
+        output_format=ctx.spec.output_format,
+    )
+    await runtime.bus.emit(
+        ctx, "upload", "uploaded", 95.0,
+        bytes_out=rendered.size_bytes, stage_seconds=seconds, stage_status="finished", attempt_id=attempt,
+    )  # fmt: skip
+    await runtime.bus.send(topics.UPLOADED, ctx.job_id, JobUploaded(ctx=ctx, result=result))
+    runtime.work.mark_handed_off("upload", ctx.job_id)
+    await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)

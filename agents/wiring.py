@@ -1,0 +1,76 @@
+"""Faust side of the stages: the runtime they share in this worker (the bus over Faust topics,
+the job-state table behind a typed getter, the work registry) and how consumed events become
+`Record`s. Each `agents/<stage>.py` declares its agent with these."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from agents.stages.loop import Record
+from agents.stages.runtime import Bus, StageRuntime
+from schemas.events import JobState
+from schemas.settings import get_settings
+from streams import topics
+from streams.app import (
+    app,
+    dlq_topic,
+    events_topic,
+    fetched_topic,
+    job_state,
+    rendered_topic,
+    requested_topic,
+    results_topic,
+    uploaded_topic,
+    validated_topic,
+)
+
+TOPICS: dict[str, Any] = {
+    topics.REQUESTED: requested_topic,
+    topics.VALIDATED: validated_topic,
+    topics.FETCHED: fetched_topic,
+    topics.RENDERED: rendered_topic,
+    topics.UPLOADED: uploaded_topic,
+    topics.EVENTS: events_topic,
+    topics.RESULTS: results_topic,
+    topics.DLQ: dlq_topic,
+}
+
+
+class TableJobStates:
+    """The `job_state` Faust table (JSON values) read and written as `JobState`."""
+
+    def get(self, job_id: str) -> JobState | None:
+        raw = job_state.get(job_id)
+        return JobState.model_validate(raw) if raw else None
+
+    def items(self) -> Iterable[tuple[str, JobState]]:
+        return [(job_id, JobState.model_validate(raw)) for job_id, raw in list(job_state.items()) if raw]
+
+    def put(self, state: JobState) -> None:
+        job_state[state.job_id] = state.model_dump(mode="json")
+
+
+async def _send(topic: str, key: bytes, value: bytes) -> None:
+    await TOPICS[topic].send(key=key, value=value)
+
+
+states = TableJobStates()
+runtime = StageRuntime(bus=Bus(_send, states), states=states, settings=get_settings())
+
+
+async def records(stream: Any) -> AsyncIterator[Record]:
+    async for event in stream.events():
+        message = event.message
+        yield Record(
+            message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
+        )
+
+
+async def keep_assigned_work(_app: Any, assigned: set[Any], **_: Any) -> None:
+    """After a rebalance, stop the work of partitions that moved: their new owner redoes it."""
+    runtime.work.keep_only({(tp.topic, tp.partition) for tp in assigned})
+
+
+# mode types handlers with a mypy-extensions NamedArg it cannot match to an async def.
+app.on_partitions_assigned.connect(keep_assigned_work)  # type: ignore[arg-type]

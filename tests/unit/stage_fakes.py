@@ -1,0 +1,59 @@
+"""An in-memory runtime for stage handlers: what they send is recorded, and job events are folded
+into the job states as the worker's table would fold them (at once, or held back to model lag)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agents.stages.runtime import Bus, DictJobStates, StageRuntime
+from schemas.events import JobContext, JobEvent, apply_event
+from schemas.settings import Settings
+from schemas.spec import VideoSpec
+from streams import topics
+
+
+@dataclass
+class Sent:
+    topic: str
+    key: str
+    value: dict[str, Any]
+
+
+@dataclass
+class FakeKafka:
+    states: DictJobStates
+    fold_events: bool = True
+    sent: list[Sent] = field(default_factory=list)
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        payload = orjson.loads(value)
+        self.sent.append(Sent(topic, key.decode(), payload))
+        if topic == topics.EVENTS and self.fold_events:
+            event = JobEvent.model_validate(payload)
+            self.states.put(apply_event(self.states.get(event.job_id), event))
+
+    def on(self, topic: str) -> list[dict[str, Any]]:
+        return [s.value for s in self.sent if s.topic == topic]
+
+    def events(self, **match: Any) -> list[dict[str, Any]]:
+        return [e for e in self.on(topics.EVENTS) if all(e.get(k) == v for k, v in match.items())]
+
+
+def make_runtime(
+    tmp_path: Path, *, fold_events: bool = True, **settings: Any
+) -> tuple[StageRuntime, FakeKafka]:
+    states = DictJobStates()
+    kafka = FakeKafka(states, fold_events)
+    config = Settings(data_dir=tmp_path, ffmpeg_threads=1, **settings)
+    return StageRuntime(bus=Bus(kafka.send, states, worker="w1"), states=states, settings=config), kafka
+
+
+def color_ctx(job_id: str = "vg_1", seconds: float = 1.0) -> JobContext:
+    spec = VideoSpec.model_validate(
+        {"width": 64, "height": 64, "duration": seconds, "elements": [{"type": "color", "color": "#ff0000"}]}
+    )
+    return JobContext(job_id=job_id, submitted_at_ms=1, estimated_seconds=1.0, spec=spec)

@@ -1,0 +1,303 @@
+"""Every stage handler without a broker, including redelivery of each stage's message: work that
+is done is not done again, work running on this worker is joined, and a job ends exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from agents.stages import fetch, notify, render, state, upload
+from agents.stages.loop import DeadLetterGuard, Record, handle_safely, run_stage, tripped
+from agents.stages.runtime import StageRuntime
+from agents.stages.validate import handle_request
+from agents.workdir import job_dir
+from schemas.errors import ErrorCode, JobError
+from schemas.events import JobEvent, JobFetched, JobRendered, JobUploaded, JobValidated, ResultInfo
+from streams import topics
+from streams.codec import encode
+from tests.unit.stage_fakes import FakeKafka, color_ctx, make_runtime
+
+
+async def _records(*items: Record) -> Any:
+    for item in items:
+        yield item
+
+
+def _record(topic: str, value: bytes, offset: int = 0) -> Record:
+    return Record(topic, 0, offset, b"vg_1", value, 1_700_000_000.0)
+
+
+def _result(size: int = 10) -> ResultInfo:
+    return ResultInfo(
+        result_url="http://s3/x.mp4", s3_key="x.mp4", file_size_bytes=size,
+        duration_seconds=1.0, width=64, height=64, output_format="mp4",
+    )  # fmt: skip
+
+
+# validate
+
+
+async def test_validate_accepts_and_ignores_a_redelivery_once_fetch_started(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    ctx = color_ctx()
+    request = orjson.dumps({"job_id": "vg_1", "spec": ctx.spec.model_dump(mode="json", exclude_none=True)})
+    await handle_request(_record(topics.REQUESTED, request), runtime)
+    assert len(kafka.on(topics.VALIDATED)) == 1
+    assert runtime.states.get("vg_1").finished("validate")  # type: ignore[union-attr]
+
+    await handle_request(_record(topics.REQUESTED, request), runtime)  # validated, not yet fetched
+    assert len(kafka.on(topics.VALIDATED)) == 2  # handed on again, not validated twice
+    assert len(kafka.events(stage="validate")) == 1
+
+    await fetch.handle(JobValidated(ctx=ctx), runtime)
+    await handle_request(_record(topics.REQUESTED, request), runtime)
+    assert len(kafka.on(topics.VALIDATED)) == 2
+
+
+async def test_validate_dead_letters_an_invalid_request_and_fails_its_job(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    await handle_request(_record(topics.REQUESTED, b'{"job_id": "vg_2", "spec": {"width": 3}}'), runtime)
+    assert kafka.on(topics.DLQ)[0]["job_id"] == "vg_2"
+    [result] = kafka.on(topics.RESULTS)
+    assert result["status"] == "failed" and result["error"]["code"] == "INVALID_INPUT"
+
+
+# fetch
+
+
+async def test_fetch_records_start_and_finish_and_hands_off_again_on_redelivery(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = JobValidated(ctx=color_ctx())
+    await fetch.handle(message, runtime)
+    assert [e["stage_status"] for e in kafka.events(stage="fetch")] == ["started", "finished"]
+    assert len(kafka.on(topics.FETCHED)) == 1
+
+    await fetch.handle(message, runtime)  # crash after finishing, before the commit
+    assert len(kafka.events(stage="fetch", stage_status="started")) == 1
+    assert len(kafka.on(topics.FETCHED)) == 2
+
+    kafka.states.put(runtime.states.get("vg_1").model_copy(update={"stages": {  # type: ignore[union-attr]
+        **runtime.states.get("vg_1").stages,  # type: ignore[union-attr]
+        "render": runtime.states.get("vg_1").stages["fetch"],  # type: ignore[union-attr]
+    }}))  # fmt: skip
+    await fetch.handle(message, runtime)
+    assert len(kafka.on(topics.FETCHED)) == 2
+
+
+# render
+
+
+async def test_render_writes_a_file_per_attempt_and_reuses_a_finished_one(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = JobFetched(ctx=color_ctx(), sources={}, worker="w1")
+    await render.handle(message, runtime)
+    [first] = kafka.on(topics.RENDERED)
+    path = Path(first["output_path"])
+    assert path.is_file() and path.stat().st_size == first["size_bytes"] > 0
+    assert path.parent == job_dir(runtime.settings, "vg_1") / "output"
+
+    await render.handle(message, runtime)  # redelivered: the finished file is handed on, not redone
+    assert len(kafka.events(stage="render", stage_status="started")) == 1
+    assert [r["output_path"] for r in kafka.on(topics.RENDERED)] == [str(path)] * 2
+
+    path.unlink()  # the file is gone (another host): render again, into a new file
+    await render.handle(message, runtime)
+    third = kafka.on(topics.RENDERED)[-1]
+    assert len(kafka.events(stage="render", stage_status="started")) == 2
+    assert third["output_path"] != str(path) and Path(third["output_path"]).is_file()
+
+
+async def test_a_render_redelivered_while_it_runs_joins_it(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path, fold_events=False)  # the table has not folded anything yet
+    message = JobFetched(ctx=color_ctx(seconds=3.0), sources={}, worker="w1")
+    record = _record(topics.FETCHED, encode(message))
+    await asyncio.gather(
+        run_stage(_records(record), "render", JobFetched, render.handle, runtime),
+        run_stage(_records(record), "render", JobFetched, render.handle, runtime),
+    )
+    assert len(kafka.events(stage="render", stage_status="started")) == 1
+    assert len(kafka.on(topics.RENDERED)) == 1
+    await run_stage(_records(record), "render", JobFetched, render.handle, runtime)  # after it: skipped
+    assert len(kafka.on(topics.RENDERED)) == 1
+
+
+async def test_work_whose_partition_moved_stops_without_failing_the_job(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = JobFetched(ctx=color_ctx(seconds=30.0), sources={}, worker="w1")
+    loop = asyncio.ensure_future(
+        run_stage(
+            _records(_record(topics.FETCHED, encode(message))), "render", JobFetched, render.handle, runtime
+        )
+    )
+    while not kafka.events(stage="render", stage_status="started"):
+        await asyncio.sleep(0.05)
+    assert runtime.work.keep_only({(topics.FETCHED, 1)}) == [("render", "vg_1")]
+    await asyncio.wait_for(loop, 10)  # the stage loop goes on; nothing is announced
+    assert kafka.on(topics.RENDERED) == [] and kafka.on(topics.RESULTS) == []
+    assert not list((job_dir(runtime.settings, "vg_1") / "output").glob("*.mp4"))
+
+
+async def test_cancelling_a_job_stops_its_render_and_removes_its_files(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = JobFetched(ctx=color_ctx(seconds=30.0), sources={}, worker="w1")
+    loop = asyncio.ensure_future(
+        run_stage(
+            _records(_record(topics.FETCHED, encode(message))), "render", JobFetched, render.handle, runtime
+        )
+    )
+    while not kafka.events(stage="render", stage_status="started"):
+        await asyncio.sleep(0.05)
+    cancelled = JobEvent(job_id="vg_1", stage="render", status="cancelled", current_step="cancelled")
+    state.fold(encode(cancelled), runtime)
+    await asyncio.wait_for(loop, 10)
+    assert kafka.on(topics.RENDERED) == [] and kafka.on(topics.RESULTS) == []
+    assert not job_dir(runtime.settings, "vg_1").exists()
+
+
+# upload
+
+
+@pytest.fixture
+def storage(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """S3 as a dict of key -> bytes (moto-backed storage is tested in test_storage_s3)."""
+    objects: dict[str, bytes] = {}
+
+    def upload_file(settings: Any, path: Path, key: str, fmt: str) -> int:
+        objects[key] = path.read_bytes()
+        return len(objects[key])
+
+    monkeypatch.setattr(upload, "upload_file", upload_file)
+    monkeypatch.setattr(upload, "stored_size", lambda s, key: len(objects[key]) if key in objects else None)
+    monkeypatch.setattr(upload, "delete_object", lambda s, key: objects.pop(key, None))
+    return objects
+
+
+async def _rendered(runtime: StageRuntime, kafka: FakeKafka) -> JobRendered:
+    await render.handle(JobFetched(ctx=color_ctx(), sources={}, worker="w1"), runtime)
+    return JobRendered.model_validate(kafka.on(topics.RENDERED)[-1])
+
+
+async def test_upload_stores_its_own_render_and_skips_a_redelivery(
+    tmp_path: Path, storage: dict[str, Any]
+) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = await _rendered(runtime, kafka)
+    body = Path(message.output_path).read_bytes()
+    await upload.handle(message, runtime)
+    [uploaded] = kafka.on(topics.UPLOADED)
+    assert list(storage.values()) == [body] and uploaded["result"]["file_size_bytes"] == len(body)
+    assert not job_dir(runtime.settings, "vg_1").exists()
+
+    await notify.handle(JobUploaded.model_validate(uploaded), runtime)
+    await upload.handle(message, runtime)  # redelivered after notify finished: nothing to do
+    record = _record(topics.RENDERED, encode(message))
+    await run_stage(_records(record), "upload", JobRendered, upload.handle, runtime)
+    assert len(kafka.on(topics.UPLOADED)) == 1
+
+
+async def test_upload_without_the_file_announces_a_whole_stored_object_or_renders_again(
+    tmp_path: Path, storage: dict[str, Any]
+) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = await _rendered(runtime, kafka)
+    await upload.handle(message, runtime)  # stored; the crash came before the commit
+    await upload.handle(message, runtime)  # the file is gone, the object of its size is there
+    assert len(kafka.on(topics.UPLOADED)) == 2
+    assert len(kafka.events(stage="upload", stage_status="started")) == 1
+
+    storage.clear()
+    storage[next(iter([m["result"]["s3_key"] for m in kafka.on(topics.UPLOADED)]))] = b""  # an empty object
+    runtime2, kafka2 = make_runtime(tmp_path / "other")
+    await upload.handle(message, runtime2)  # never announced: rendered again here and stored whole
+    [uploaded] = kafka2.on(topics.UPLOADED)
+    assert uploaded["result"]["file_size_bytes"] > 0 and len(next(iter(storage.values()))) > 0
+
+
+async def test_upload_of_a_job_cancelled_meanwhile_deletes_the_object(
+    tmp_path: Path, storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    message = await _rendered(runtime, kafka)
+    real = upload.upload_file
+
+    def cancel_while_uploading(*args: Any) -> int:
+        kafka.states.put(runtime.states.get("vg_1").model_copy(update={"status": "cancelled"}))  # type: ignore[union-attr]
+        return real(*args)
+
+    monkeypatch.setattr(upload, "upload_file", cancel_while_uploading)
+    await upload.handle(message, runtime)
+    assert storage == {} and kafka.on(topics.UPLOADED) == []
+
+
+# notify and the one terminal result
+
+
+async def test_a_job_ends_once_whatever_its_attempts_say(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path, fold_events=False)  # before the table folds anything
+    ctx = color_ctx()
+    await notify.handle(JobUploaded(ctx=ctx, result=_result()), runtime)
+    await notify.handle(JobUploaded(ctx=ctx, result=_result()), runtime)
+    await runtime.bus.fail("vg_1", "render", JobError(ErrorCode.FFMPEG_ERROR, "a late duplicate"), ctx=ctx)
+    assert [r["status"] for r in kafka.on(topics.RESULTS)] == ["completed"]
+    assert [e["status"] for e in kafka.on(topics.EVENTS)] == ["completed"]
+
+
+async def test_a_failed_job_is_not_completed_later(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    ctx = color_ctx()
+    await runtime.bus.fail("vg_1", "render", JobError(ErrorCode.FFMPEG_ERROR, "broken"), ctx=ctx)
+    await notify.handle(JobUploaded(ctx=ctx, result=_result()), runtime)
+    assert [r["status"] for r in kafka.on(topics.RESULTS)] == ["failed"]
+
+
+async def test_storage_failures_keep_the_rendered_file_other_failures_clean_up(tmp_path: Path) -> None:
+    runtime, _ = make_runtime(tmp_path)
+    ctx = color_ctx()
+    output = job_dir(runtime.settings, "vg_1") / "output" / "vg_1.a.mp4"
+    output.parent.mkdir(parents=True)
+    output.write_bytes(b"rendered")
+
+    async def raise_(code: ErrorCode) -> None:
+        raise JobError(code, "no")
+
+    await handle_safely("upload", ctx, lambda: raise_(ErrorCode.S3_UPLOAD_FAILED), runtime)
+    assert output.read_bytes() == b"rendered"
+    await handle_safely("upload", ctx, lambda: raise_(ErrorCode.FFMPEG_ERROR), runtime)
+    assert not job_dir(runtime.settings, "vg_1").exists()
+
+
+# state
+
+
+async def test_stalled_jobs_fail_unless_their_work_runs_here(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    state.fold(encode(JobEvent(job_id="vg_1", stage="fetch", status="processing", at=0.0)), runtime)
+    state.fold(encode(JobEvent(job_id="vg_3", stage="render", status="processing")), runtime)
+    assert await state.fail_stalled_jobs(runtime) == ["vg_1"]
+    assert kafka.on(topics.RESULTS)[0]["error"]["code"] == "PROCESSING_TIMEOUT"
+    assert state.fold(b"not json", runtime) is None
+
+
+# the loop
+
+
+async def test_undecodable_messages_are_dead_lettered_and_the_cap_stops_the_stage(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path, dlq_cap_min_messages=3, dlq_cap_ratio=0.5)
+    bad = [_record(topics.RENDERED, b"{}", offset) for offset in range(5)]
+    loop = asyncio.ensure_future(run_stage(_records(*bad), "upload", JobRendered, upload.handle, runtime))
+    await asyncio.sleep(0.2)
+    assert not loop.done() and len(kafka.on(topics.DLQ)) == 3  # stopped at the cap: two left on the topic
+    assert "upload" in tripped and "undecodable" in tripped["upload"]
+    loop.cancel()
+    tripped.clear()
+
+
+def test_dead_letter_guard_forgets_old_messages() -> None:
+    guard = DeadLetterGuard("fetch", ratio=0.5, window_seconds=10, min_messages=4)
+    assert not any(guard.record(dead=True, now=t) for t in (0, 1, 2))
+    assert not guard.record(dead=False, now=20)  # the three dead ones left the window
+    assert [guard.record(dead=d, now=21) for d in (True, True, True)] == [False, False, True]
