@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from agents.validate import deterministic_job_id
+from agents.stages.validate import deterministic_job_id
 from tests.e2e.conftest import MediaServer, RunningStack
 from tests.e2e.kafka_io import produce, read_topic
 from tests.media import near, pixel, probe_output
