@@ -3,6 +3,8 @@ store, one worker and the API — each started only when its setting does not po
 
 Children run in their own sessions so that a Ctrl-C reaches only this supervisor, which then
 stops them in reverse order (API first, broker last) and kills whatever does not exit in time.
+A worker or API that dies is started again with a growing delay; the broker, S3 or the analytics
+store dying stops the whole stack (see `Supervisor`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from schemas.settings import Settings, get_settings
 from streams.admin import ensure_topics
 
 STOP_GRACE_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 90.0
 EMBEDDED_AWS_KEY = "videogen-local"
 EMBEDDED_AWS_SECRET = "videogen-local-secret"
 
@@ -43,6 +46,10 @@ class Child:
     listens: str
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    # Stateless processes (worker, API) that `Supervisor` starts again when they die.
+    restartable: bool = False
+    started_at: float = 0.0
+    log_path: Path | None = None
 
 
 @dataclass
@@ -51,28 +58,37 @@ class Stack:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     children: list[Child] = field(default_factory=list)
 
-    def start(self, child: Child, timeout: float = 90.0) -> None:
-        log_dir = self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        out = (log_dir / f"{child.name}.log").open("ab")
-        child.process = subprocess.Popen(
-            child.argv,
-            env={**self.env, **child.env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def start(self, child: Child, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Spawn the child and wait until it answers its readiness check."""
         self.children.append(child)
-        with (self.settings.data_dir / "stack.pids").open("a") as pids:
-            pids.write(f"{child.name} {child.process.pid}\n")
+        process = self.spawn(child)
         deadline = time.monotonic() + timeout
         while not child.ready():
-            if child.process.poll() is not None:
-                raise StackError(f"{child.name} exited with {child.process.returncode}; see {out.name}")
+            if process.poll() is not None:
+                raise StackError(f"{child.name} exited with {process.returncode}; see {child.log_path}")
             if time.monotonic() > deadline:
-                raise StackError(f"{child.name} not ready after {timeout:.0f}s; see {out.name}")
+                raise StackError(f"{child.name} not ready after {timeout:.0f}s; see {child.log_path}")
             time.sleep(0.2)
         print(f"  {child.name:<10} {child.listens}", flush=True)
+
+    def spawn(self, child: Child) -> subprocess.Popen[bytes]:
+        """Start (or start again) the child's process without waiting for it; its pid is appended
+        to DATA_DIR/stack.pids so that whatever is left behind can be found."""
+        log_dir = self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        child.log_path = log_dir / f"{child.name}.log"
+        with child.log_path.open("ab") as out:
+            child.process = subprocess.Popen(
+                child.argv,
+                env={**self.env, **child.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        child.started_at = time.monotonic()
+        with (self.settings.data_dir / "stack.pids").open("a") as pids:
+            pids.write(f"{child.name} {child.process.pid}\n")
+        return child.process
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -93,6 +109,91 @@ class Stack:
 
     def first_exited(self) -> Child | None:
         return next((c for c in self.children if c.process and c.process.poll() is not None), None)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's process group: a worker killed mid-render leaves its FFmpeg behind."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delay before a restart: `first` doubling per consecutive crash up to `cap`, so a child that
+    crashes on start does not spin; a child that stayed up `reset_after` seconds starts over."""
+
+    first: float = 1.0
+    cap: float = 30.0
+    reset_after: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        """The delay after `failures` consecutive earlier restarts."""
+        return min(self.cap, self.first * 2 ** min(failures, 32))
+
+
+@dataclass
+class _RestartState:
+    failures: int = 0  # consecutive crashes, reset once the child stays up
+    restarts: int = 0  # all restarts, for the log
+    due: float | None = None  # when the pending restart happens
+    ready_by: float | None = None  # set while a restarted child is not ready yet
+
+
+@dataclass
+class Supervisor:
+    """Watches the stack's children from `run_up`'s loop; `poll()` never waits on a restart, so the
+    loop keeps checking the Ctrl-C flag while a worker is down or starting again.
+
+    Only the worker and the API are restarted: they keep no state of their own (Kafka and S3 do).
+    The broker and moto S3 keep theirs in memory, so a restarted one would come back empty and
+    every job in flight would silently vanish; the analytics store is the one owner of the chDB
+    files, and a crash there is a data problem a restart would hide. Those stop the stack.
+    """
+
+    stack: Stack
+    backoff: Backoff = Backoff()
+    ready_timeout: float = READY_TIMEOUT_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+    states: dict[str, _RestartState] = field(default_factory=dict)
+
+    def poll(self) -> str | None:
+        """Restart what is due; return why the stack must stop, or None."""
+        for child in self.stack.children:
+            if child.process is None:
+                continue
+            state = self.states.setdefault(child.name, _RestartState())
+            now = self.clock()
+            if state.due is not None:
+                if now >= state.due:
+                    state.due = None
+                    self.stack.spawn(child)
+                    child.started_at = self.clock()
+                    state.ready_by = child.started_at + self.ready_timeout
+                continue
+            code = child.process.poll()
+            if code is not None:
+                if not child.restartable:
+                    return f"{child.name} exited with {code}; stopping (see {child.log_path})"
+                kill_group(child.process)
+                if now - child.started_at >= self.backoff.reset_after:
+                    state.failures = 0
+                delay = self.backoff.delay(state.failures)
+                state.failures += 1
+                state.restarts += 1
+                state.due, state.ready_by = now + delay, None
+                self.log(
+                    f"videogen: {child.name} exited with {code}; restarting in {delay:g}s "
+                    f"(restart {state.restarts})"
+                )
+            elif state.ready_by is not None:
+                if child.ready():
+                    state.ready_by = None
+                    self.log(f"videogen: {child.name} is back (pid {child.process.pid})")
+                elif self.clock() > state.ready_by:
+                    self.log(f"videogen: {child.name} not ready after {self.ready_timeout:g}s; killing it")
+                    kill_group(child.process)  # the next poll sees it dead and restarts it
+        return None
 
 
 def port_open(host: str, port: int) -> bool:
@@ -183,6 +284,7 @@ def start_worker(
         http_ok(f"{url}/health"),
         f"{url} (Faust worker: /health, /metrics)",
         env={"WORKER_WEB_PORT": str(port)},
+        restartable=True,
     )
     stack.start(child)
     return child
@@ -197,6 +299,7 @@ def start_api(stack: Stack, resolved: Settings, name: str = "api", port: int | N
         http_ok(f"{url}/health"),
         f"{url} (API; docs at /docs)",
         env={"PORT": str(port)},
+        restartable=True,
     )
     stack.start(child)
     return child
@@ -237,7 +340,7 @@ def _settings_overrides(env: dict[str, str]) -> dict[str, str]:
 
 
 def run_up() -> int:
-    """Start the stack in the foreground until SIGINT/SIGTERM or a child dies."""
+    """Start the stack in the foreground until SIGINT/SIGTERM or a child that is not restarted dies."""
     settings = get_settings()
     print("videogen: starting the embedded stack", flush=True)
     stopping = False
@@ -261,11 +364,12 @@ def run_up() -> int:
         flush=True,
     )
     code = 0
+    supervisor = Supervisor(stack)
     try:
         while not stopping:
-            dead = stack.first_exited()
-            if dead:
-                print(f"videogen: {dead.name} exited unexpectedly; stopping", file=sys.stderr)
+            reason = supervisor.poll()
+            if reason:
+                print(f"videogen: {reason}", file=sys.stderr, flush=True)
                 code = 1
                 break
             time.sleep(0.5)
