@@ -112,7 +112,8 @@ class Stack:
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the child's process group: a worker killed mid-render leaves its FFmpeg behind."""
+    """SIGKILL what is left of a dead child's process group, so that its restart does not share
+    ports or files with orphans of the one that died."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 
