@@ -64,6 +64,9 @@ def test_cancel_mid_render_kills_ffmpeg_and_uploads_nothing(
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["job_id"]
         wait_for_step(client, job_id, "rendering", timeout=90)
+        started = time.monotonic() + 10  # the step is announced just before FFmpeg is spawned
+        while not ffmpeg_running_for(job_id) and time.monotonic() < started:
+            time.sleep(0.1)
         assert ffmpeg_running_for(job_id)
         cancelled = client.delete(f"/api/v1/videoresult/{job_id}")
         assert cancelled.status_code == 200, cancelled.text
