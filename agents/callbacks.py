@@ -8,7 +8,6 @@ timestamps (the README shows how).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -17,6 +16,7 @@ import time
 import httpx
 
 from media.netguard import check_url, redact
+from media.retry import async_retrying
 from schemas.errors import JobError
 from schemas.events import CallbackDelivery, JobResult
 from schemas.settings import Settings, parse_pairs
@@ -25,7 +25,16 @@ from streams.codec import encode
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Videogen-Signature"
+BACKOFF_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
+
+
+class _Undelivered(Exception):
+    """An attempt worth repeating (a 5xx, a 429, a network error), with what it got."""
+
+    def __init__(self, delivery: CallbackDelivery) -> None:
+        super().__init__(delivery.error or f"HTTP {delivery.status_code}")
+        self.delivery = delivery
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -57,39 +66,48 @@ def signing_secret(settings: Settings, tenant: str | None) -> str | None:
 
 
 async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
-    """POST the result, retrying 5xx, 429 and network errors with exponential backoff."""
+    """POST the result, retrying 5xx, 429 and network errors by the shared policy (media.retry),
+    CALLBACK_RETRIES attempts in all; another answer is final."""
     assert result.callback_url is not None
     body = encode(result)
-    attempts, status, error = 0, None, None
     secret = signing_secret(settings, result.tenant)
     try:
         target = await check_url(result.callback_url, settings, "callback_url")
     except JobError as exc:
         return CallbackDelivery(delivered=False, attempts=0, error=exc.message)
+    attempts = 0
+
+    async def attempt(client: httpx.AsyncClient) -> CallbackDelivery:
+        nonlocal attempts
+        attempts += 1
+        timestamp = int(time.time())  # signed afresh: a receiver rejects stale timestamps
+        headers = {"Content-Type": "application/json", "User-Agent": "videogen-callback/1"}
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+        try:
+            response = await client.send(target.request(client, "POST", content=body, headers=headers))
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+            raise _Undelivered(CallbackDelivery(delivered=False, attempts=attempts, error=error)) from exc
+        status = response.status_code
+        delivery = CallbackDelivery(delivered=response.is_success, attempts=attempts, status_code=status)
+        if not response.is_success and (status >= 500 or status == 429):
+            raise _Undelivered(delivery)
+        return delivery
+
+    retrier = async_retrying(
+        attempts=max(1, settings.callback_retries),
+        first_delay=BACKOFF_SECONDS,
+        cap=BACKOFF_CAP_SECONDS,
+        retry_on=lambda exc: isinstance(exc, _Undelivered),
+        what=f"callback to {redact(result.callback_url)}",
+    )
     # trust_env=False: a proxy from the environment would reroute the connection pinned by check_url
     async with httpx.AsyncClient(
         timeout=settings.network_timeout, follow_redirects=False, trust_env=False
     ) as client:
-        for attempts in range(1, max(1, settings.callback_retries) + 1):
-            timestamp = int(time.time())
-            headers = {"Content-Type": "application/json", "User-Agent": "videogen-callback/1"}
-            if secret:
-                headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-            try:
-                response = await client.send(target.request(client, "POST", content=body, headers=headers))
-                status, error = response.status_code, None
-                if response.is_success:
-                    return CallbackDelivery(delivered=True, attempts=attempts, status_code=status)
-                if status < 500 and status != 429:
-                    break
-            except httpx.HTTPError as exc:
-                status, error = None, f"{type(exc).__name__}"
-            log.info(
-                "callback to %s failed (attempt %d): %s",
-                redact(result.callback_url),
-                attempts,
-                status or error,
-            )
-            if attempts < settings.callback_retries:
-                await asyncio.sleep(min(BACKOFF_CAP_SECONDS, 0.5 * 2 ** (attempts - 1)))
-    return CallbackDelivery(delivered=False, attempts=attempts, status_code=status, error=error)
+        try:
+            delivery: CallbackDelivery = await retrier(attempt, client)
+        except _Undelivered as exc:
+            delivery = exc.delivery
+    return delivery

@@ -4,7 +4,6 @@ with its error mapping."""
 from __future__ import annotations
 
 import logging
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from media.retry import retrying
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 
@@ -31,6 +31,9 @@ CONTENT_TYPES = {
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 RESULTS_PREFIX = "processed/"
 RULE_ID = "videogen-results"
+UPLOAD_BACKOFF_SECONDS = 0.5
+UPLOAD_BACKOFF_CAP_SECONDS = 8.0
+_NOT_RETRIED = frozenset({ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND})
 
 
 def object_key(job_id: str, submitted_at_ms: int, output_format: str) -> str:
@@ -150,12 +153,16 @@ def _map_error(exc: Exception) -> JobError:
 
 
 def upload_file(settings: Settings, path: Path, key: str, output_format: str) -> int:
-    """Upload with retries and verify the stored size; returns it. Blocking: run in a thread."""
+    """Upload and verify the stored size; returns it. Blocking: run in a thread.
+
+    On top of boto's own retries, UPLOAD_RETRIES attempts by the shared policy (media.retry),
+    a wrong stored size included; refused credentials or a missing bucket fail at once.
+    """
     client = s3_client(settings)
     size = path.stat().st_size
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
-    last: JobError | None = None
-    for attempt in range(max(1, settings.upload_retries)):
+
+    def attempt() -> int:
         try:
             client.upload_file(
                 str(path),
@@ -165,19 +172,17 @@ def upload_file(settings: Settings, path: Path, key: str, output_format: str) ->
                 Config=config,
             )
             stored = int(client.head_object(Bucket=settings.s3_bucket_name, Key=key)["ContentLength"])
-            if stored != size:
-                raise JobError(
-                    ErrorCode.S3_UPLOAD_FAILED, f"stored object has {stored} bytes, expected {size}"
-                )
-            return size
-        except JobError as exc:
-            last = exc
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
-            last = _map_error(exc)
-            if last.code in (ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND):
-                raise last from exc
-        log.warning("upload attempt %d failed: %s", attempt + 1, last.message)
-        if attempt + 1 < settings.upload_retries:
-            time.sleep(min(8.0, 0.5 * 2**attempt))
-    assert last is not None
-    raise last
+            raise _map_error(exc) from exc
+        if stored != size:
+            raise JobError(ErrorCode.S3_UPLOAD_FAILED, f"stored object has {stored} bytes, expected {size}")
+        return size
+
+    retrier = retrying(
+        attempts=max(1, settings.upload_retries),
+        first_delay=UPLOAD_BACKOFF_SECONDS,
+        cap=UPLOAD_BACKOFF_CAP_SECONDS,
+        retry_on=lambda exc: isinstance(exc, JobError) and exc.code not in _NOT_RETRIED,
+        what=f"upload of {key}",
+    )
+    return retrier(attempt)

@@ -2,9 +2,9 @@
 
 `add` never waits: rows go into a bounded buffer and one background task inserts them, on a full
 batch or every ANALYTICS_FLUSH_SECONDS. A store that is down or slow (each insert is bounded by
-ANALYTICS_TIMEOUT_SECONDS) only makes rows wait, retried with a growing delay; past ANALYTICS_BUFFER_MAX
-the oldest rows are dropped and counted. Re-inserting a batch whose insert timed out but landed is
-harmless: the tables dedupe.
+ANALYTICS_TIMEOUT_SECONDS) only makes rows wait, retried by the shared policy (media.retry) with a
+growing delay that new rows do not cut short; past ANALYTICS_BUFFER_MAX the oldest rows are dropped
+and counted. Re-inserting a batch whose insert timed out but landed is harmless: the tables dedupe.
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from collections.abc import Callable
 from analytics import metrics
 from analytics.client import AnalyticsClient, call_async
 from analytics.rows import Row
+from media.retry import async_retrying
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_SECONDS = 30.0
+
+
+class _StoreDown(Exception):
+    """A flush that left rows buffered because the store failed."""
 
 
 class AnalyticsSink:
@@ -70,13 +75,27 @@ class AnalyticsSink:
         metrics.ANALYTICS_BUFFERED.set(len(self._buffer))
 
     async def run(self) -> None:
-        """Flush until cancelled: on a full batch, on the interval, and with backoff while failing."""
-        delay = self.flush_seconds
+        """Flush until cancelled: on a full batch or the interval, and while the store fails, again
+        after twice the interval, doubling up to MAX_RETRY_SECONDS. Rows arriving meanwhile are
+        only buffered: while the store is down, a full batch must not turn each new row into a retry.
+        """
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), delay)
+                await asyncio.wait_for(self._full.wait(), self.flush_seconds)
             self._full.clear()
-            delay = self.flush_seconds if await self.flush() else min(delay * 2, MAX_RETRY_SECONDS)
+            retrier = async_retrying(
+                attempts=None,
+                first_delay=min(2 * self.flush_seconds, MAX_RETRY_SECONDS),
+                cap=MAX_RETRY_SECONDS,
+                retry_on=lambda exc: isinstance(exc, _StoreDown),
+                what="analytics flush",
+                level=logging.DEBUG,  # the outage is logged once, by _on_failure
+            )
+            await retrier(self._flush_or_raise)
+
+    async def _flush_or_raise(self) -> None:
+        if not await self.flush():
+            raise _StoreDown
 
     async def flush(self) -> bool:
         """Insert everything buffered, batch by batch; False (rows kept) when the store fails."""

@@ -18,10 +18,12 @@ class FakeStore:
         self.down = False
         self.inserts: list[tuple[str, list[Mapping[str, Any]]]] = []
         self.connects = 0
+        self.calls = 0
         self.released = threading.Event()
         self.released.set()
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.calls += 1
         self.released.wait()
         if self.down:
             raise AnalyticsError("store down")
@@ -44,14 +46,19 @@ class FakeStore:
 
 
 def make_sink(
-    store: FakeStore, *, batch_size: int = 3, buffer_max: int = 10, timeout: float = 5
+    store: FakeStore,
+    *,
+    batch_size: int = 3,
+    buffer_max: int = 10,
+    timeout: float = 5,
+    flush_seconds: float = 3600,
 ) -> AnalyticsSink:
     def connect() -> FakeStore:
         store.connects += 1
         return store
 
     return AnalyticsSink(
-        connect, batch_size=batch_size, flush_seconds=3600, buffer_max=buffer_max, timeout=timeout
+        connect, batch_size=batch_size, flush_seconds=flush_seconds, buffer_max=buffer_max, timeout=timeout
     )
 
 
@@ -125,3 +132,21 @@ async def test_a_hanging_store_is_given_up_on_and_retried() -> None:
     store.released.set()
     assert await sink.flush()
     assert 1 in store.rows("a")  # the abandoned insert may land too; the tables dedupe
+
+
+async def test_new_rows_do_not_cut_the_backoff_short_while_the_store_is_down() -> None:
+    store = FakeStore()
+    store.down = True
+    sink = make_sink(store, batch_size=1, buffer_max=1000, flush_seconds=0.05)
+    runner = asyncio.create_task(sink.run())
+    for n in range(60):  # a full batch on every row, for 0.6 s
+        sink.add("a", {"n": n})
+        await asyncio.sleep(0.01)
+    # retries after about 0.1, 0.2, 0.4 s (plus jitter): not one per row
+    assert 1 <= store.calls <= 5, store.calls
+    assert sink.pending == 60  # still buffered
+    store.down = False
+    while sink.pending:
+        await asyncio.sleep(0.05)
+    runner.cancel()
+    assert store.rows("a") == list(range(60))
