@@ -43,13 +43,27 @@ def object_key(job_id: str, submitted_at_ms: int, output_format: str) -> str:
 
 @lru_cache(maxsize=4)
 def _client(endpoint: str | None, region: str, key_id: str | None, secret: str | None) -> Any:
+    """Flexible checksums only where S3 requires them (botocore < 1.36's behaviour).
+
+    botocore >= 1.36 by default sends a CRC32 with every upload and validates any checksum a GET
+    answers with. S3-compatible stores do not all keep those right: moto, for one, gives the copy
+    of a multipart object (CopyObject) the source's composite checksum as if it were the copy's
+    own, so every GET of that copy fails with "Expected checksum ... did not match". Results are
+    verified by their stored size and sources by screening, so nothing relies on them.
+    """
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60),
+        config=Config(
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
     )
 
 

@@ -13,12 +13,14 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import errno
 import hashlib
 import logging
 import re
 import shutil
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from media.netguard import Resolver, check_url, redact, system_resolver
+from media.retry import async_retrying
 from media.screening import screen_source
 from media.source_cache import CacheEntry, SourceCache, shared_cache
 from schemas.errors import ErrorCode, JobError
@@ -39,17 +42,18 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 CHUNK = 64 * 1024
 MAX_INLINE_BYTES = 64 * 1024
+FETCH_BACKOFF_CAP_SECONDS = 30.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SAFE_SUFFIX = re.compile(
     r"^\.(mp4|m4v|mov|webm|mkv|avi|png|jpe?g|gif|webp|bmp|tiff?|mp3|wav|m4a|aac|ogg|oga|opus|flac|ttf|otf|ttc|woff2?)$"
 )
-_S3_REASONS = {
-    "NoSuchKey": "does not exist",
-    "404": "does not exist",
-    "NoSuchBucket": "names a missing bucket",
-    "AccessDenied": "is not readable by the worker",
-    "403": "is not readable by the worker",
-}
+_S3_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+_S3_DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled"})
+_S3_BAD_CREDENTIALS = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
+)
+_S3_TRANSIENT = frozenset({"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"})
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)  # not fontconfig "Name:style=Bold"
 _DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=\s]*)$", re.IGNORECASE)
 
@@ -75,7 +79,12 @@ def wanted_sources(spec: VideoSpec) -> list[Wanted]:
 
 
 class _Retryable(Exception):
-    """A failure worth another attempt: a 5xx answer or a dropped connection."""
+    """A failure worth another attempt: a 5xx answer, a dropped connection, a transfer corrupted
+    in transit. `advice` is what the user is told to do when no attempt is left."""
+
+    def __init__(self, reason: str, advice: str = "check the server and retry") -> None:
+        super().__init__(reason)
+        self.advice = advice
 
 
 class _Budget:
@@ -196,7 +205,10 @@ async def _reuse(job: _Job, original: asyncio.Task[SourceFile], item: Wanted, wh
     source = await asyncio.shield(original)  # its failure fails the job; our cancel must not cancel it
     path = _target_path(job.dest_dir, item)
     try:
-        await asyncio.to_thread(_link, Path(source.path), path)
+        try:
+            await asyncio.to_thread(_link, Path(source.path), path)
+        except OSError as exc:
+            raise _disk_error(exc, what) from exc
         await _in_thread(job, screen_source, path, item.kind, what, job.settings)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -230,7 +242,10 @@ async def _fetch_one(job: _Job, item: Wanted, what: str) -> SourceFile:
         if scheme in ("http", "https"):
             size, content_type = await _fetch_http(job, item.url, path, what)
         elif scheme == "s3":
-            size, content_type = await _in_thread(job, _fetch_s3, job, item.url, path, what)
+            bucket, key = _s3_location(job, item.url, what)
+            size, content_type = await _with_retries(
+                job, item.url, what, lambda: _in_thread(job, _fetch_s3, job, bucket, key, path, what)
+            )
         elif scheme == "data" and item.kind == "image":
             size, content_type = _decode_data_url(job, item.url, path, what)
         else:
@@ -260,11 +275,28 @@ def _check_free_disk(directory: Path, settings: Settings, incoming: int, what: s
         )
 
 
-def _timeout(what: str, url: str, why: str) -> JobError:
+def _timeout(what: str, url: str, why: str, advice: str = "use a faster host or retry") -> JobError:
     return JobError(
         ErrorCode.NETWORK_TIMEOUT,
-        f"{what}: {redact(url)} timed out ({why}); use a faster host or retry.",
+        f"{what}: {redact(url)} timed out ({why}); {advice}.",
         {"element": what, "url": redact(url)},
+    )
+
+
+def _disk_error(exc: OSError, what: str) -> JobError:
+    """A local write that failed: a full disk is the worker's storage, anything else fails the
+    download (the job can be retried, perhaps on another worker)."""
+    if exc.errno in _DISK_FULL:
+        return JobError(
+            ErrorCode.INSUFFICIENT_STORAGE,
+            f"{what}: the worker ran out of disk space while saving the source; retry later.",
+            {"element": what},
+        )
+    return JobError(
+        ErrorCode.SOURCE_DOWNLOAD_FAILED,
+        f"{what}: the source could not be saved on the worker ({exc.strerror or type(exc).__name__}); "
+        "retry the job.",
+        {"element": what},
     )
 
 
@@ -286,7 +318,10 @@ class _Sink:
         self.limit = int(job.settings.max_file_size_mb * MB)
         self.size = 0
         self.digest = hashlib.sha256()
-        self._file = self.part.open("wb")
+        try:
+            self._file = self.part.open("wb")
+        except OSError as exc:
+            raise _disk_error(exc, what) from exc
 
     def write(self, chunk: bytes) -> None:
         if self.job.stop.is_set():
@@ -297,12 +332,18 @@ class _Sink:
             raise _too_large(self.what, self.job.settings.max_file_size_mb)
         if self.size // (64 * MB) != (self.size - len(chunk)) // (64 * MB):
             _check_free_disk(self.path.parent, self.job.settings, 0, self.what)
-        self._file.write(chunk)
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise _disk_error(exc, self.what) from exc
         self.digest.update(chunk)
 
     def commit(self) -> int:
-        self._file.close()
-        self.part.replace(self.path)
+        try:
+            self._file.close()
+            self.part.replace(self.path)
+        except OSError as exc:
+            raise _disk_error(exc, self.what) from exc
         return self.size
 
     def discard(self) -> None:
@@ -312,40 +353,61 @@ class _Sink:
         self.job.budget.give_back(self.size)
 
 
-async def _fetch_http(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
-    """Download with retries on 5xx and dropped connections, exponential backoff."""
+async def _with_retries(
+    job: _Job, url: str, what: str, attempt: Callable[[], Awaitable[tuple[int, str | None]]]
+) -> tuple[int, str | None]:
+    """Run download attempts under the shared retry policy (media.retry): FETCH_RETRIES more
+    after a `_Retryable` failure, the first after FETCH_BACKOFF_SECONDS, then doubling."""
     settings = job.settings
-    for attempt in range(settings.fetch_retries + 1):
-        try:
-            async with asyncio.timeout(settings.fetch_total_timeout_seconds):
-                return await _http_attempt(job, url, path, what)
-        except _Retryable as exc:
-            if attempt == settings.fetch_retries:
-                raise JobError(
-                    ErrorCode.SOURCE_DOWNLOAD_FAILED,
-                    f"{what}: {redact(url)} failed {attempt + 1} times ({exc}); check the server and retry.",
-                    {"element": what, "url": redact(url)},
-                ) from None
-            await asyncio.sleep(settings.fetch_backoff_seconds * 2**attempt)
-        except httpx.TimeoutException:
-            raise _timeout(
-                what, url, f"no answer within NETWORK_TIMEOUT={settings.network_timeout:g}s"
-            ) from None
-        except TimeoutError:
-            limit = settings.fetch_total_timeout_seconds
-            raise _timeout(what, url, f"took over FETCH_TOTAL_TIMEOUT_SECONDS={limit:g}s") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer: no retry will fix it
-            raise JobError(
-                ErrorCode.SOURCE_DOWNLOAD_FAILED,
-                f"{what}: {redact(url)} gave an unusable answer ({type(exc).__name__}); check the server.",
-                {"element": what, "url": redact(url)},
-            ) from None
-    raise AssertionError("unreachable")
+    attempts = max(1, settings.fetch_retries + 1)
+    retrier = async_retrying(
+        attempts=attempts,
+        first_delay=settings.fetch_backoff_seconds,
+        cap=FETCH_BACKOFF_CAP_SECONDS,
+        retry_on=lambda exc: isinstance(exc, _Retryable),
+        what=f"{what}: download of {redact(url)}",
+    )
+
+    async def once() -> tuple[int, str | None]:  # tenacity runs a plain callable (a lambda) unawaited
+        return await attempt()
+
+    try:
+        return await retrier(once)
+    except _Retryable as exc:
+        raise JobError(
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            f"{what}: {redact(url)} failed {attempts} times ({exc}); {exc.advice}.",
+            {"element": what, "url": redact(url)},
+        ) from None
+
+
+async def _fetch_http(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
+    """Download with retries on 5xx and dropped connections, each attempt within
+    FETCH_TOTAL_TIMEOUT_SECONDS."""
+    settings = job.settings
+
+    async def attempt() -> tuple[int, str | None]:
+        async with asyncio.timeout(settings.fetch_total_timeout_seconds):
+            return await _http_attempt(job, url, path, what)
+
+    try:
+        return await _with_retries(job, url, what, attempt)
+    except httpx.TimeoutException:
+        raise _timeout(what, url, f"no answer within NETWORK_TIMEOUT={settings.network_timeout:g}s") from None
+    except TimeoutError:
+        limit = settings.fetch_total_timeout_seconds
+        raise _timeout(what, url, f"took over FETCH_TOTAL_TIMEOUT_SECONDS={limit:g}s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer: no retry will fix it
+        raise JobError(
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            f"{what}: {redact(url)} gave an unusable answer ({type(exc).__name__}); check the server.",
+            {"element": what, "url": redact(url)},
+        ) from None
 
 
 async def _http_attempt(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
     """One GET, following up to MAX_REDIRECTS redirects by hand and re-checking each hop."""
-    cached = await asyncio.to_thread(job.cache.lookup, url) if job.cache else None
+    cached = await asyncio.to_thread(_cache_lookup, job, url)
     current = url
     for _ in range(job.settings.max_redirects + 1):
         target = await check_url(current, job.settings, what, resolver=job.resolver)
@@ -407,15 +469,16 @@ async def _receive(
         raise
     size = sink.commit()
     content_type = response.headers.get("content-type")
-    if job.cache and "no-store" not in response.headers.get("cache-control", ""):
+    if "no-store" not in response.headers.get("cache-control", ""):
         await asyncio.to_thread(
-            job.cache.put,
+            _cache_put,
+            job,
             url,
             path,
-            digest=sink.digest.hexdigest(),
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
-            content_type=content_type,
+            sink.digest.hexdigest(),
+            response.headers.get("etag"),
+            response.headers.get("last-modified"),
+            content_type,
         )
     return size, content_type
 
@@ -427,15 +490,19 @@ def _use_cached(job: _Job, entry: CacheEntry, path: Path, what: str) -> bool:
     if entry.size > job.settings.max_file_size_mb * MB:
         raise _too_large(what, job.settings.max_file_size_mb)
     job.budget.take(entry.size, what)
-    if job.cache.materialize(entry, path):
-        return True
+    try:
+        if job.cache.materialize(entry, path):
+            return True
+    except OSError as exc:
+        job.budget.give_back(entry.size)
+        raise _disk_error(exc, what) from exc
     job.budget.give_back(entry.size)
     return False
 
 
-def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
-    """s3://bucket/key through the worker's client; only buckets in SOURCE_S3_BUCKETS, since
-    the worker's credentials must not become a way to read anyone's objects. Cached by ETag."""
+def _s3_location(job: _Job, url: str, what: str) -> tuple[str, str]:
+    """The bucket and key of s3://bucket/key, refused unless the bucket is in SOURCE_S3_BUCKETS:
+    the worker's credentials must not become a way to read anyone's objects."""
     bucket, _, key = url[len("s3://") :].partition("/")
     allowed = job.settings.source_s3_buckets or [job.settings.s3_bucket_name]
     if not bucket or not key:
@@ -454,15 +521,35 @@ def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | No
             f"{what}: s3:// sources need S3 on the worker; use http(s).",
             {"element": what},
         )
-    cache_key = f"s3://{bucket}/{key}"
-    cached = job.cache.lookup(cache_key) if job.cache else None
-    response = _s3_get(job.s3_client, bucket, key, what, cached.etag if cached else None)
-    if response is None:  # 304: our copy is current
-        assert cached is not None
-        if _use_cached(job, cached, path, what):
+    return bucket, key
+
+
+def _fetch_s3(job: _Job, bucket: str, key: str, path: Path, what: str) -> tuple[int, str | None]:
+    """One attempt at s3://bucket/key through the worker's client, cached by ETag. Every boto3
+    failure leaves as a JobError, or as `_Retryable` when another attempt may succeed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return _read_s3(job, bucket, key, path, what)
+    except (BotoCoreError, ClientError) as exc:
+        raise _s3_failure(exc, f"s3://{bucket}/{key}", what) from exc
+
+
+def _read_s3(job: _Job, bucket: str, key: str, path: Path, what: str) -> tuple[int, str | None]:
+    from botocore.exceptions import ClientError
+
+    url, client = f"s3://{bucket}/{key}", job.s3_client
+    assert client is not None  # _s3_location checked it
+    cached = _cache_lookup(job, url)
+    try:
+        conditional = {"IfNoneMatch": cached.etag} if cached and cached.etag else {}
+        response: dict[str, Any] = client.get_object(Bucket=bucket, Key=key, **conditional)
+    except ClientError as exc:
+        if not (cached and exc.response.get("Error", {}).get("Code", "") in ("304", "NotModified")):
+            raise
+        if _use_cached(job, cached, path, what):  # 304: our copy is current
             return cached.size, cached.content_type
-        response = _s3_get(job.s3_client, bucket, key, what, None)
-        assert response is not None
+        response = client.get_object(Bucket=bucket, Key=key)
     body = response["Body"]
     sink = None
     try:
@@ -479,44 +566,103 @@ def _fetch_s3(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | No
             sink.discard()
         raise
     finally:
-        body.close()
+        with contextlib.suppress(Exception):
+            body.close()
     content_type = response.get("ContentType")
-    if job.cache:
-        job.cache.put(
-            cache_key,
-            path,
-            digest=sink.digest.hexdigest(),
-            etag=response.get("ETag"),
-            last_modified=None,
-            content_type=content_type,
-        )
+    _cache_put(job, url, path, sink.digest.hexdigest(), response.get("ETag"), None, content_type)
     return size, content_type
 
 
-def _s3_get(client: Any, bucket: str, key: str, what: str, etag: str | None) -> dict[str, Any] | None:
-    """GetObject, conditional on `etag` when given; None when S3 says it is unchanged."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def _s3_failure(exc: Exception, url: str, what: str) -> JobError | _Retryable:
+    """What a boto3/botocore failure reading `url` means to the user, and what to do about it:
+    a JobError, or `_Retryable` for what may pass (5xx, dropped or corrupted transfers)."""
+    from botocore import exceptions as boto
 
+    def failed(reason: str, advice: str) -> JobError:
+        return JobError(
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            f"{what}: the object {url} {reason}; {advice}.",
+            {"element": what, "url": url},
+        )
+
+    if isinstance(exc, boto.ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _S3_MISSING:
+            return failed("does not exist", "check the bucket and key (keys are case-sensitive)")
+        if code == "NoSuchBucket":
+            return failed("names a missing bucket", "check the bucket name")
+        if code in _S3_DENIED:
+            return failed(
+                "could not be read: access denied",
+                "grant the worker's credentials s3:GetObject on it or make the source public",
+            )
+        if code in _S3_BAD_CREDENTIALS:
+            return failed(
+                f"could not be read: S3 refused the worker's credentials ({code})",
+                "the operator must renew the worker's AWS credentials; retry the job then",
+            )
+        if code == "InvalidObjectState":
+            return failed("is archived (InvalidObjectState)", "restore it to a readable storage class first")
+        if code in _S3_TRANSIENT or status >= 500:
+            return _Retryable(f"S3 answered {code or status}", "S3 is struggling; retry the job later")
+        return failed(f"could not be read (S3 answered {code or status})", "check the bucket and key")
+    if isinstance(exc, boto.FlexibleChecksumError):
+        return _Retryable(
+            "the download was corrupted in transit: checksum mismatch",
+            "retry the job; if it keeps failing, upload the object again (its stored checksum may be wrong)",
+        )
+    if isinstance(exc, boto.ReadTimeoutError | boto.ConnectTimeoutError):
+        return _timeout(
+            what, url, "S3 did not answer in time", "retry the job; if it persists, S3 is overloaded"
+        )
+    if isinstance(
+        exc, boto.NoCredentialsError | boto.PartialCredentialsError | boto.CredentialRetrievalError
+    ):
+        return failed(
+            "could not be read: the worker has no usable S3 credentials",
+            "the operator must configure AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give an http(s) URL",
+        )
+    if isinstance(exc, boto.EndpointConnectionError | boto.ProxyConnectionError):
+        return _Retryable(
+            "S3 could not be reached", "retry later; if it persists, the worker's S3_ENDPOINT_URL is wrong"
+        )
+    if isinstance(exc, boto.ResponseStreamingError | boto.IncompleteReadError | boto.ConnectionClosedError):
+        return _Retryable("the connection to S3 dropped mid-download", "retry the job")
+    if isinstance(exc, boto.ConnectionError):  # SSL, proxy
+        return _Retryable(f"the connection to S3 failed ({type(exc).__name__})", "retry the job later")
+    return failed(f"could not be read ({type(exc).__name__})", "retry later")
+
+
+def _cache_lookup(job: _Job, url: str) -> CacheEntry | None:
+    """The cache is an optimisation: when it cannot be read, download as if it were empty."""
+    if job.cache is None:
+        return None
     try:
-        conditional = {"IfNoneMatch": etag} if etag else {}
-        response: dict[str, Any] = client.get_object(Bucket=bucket, Key=key, **conditional)
-        return response
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if etag and code in ("304", "NotModified"):
-            return None
-        reason = _S3_REASONS.get(code, f"could not be read ({code})")
-        raise JobError(
-            ErrorCode.SOURCE_DOWNLOAD_FAILED,
-            f"{what}: s3://{bucket}/{key} {reason}; check the bucket and key.",
-            {"element": what, "url": f"s3://{bucket}/{key}"},
-        ) from None
-    except BotoCoreError as exc:
-        raise JobError(
-            ErrorCode.SOURCE_DOWNLOAD_FAILED,
-            f"{what}: s3://{bucket}/{key} could not be read ({type(exc).__name__}); retry later.",
-            {"element": what, "url": f"s3://{bucket}/{key}"},
-        ) from None
+        return job.cache.lookup(url)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("source cache unreadable, downloading %s again: %s", redact(url), exc)
+        return None
+
+
+def _cache_put(
+    job: _Job,
+    url: str,
+    path: Path,
+    digest: str,
+    etag: str | None,
+    last_modified: str | None,
+    content_type: str | None,
+) -> None:
+    """Keep a download for later jobs; a cache that cannot take it must not fail this one."""
+    if job.cache is None:
+        return
+    try:
+        job.cache.put(
+            url, path, digest=digest, etag=etag, last_modified=last_modified, content_type=content_type
+        )
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("source cache could not keep %s: %s", redact(url), exc)
 
 
 def _decode_data_url(job: _Job, url: str, path: Path, what: str) -> tuple[int, str | None]:
@@ -532,5 +678,8 @@ def _decode_data_url(job: _Job, url: str, path: Path, what: str) -> tuple[int, s
             {"element": what},
         )
     job.budget.take(len(data), what)
-    path.write_bytes(data)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise _disk_error(exc, what) from exc
     return len(data), match.group(1).lower()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import errno
+import io
+import os
 import socket
 import ssl
 import struct
@@ -21,12 +24,15 @@ import boto3
 import httpx
 import imageio_ffmpeg
 import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore import exceptions as boto
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
+from agents.storage import s3_client
 from media.fetch import fetch_sources, wanted_sources
 from media.source_cache import SourceCache
 from schemas.errors import ErrorCode, JobError
@@ -788,4 +794,243 @@ async def test_s3_size_limit(tmp_path: Path, s3: Any) -> None:
     await failing(
         fetch_sources(job, tmp_path / "job", settings, s3_client=s3), ErrorCode.INVALID_INPUT, "1 MB"
     )
+    assert_empty(tmp_path / "job")
+
+
+async def test_s3_copy_of_a_multipart_object_is_readable(
+    tmp_path: Path, s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The reported INTERNAL_ERROR: moto gives a server-side copy of a multipart object the source's
+    composite CRC32 as a plain one, which botocore >= 1.36 validates by default and rejects
+    (FlexibleChecksumError). The worker's client validates checksums only when S3 requires it."""
+    wav = tmp_path_factory.mktemp("wav") / "long.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=36", "-ac", "2", str(wav))  # ~6 MB: two parts
+    part = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    s3.upload_file(str(wav), "media-in", "multi.wav", Config=part)  # as a user's default client does
+    s3.copy_object(Bucket="media-in", Key="copied.wav", CopySource={"Bucket": "media-in", "Key": "multi.wav"})
+    settings = make_settings(
+        tmp_path,
+        source_s3_buckets="media-in",
+        max_file_size_mb=20,
+        s3_endpoint_url=s3.meta.endpoint_url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    job = spec({"id": "music", "type": "audio", "source": "s3://media-in/copied.wav"})
+    files = await fetch_sources(job, tmp_path / "job", settings, s3_client=s3_client(settings))
+    assert Path(files[0].path).read_bytes() == wav.read_bytes()
+
+
+class Body:
+    """A GetObject body: `data`, or `error` raised on the first read."""
+
+    def __init__(self, data: bytes, error: Exception | None = None) -> None:
+        self.stream = io.BytesIO(data)
+        self.error = error
+
+    def read(self, n: int) -> bytes:
+        if self.error is not None:
+            raise self.error
+        return self.stream.read(n)
+
+    def close(self) -> None:
+        pass
+
+
+class ScriptedS3:
+    """An S3 client whose GetObject fails per `script` (an exception to raise, or to raise from the
+    body's first read), then serves `data`."""
+
+    def __init__(self, data: bytes, *script: tuple[str, Exception]) -> None:
+        self.data = data
+        self.script = list(script)
+        self.gets = 0
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        self.gets += 1
+        where, error = self.script.pop(0) if self.script else ("", None)
+        if where == "get" and error is not None:
+            raise error
+        body = Body(self.data, error if where == "read" else None)
+        return {"Body": body, "ContentLength": len(self.data), "ContentType": "image/png", "ETag": '"e"'}
+
+
+def client_error(code: str, status: int) -> boto.ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": "..."},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return boto.ClientError(response, "GetObject")
+
+
+RETRIED = 3  # make_settings keeps FETCH_RETRIES=2
+
+
+@pytest.mark.parametrize(
+    ("where", "error", "code", "gets", "needles"),
+    [
+        ("get", client_error("NoSuchKey", 404), ErrorCode.SOURCE_DOWNLOAD_FAILED, 1, ["does not exist"]),
+        ("get", client_error("404", 404), ErrorCode.SOURCE_DOWNLOAD_FAILED, 1, ["does not exist"]),
+        ("get", client_error("NoSuchBucket", 404), ErrorCode.SOURCE_DOWNLOAD_FAILED, 1, ["missing bucket"]),
+        (
+            "get",
+            client_error("AccessDenied", 403),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            1,
+            ["access denied", "grant the worker's credentials s3:GetObject", "make the source public"],
+        ),
+        ("get", client_error("403", 403), ErrorCode.SOURCE_DOWNLOAD_FAILED, 1, ["access denied"]),
+        (
+            "get",
+            client_error("InvalidAccessKeyId", 403),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            1,
+            ["refused the worker's credentials", "operator"],
+        ),
+        (
+            "get",
+            boto.NoCredentialsError(),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            1,
+            ["no usable S3 credentials", "AWS_ACCESS_KEY_ID"],
+        ),
+        (
+            "get",
+            client_error("InternalError", 500),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["failed 3 times", "S3 answered InternalError", "retry"],
+        ),
+        (
+            "get",
+            client_error("SlowDown", 503),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["failed 3 times", "SlowDown"],
+        ),
+        (
+            "get",
+            boto.EndpointConnectionError(endpoint_url="http://s3.internal:9000"),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["S3 could not be reached", "retry later"],
+        ),
+        (
+            "read",
+            boto.FlexibleChecksumError(
+                error_msg="Expected checksum TCHBlg== did not match calculated checksum: p1jU1Q=="
+            ),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["corrupted in transit", "checksum mismatch", "retry the job"],
+        ),
+        (
+            "read",
+            boto.ResponseStreamingError(error="Connection broken"),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["dropped mid-download", "retry the job"],
+        ),
+        (
+            "read",
+            boto.IncompleteReadError(actual_bytes=10, expected_bytes=100),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            RETRIED,
+            ["dropped mid-download"],
+        ),
+        (
+            "read",
+            boto.ReadTimeoutError(endpoint_url="http://s3.internal:9000"),
+            ErrorCode.NETWORK_TIMEOUT,
+            1,
+            ["timed out", "retry the job"],
+        ),
+        (
+            "get",
+            boto.ConnectTimeoutError(endpoint_url="http://s3.internal:9000"),
+            ErrorCode.NETWORK_TIMEOUT,
+            1,
+            ["timed out"],
+        ),
+        (
+            "get",
+            boto.ParamValidationError(report="bad key"),
+            ErrorCode.SOURCE_DOWNLOAD_FAILED,
+            1,
+            ["could not be read (ParamValidationError)"],
+        ),
+    ],
+)
+async def test_s3_failures_map_to_actionable_errors(
+    tmp_path: Path, where: str, error: Exception, code: ErrorCode, gets: int, needles: list[str]
+) -> None:
+    client = ScriptedS3(b"", *[(where, error)] * 5)
+    settings = make_settings(tmp_path, source_s3_buckets="media-in")
+    job = spec(image("s3://media-in/logo.png", id="logo"))
+    failure = await failing(
+        fetch_sources(job, tmp_path / "job", settings, s3_client=client),
+        code,
+        "logo",
+        "s3://media-in/logo.png",
+        *needles,
+    )
+    assert client.gets == gets, failure.message
+    assert failure.details["element"] == "logo"
+    assert_empty(tmp_path / "job")
+
+
+async def test_s3_checksum_mismatch_is_retried_then_succeeds(tmp_path: Path, media: Media) -> None:
+    mismatch = boto.FlexibleChecksumError(
+        error_msg="Expected checksum a did not match calculated checksum: b"
+    )
+    client = ScriptedS3(media.png, ("read", mismatch), ("get", client_error("ServiceUnavailable", 503)))
+    settings = make_settings(tmp_path, source_s3_buckets="media-in")
+    files = await fetch_sources(
+        spec(image("s3://media-in/logo.png")), tmp_path / "job", settings, s3_client=client
+    )
+    assert client.gets == 3 and Path(files[0].path).read_bytes() == media.png
+    assert sorted(p.name for p in (tmp_path / "job").iterdir()) == ["src_000.png"]  # no .part left
+
+
+@pytest.mark.parametrize(
+    ("err", "code", "needle"),
+    [
+        (errno.ENOSPC, ErrorCode.INSUFFICIENT_STORAGE, "out of disk space"),
+        (errno.EIO, ErrorCode.SOURCE_DOWNLOAD_FAILED, "could not be saved on the worker"),
+    ],
+)
+async def test_disk_write_errors_are_not_internal_errors(
+    tmp_path: Path,
+    server: Server,
+    media: Media,
+    monkeypatch: pytest.MonkeyPatch,
+    err: int,
+    code: ErrorCode,
+    needle: str,
+) -> None:
+    real_open = Path.open
+
+    class Broken:
+        def __init__(self, file: Any) -> None:
+            self.file = file
+
+        def write(self, data: bytes) -> int:
+            raise OSError(err, os.strerror(err))
+
+        def close(self) -> None:
+            self.file.close()
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        file = real_open(self, *args, **kwargs)
+        return Broken(file) if self.name.endswith(".part") else file
+
+    monkeypatch.setattr(Path, "open", open_)
+    server.routes["/a.png"] = lambda h: reply(h, media.png)
+    await failing(
+        fetch_sources(spec(image(server.url("/a.png"))), tmp_path / "job", make_settings(tmp_path)),
+        code,
+        "logo",
+        needle,
+    )
+    assert server.hits["/a.png"] == 1
     assert_empty(tmp_path / "job")
