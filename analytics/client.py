@@ -12,7 +12,10 @@ which bounds the wait so a slow store never holds up a request or the pipeline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -28,6 +31,32 @@ from schemas.settings import Settings
 
 DATABASE = "videogen"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_store_request: ContextVar[bool] = ContextVar("analytics_store_request", default=False)
+
+
+class _StoreRequestsAtDebug(logging.Filter):
+    """httpx logs every request at INFO, which for the store's API is a line per insert batch and per
+    health ping: those lines are logged at DEBUG instead (failures still surface as AnalyticsError)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _store_request.get():
+            return True
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", record.getMessage())
+        return False
+
+
+logging.getLogger("httpx").addFilter(_StoreRequestsAtDebug())
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    token = _store_request.set(True)
+    try:
+        yield
+    finally:
+        _store_request.reset(token)
 
 
 class AnalyticsError(RuntimeError):
@@ -134,9 +163,10 @@ class StoreClient:
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = self._http.post(
-                path, content=orjson.dumps(body), headers={"content-type": "application/json"}
-            )
+            with _quiet():
+                response = self._http.post(
+                    path, content=orjson.dumps(body), headers={"content-type": "application/json"}
+                )
         except httpx.HTTPError as exc:
             raise AnalyticsError(f"analytics store at {self.base_url} unreachable: {exc}") from exc
         if response.status_code >= 400:
@@ -153,7 +183,8 @@ class StoreClient:
 
     def ping(self) -> bool:
         try:
-            return self._http.get("/health").status_code == 200
+            with _quiet():
+                return self._http.get("/health").status_code == 200
         except httpx.HTTPError:
             return False
 

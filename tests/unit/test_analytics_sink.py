@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from analytics.client import AnalyticsError, QueryResult
+import pytest
+
+from analytics.client import AnalyticsError, QueryResult, StoreClient
 from analytics.sink import AnalyticsSink
 
 
@@ -150,3 +154,43 @@ async def test_new_rows_do_not_cut_the_backoff_short_while_the_store_is_down() -
         await asyncio.sleep(0.05)
     runner.cancel()
     assert store.rows("a") == list(range(60))
+
+
+@pytest.fixture
+def store_api() -> Iterator[str]:
+    """A stand-in for `videogen analytics serve` that accepts every insert."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"inserted": 1}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_inserts_are_not_logged_at_info(store_api: str, caplog: pytest.LogCaptureFixture) -> None:
+    client = StoreClient(store_api, timeout=5)
+    try:
+        caplog.set_level(logging.INFO)
+        client.insert("jobs", [{"n": 1}])
+        assert not [r for r in caplog.records if r.levelno >= logging.INFO], caplog.text
+        caplog.set_level(logging.DEBUG)
+        client.insert("jobs", [{"n": 2}])
+        assert any("POST" in r.getMessage() and "/insert" in r.getMessage() for r in caplog.records)
+    finally:
+        client.close()
