@@ -13,7 +13,6 @@ from schemas.events import JobState
 from schemas.settings import get_settings
 from streams import topics
 from streams.app import (
-    app,
     dlq_topic,
     events_topic,
     fetched_topic,
@@ -65,12 +64,3 @@ async def records(stream: Any) -> AsyncIterator[Record]:
         yield Record(
             message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
         )
-
-
-async def keep_assigned_work(_app: Any, assigned: set[Any], **_: Any) -> None:
-    """After a rebalance, stop the work of partitions that moved: their new owner redoes it."""
-    runtime.work.keep_only({(tp.topic, tp.partition) for tp in assigned})
-
-
-# mode types handlers with a mypy-extensions NamedArg it cannot match to an async def.
-app.on_partitions_assigned.connect(keep_assigned_work)  # type: ignore[arg-type]

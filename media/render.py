@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from media.compiler import compile_render
+from media.compiler import CompiledRender, compile_render
 from media.ffmpeg_bin import ffmpeg_bin
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
@@ -42,24 +42,38 @@ async def render_video(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
-        compiled = compile_render(
-            spec, infos, sources, out_path,
-            work_dir=work_dir, threads=settings.effective_ffmpeg_threads,
-            max_duration=settings.max_output_duration_sec,
-        )  # fmt: skip
-        for path, text in compiled.text_files.items():
-            path.write_text(text, encoding="utf-8")
+        # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
+        compiled = await asyncio.to_thread(_compile, spec, infos, sources, out_path, work_dir, settings)
+        env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
         await run_ffmpeg(
             ffmpeg_bin(settings), compiled.argv,
             duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
-            on_progress=on_progress, cancel=cancel, env=_font_env(spec, sources, work_dir),
+            on_progress=on_progress, cancel=cancel, env=env,
         )  # fmt: skip
     except BaseException:
         out_path.unlink(missing_ok=True)  # a cancelled or failed render leaves no half-written file
         raise
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    return _outcome(spec, out_path)
+        shutil.rmtree(work_dir, ignore_errors=True)  # a few text files
+    return await asyncio.to_thread(_outcome, spec, out_path)
+
+
+def _compile(
+    spec: VideoSpec,
+    infos: dict[int, MediaInfo],
+    sources: Mapping[int, Path],
+    out_path: Path,
+    work_dir: Path,
+    settings: Settings,
+) -> CompiledRender:
+    compiled = compile_render(
+        spec, infos, sources, out_path,
+        work_dir=work_dir, threads=settings.effective_ffmpeg_threads,
+        max_duration=settings.max_output_duration_sec,
+    )  # fmt: skip
+    for path, text in compiled.text_files.items():
+        path.write_text(text, encoding="utf-8")
+    return compiled
 
 
 def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:

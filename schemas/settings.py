@@ -73,10 +73,13 @@ class Settings(BaseSettings):
     )
     kafka_replication_factor: int = Field(1, description="Replication factor for created topics.")
     kafka_rebalance_timeout_seconds: float = Field(
-        5.0, description="Consumer-group rebalance timeout of the worker."
+        3.0,
+        description="Consumer-group rebalance timeout: how long the group waits for every member to "
+        "rejoin. Tansu waits this long for a member it has just expelled, so it adds to every recovery; "
+        "a worker that cannot rejoin within it (an overloaded host) drops out and causes another rebalance.",
     )
     kafka_session_timeout_seconds: float = Field(
-        8.0,
+        6.0,
         description="Consumer-group session timeout of the worker: how long a dead worker keeps its "
         "partitions before the group moves them. Shorter recovers faster; below about 3x the 1 s "
         "heartbeat a busy host risks evicting a live worker.",
@@ -85,6 +88,12 @@ class Settings(BaseSettings):
         100,
         description="Longest a consumer fetch waits for data. Brokers like Tansu hold a fetch this long "
         "even when data arrives, so it bounds the latency of every stage hop.",
+    )
+    stage_attempt_stale_seconds: float = Field(
+        4.0,
+        description="A stage another worker started counts as still running while its job had an event "
+        "this recently: a worker given the job's partition in a rebalance waits for it instead of "
+        "running the stage a second time at once.",
     )
     dlq_cap_ratio: float = Field(
         0.5,

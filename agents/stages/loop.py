@@ -80,6 +80,8 @@ class DeadLetterGuard:
         return self.reason is not None
 
 
+OTHER_ATTEMPT_POLL_SECONDS = 0.25
+
 # Stages whose guard has tripped, with why: the worker's health reports them.
 tripped: dict[str, str] = {}
 
@@ -121,11 +123,35 @@ async def run_stage(
                 continue
             call = functools.partial(handler, payload, runtime)
             await runtime.work.run_once(
-                stage,
-                ctx.job_id,
-                (record.topic, record.partition),
-                functools.partial(handle_safely, stage, ctx, call, runtime),
+                stage, ctx.job_id, functools.partial(handle_safely, stage, ctx, call, runtime)
             )
+
+
+async def wait_for_other_attempt(stage: Stage, job_id: str, runtime: StageRuntime) -> None:
+    """When another worker still runs this stage of the job (a rebalance moved the partition here
+    while it worked), let it finish instead of running the stage twice at once. It counts as
+    running while the job has had an event within STAGE_ATTEMPT_STALE_SECONDS (a render reports
+    progress every half second); a killed worker falls silent and its work is taken over."""
+    settings = runtime.settings
+    waited = False
+    while True:
+        state = runtime.states.get(job_id)
+        record = state.stages.get(stage) if state is not None else None
+        if (
+            state is None
+            or state.terminal
+            or record is None
+            or record.status != "started"
+            or record.worker == runtime.worker
+            or time.time() - state.updated_at > settings.stage_attempt_stale_seconds
+        ):
+            if waited:
+                log.info("done waiting for %s on %s", stage, record.worker if record else "?")
+            return
+        if not waited:
+            log.info("%s is still running on %s; waiting for it", stage, record.worker)
+            waited = True
+        await asyncio.sleep(OTHER_ATTEMPT_POLL_SECONDS)
 
 
 async def handle_safely(
@@ -133,6 +159,7 @@ async def handle_safely(
 ) -> None:
     settings = runtime.settings
     try:
+        await wait_for_other_attempt(stage, ctx.job_id, runtime)
         await call()
     except asyncio.CancelledError:
         if runtime.bus.ended(ctx.job_id):  # cancelled by its owner: nothing of it is needed

@@ -28,9 +28,11 @@ async def handle(message: JobFetched, runtime: StageRuntime) -> None:
     if (
         done is not None
         and done.rendered is not None
-        and await asyncio.to_thread(render_present, done.rendered)
+        and (done.worker != runtime.worker or await asyncio.to_thread(render_present, done.rendered))
     ):
-        log.info("reusing the finished render %s", done.rendered.path)
+        # Finished here with its file whole, or by a worker that lost the partition while it
+        # rendered: upload stores that file, or renders again where the file cannot be read.
+        log.info("reusing the finished render %s of %s", done.rendered.path, done.worker)
         await _hand_off(message, done.rendered, done.worker or runtime.worker, 0.0, runtime)
         return
     attempt = new_attempt_id()

@@ -38,8 +38,6 @@ WORKER_ID = f"{socket.gethostname()}-{os.getpid()}"
 REMEMBERED_JOBS = 10_000
 
 SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
-# (topic, partition) of the message a piece of work came from.
-Place = tuple[str, int]
 
 
 class JobStates(Protocol):
@@ -237,16 +235,15 @@ class Bus:
 @dataclass
 class _Work:
     task: asyncio.Task[None]
-    place: Place | None
-    stopped: bool = False  # cancelled on purpose: the job was cancelled or its partition moved
+    stopped: bool = False  # cancelled on purpose: the job was cancelled
 
 
 class WorkRegistry:
     """The stage work running in this worker, by (stage, job id).
 
     A message redelivered while its work still runs here (after a rebalance the consumer seeks
-    back to the last committed offset) joins that work instead of starting it again; work whose
-    partition moved to another worker is stopped, since the new owner redoes it from the message.
+    back to the last committed offset) joins that work instead of starting it again. Work whose
+    partition moved to another worker goes on: the new owner waits for it (`wait_for_other_attempt`).
     """
 
     def __init__(self) -> None:
@@ -263,9 +260,7 @@ class WorkRegistry:
     def mark_handed_off(self, stage: Stage, job_id: str) -> None:
         self._handed_off.add(f"{stage}:{job_id}")
 
-    async def run_once(
-        self, stage: Stage, job_id: str, place: Place | None, work: Callable[[], Awaitable[None]]
-    ) -> bool:
+    async def run_once(self, stage: Stage, job_id: str, work: Callable[[], Awaitable[None]]) -> bool:
         """Run `work` unless the same stage of the job is running here already, then wait for
         whichever runs. Returns False when it joined. `work` must handle its own errors."""
         key = (stage, job_id)
@@ -278,7 +273,7 @@ class WorkRegistry:
         async def call() -> None:
             await work()
 
-        entry = _Work(asyncio.ensure_future(call()), place)
+        entry = _Work(asyncio.ensure_future(call()))
         self._work[key] = entry
         try:
             await self._wait(key, entry)
@@ -305,17 +300,6 @@ class WorkRegistry:
                 entry.task.cancel()
                 found = True
         return found
-
-    def keep_only(self, assigned: set[Place]) -> list[tuple[Stage, str]]:
-        """After a rebalance: stop the work whose partition this worker no longer owns."""
-        stopped = []
-        for key, entry in self._work.items():
-            if entry.place is not None and entry.place not in assigned and not entry.task.done():
-                log.info("stopping %s of job %s: its partition moved to another worker", *key)
-                entry.stopped = True
-                entry.task.cancel()
-                stopped.append(key)
-        return stopped
 
     async def stop_all(self) -> None:
         for entry in self._work.values():

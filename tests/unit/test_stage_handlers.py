@@ -4,6 +4,7 @@ is done is not done again, work running on this worker is joined, and a job ends
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,15 @@ from agents.stages.runtime import StageRuntime
 from agents.stages.validate import handle_request
 from agents.workdir import job_dir
 from schemas.errors import ErrorCode, JobError
-from schemas.events import JobEvent, JobFetched, JobRendered, JobUploaded, JobValidated, ResultInfo
+from schemas.events import (
+    JobEvent,
+    JobFetched,
+    JobRendered,
+    JobUploaded,
+    JobValidated,
+    RenderedFile,
+    ResultInfo,
+)
 from streams import topics
 from streams.codec import encode
 from tests.unit.stage_fakes import FakeKafka, color_ctx, make_runtime
@@ -125,20 +134,48 @@ async def test_a_render_redelivered_while_it_runs_joins_it(tmp_path: Path) -> No
     assert len(kafka.on(topics.RENDERED)) == 1
 
 
-async def test_work_whose_partition_moved_stops_without_failing_the_job(tmp_path: Path) -> None:
+async def test_a_render_another_live_worker_runs_is_waited_for_not_redone(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path)
-    message = JobFetched(ctx=color_ctx(seconds=30.0), sources={}, worker="w1")
+    message = JobFetched(ctx=color_ctx(), sources={}, worker="w1")
+    elsewhere = dict(job_id="vg_1", stage="render", status="processing", worker="w2", attempt_id="a2")
+    state.fold(encode(JobEvent(**elsewhere, stage_status="started")), runtime)  # type: ignore[arg-type]
     loop = asyncio.ensure_future(
         run_stage(
             _records(_record(topics.FETCHED, encode(message))), "render", JobFetched, render.handle, runtime
         )
     )
-    while not kafka.events(stage="render", stage_status="started"):
-        await asyncio.sleep(0.05)
-    assert runtime.work.keep_only({(topics.FETCHED, 1)}) == [("render", "vg_1")]
-    await asyncio.wait_for(loop, 10)  # the stage loop goes on; nothing is announced
-    assert kafka.on(topics.RENDERED) == [] and kafka.on(topics.RESULTS) == []
-    assert not list((job_dir(runtime.settings, "vg_1") / "output").glob("*.mp4"))
+    for _ in range(8):  # w2 reports progress: still running there
+        await asyncio.sleep(0.25)
+        state.fold(encode(JobEvent(**elsewhere, current_step="rendering 50%")), runtime)  # type: ignore[arg-type]
+    assert not loop.done() and kafka.on(topics.RENDERED) == []
+    theirs = RenderedFile(
+        path="/elsewhere/vg_1.a2.mp4", size_bytes=9, duration_seconds=1, width=64, height=64
+    )
+    state.fold(encode(JobEvent(**elsewhere, stage_status="finished", rendered=theirs)), runtime)  # type: ignore[arg-type]
+    await asyncio.wait_for(loop, 10)
+    [handed] = kafka.on(topics.RENDERED)
+    assert handed["output_path"] == theirs.path and handed["worker"] == "w2"
+    assert kafka.events(stage="render", worker="w1", stage_status="started") == []
+
+
+async def test_a_render_whose_worker_fell_silent_is_taken_over(tmp_path: Path) -> None:
+    runtime, kafka = make_runtime(tmp_path, stage_attempt_stale_seconds=1.0)
+    killed = JobEvent(
+        job_id="vg_1",
+        stage="render",
+        status="processing",
+        worker="w2",
+        stage_status="started",
+        at=time.time() - 2,
+    )
+    state.fold(encode(killed), runtime)
+    message = JobFetched(ctx=color_ctx(), sources={}, worker="w1")
+    await run_stage(
+        _records(_record(topics.FETCHED, encode(message))), "render", JobFetched, render.handle, runtime
+    )
+    [handed] = kafka.on(topics.RENDERED)
+    assert handed["worker"] == "w1" and Path(handed["output_path"]).is_file()
+    assert runtime.states.get("vg_1").stages["render"].attempts == 2  # type: ignore[union-attr]
 
 
 async def test_cancelling_a_job_stops_its_render_and_removes_its_files(tmp_path: Path) -> None:
