@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.stages.loop import tripped
 from agents.stages.state import fail_stalled_jobs, fold
 from agents.wiring import runtime
 from streams.app import app, events_topic
@@ -26,6 +25,6 @@ async def check_stalled_jobs() -> None:
 @app.page("/health")
 async def worker_health(web: Any, request: Any) -> Any:
     """Liveness of the worker, and the stages that stopped consuming (dead-letter cap) with why."""
-    if tripped:
-        return web.json({"status": "unhealthy", "stopped_stages": dict(tripped)}, status=503)
+    if runtime.stopped_stages:
+        return web.json({"status": "unhealthy", "stopped_stages": runtime.stopped_stages}, status=503)
     return web.json({"status": "healthy"})

@@ -82,9 +82,6 @@ class DeadLetterGuard:
 
 OTHER_ATTEMPT_POLL_SECONDS = 0.25
 
-# Stages whose guard has tripped, with why: the worker's health reports them.
-tripped: dict[str, str] = {}
-
 
 async def run_stage(
     records: AsyncIterator[Record],
@@ -107,7 +104,7 @@ async def run_stage(
             )  # fmt: skip
             if guard.record(dead=True):
                 assert guard.reason is not None
-                tripped[stage] = guard.reason
+                runtime.stopped_stages[stage] = guard.reason
                 log.error("%s stage stopped: %s", stage, guard.reason)
                 await asyncio.Event().wait()  # until the worker is restarted
             continue

@@ -319,6 +319,8 @@ class StageRuntime:
     states: JobStates
     settings: Settings
     work: WorkRegistry = field(default_factory=WorkRegistry)
+    # Stages the dead-letter cap stopped, with why: the worker's /health reports them.
+    stopped_stages: dict[str, str] = field(default_factory=dict)
 
     @property
     def worker(self) -> str:

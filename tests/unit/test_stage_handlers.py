@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from agents.stages import fetch, notify, render, state, upload
-from agents.stages.loop import DeadLetterGuard, Record, handle_safely, run_stage, tripped
+from agents.stages.loop import DeadLetterGuard, Record, handle_safely, run_stage
 from agents.stages.runtime import StageRuntime
 from agents.stages.validate import handle_request
 from agents.workdir import job_dir
@@ -328,9 +328,8 @@ async def test_undecodable_messages_are_dead_lettered_and_the_cap_stops_the_stag
     loop = asyncio.ensure_future(run_stage(_records(*bad), "upload", JobRendered, upload.handle, runtime))
     await asyncio.sleep(0.2)
     assert not loop.done() and len(kafka.on(topics.DLQ)) == 3  # stopped at the cap: two left on the topic
-    assert "upload" in tripped and "undecodable" in tripped["upload"]
+    assert "undecodable" in runtime.stopped_stages["upload"]
     loop.cancel()
-    tripped.clear()
 
 
 def test_dead_letter_guard_forgets_old_messages() -> None:
