@@ -41,29 +41,14 @@ SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
 
 
 class JobStates(Protocol):
-    """The folded job states (the Faust table in a worker), read through one typed getter."""
+    """The folded job states (the Faust table in a worker; a dict in tests), read through one typed
+    getter."""
 
     def get(self, job_id: str) -> JobState | None: ...
 
     def items(self) -> Iterable[tuple[str, JobState]]: ...
 
     def put(self, state: JobState) -> None: ...
-
-
-class DictJobStates:
-    """Job states in a dict: for tests, and the shape the Faust table adapter follows."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, JobState] = {}
-
-    def get(self, job_id: str) -> JobState | None:
-        return self.states.get(job_id)
-
-    def items(self) -> Iterable[tuple[str, JobState]]:
-        return list(self.states.items())
-
-    def put(self, state: JobState) -> None:
-        self.states[state.job_id] = state
 
 
 class _Memory:
@@ -300,11 +285,6 @@ class WorkRegistry:
                 entry.task.cancel()
                 found = True
         return found
-
-    async def stop_all(self) -> None:
-        for entry in self._work.values():
-            entry.task.cancel()
-        await asyncio.gather(*(e.task for e in self._work.values()), return_exceptions=True)
 
 
 def new_attempt_id() -> str:

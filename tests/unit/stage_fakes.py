@@ -3,17 +3,34 @@ into the job states as the worker's table would fold them (at once, or held back
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from agents.stages.runtime import Bus, DictJobStates, StageRuntime
-from schemas.events import JobContext, JobEvent, apply_event
+from agents.stages.runtime import Bus, StageRuntime
+from schemas.events import JobContext, JobEvent, JobState, apply_event
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from streams import topics
+
+
+class DictJobStates:
+    """Job states in a dict, as the worker's table adapter (agents.wiring) serves them."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, JobState] = {}
+
+    def get(self, job_id: str) -> JobState | None:
+        return self.states.get(job_id)
+
+    def items(self) -> Iterable[tuple[str, JobState]]:
+        return list(self.states.items())
+
+    def put(self, state: JobState) -> None:
+        self.states[state.job_id] = state
 
 
 @dataclass
