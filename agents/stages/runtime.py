@@ -121,8 +121,8 @@ class Bus:
         if self.ended(event.job_id):
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)
             return False
-        self._ended.add(event.job_id)
         await self.send(topics.EVENTS, event.job_id, event)
+        self._ended.add(event.job_id)  # only once sent: an end that failed to send may be retried
         await self.send(topics.RESULTS, result.job_id, result)
         return True
 
