@@ -64,6 +64,9 @@ class _Memory:
         if len(self._ids) > self._size:
             self._ids.popitem(last=False)
 
+    def discard(self, key: str) -> None:
+        self._ids.pop(key, None)
+
     def __contains__(self, key: object) -> bool:
         return key in self._ids
 
@@ -121,8 +124,12 @@ class Bus:
         if self.ended(event.job_id):
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)
             return False
-        await self.send(topics.EVENTS, event.job_id, event)
-        self._ended.add(event.job_id)  # only once sent: an end that failed to send may be retried
+        self._ended.add(event.job_id)  # before any await: a concurrent end of the job sees it
+        try:
+            await self.send(topics.EVENTS, event.job_id, event)
+        except BaseException:
+            self._ended.discard(event.job_id)  # not announced: a later end may still be
+            raise
         await self.send(topics.RESULTS, result.job_id, result)
         return True
 
