@@ -1,4 +1,4 @@
-"""Tenants: API keys, per-tenant rate limits, and which jobs a tenant may see.
+"""Tenants: API keys, the tenant a request speaks for, and which jobs a tenant may see.
 
 Keys live in memory only as SHA-256 digests. A presented key is hashed and compared with
 every configured digest in constant time (no early exit), so neither timing nor a memory
@@ -17,7 +17,6 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.errors import ApiError
-from api.ratelimit import RateLimiter
 from schemas.errors import ErrorCode
 from schemas.events import JobState
 from schemas.settings import Settings, parse_pairs
@@ -26,6 +25,7 @@ log = logging.getLogger(__name__)
 
 HASHED_PREFIX = "sha256:"
 TENANT_STATE_KEY = "tenant"
+API_KEY_QUERY_PARAM = "api_key"
 
 
 def digest(key: str) -> bytes:
@@ -72,47 +72,53 @@ class KeyRing:
         return found
 
 
-def presented_key(headers: Any) -> str | None:
-    """The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+def presented_key(headers: Any, query: Any = None) -> str | None:
+    """The key from `Authorization: Bearer <key>`, `X-API-Key: <key>`, or (when a query is given:
+    WebSockets, where browsers cannot set headers) `?api_key=<key>`."""
     authorization = headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return str(credentials.strip())
     key = headers.get("x-api-key", "").strip()
+    if not key and query is not None:
+        key = str(query.get(API_KEY_QUERY_PARAM) or "").strip()
     return str(key) if key else None
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard on /api/v1: 401 without a valid key, 429 over the tenant's rate; records the tenant."""
-    keys: KeyRing = connection.app.state.key_ring
-    if keys.open:
-        return
-    key = presented_key(connection.headers)
-    tenant = keys.tenant_for(key) if key else None
-    if tenant is None:
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
-            "a valid API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            {"reason": "invalid key" if key else "no key"},
-            headers={"WWW-Authenticate": 'Bearer realm="videogen"'},
-        )
-    limiter: RateLimiter = connection.app.state.rate_limiter
-    wait = limiter.acquire(tenant)
-    if wait is not None:
-        retry_after = max(1, round(wait + 0.5))
-        raise ApiError(
-            ErrorCode.RATE_LIMITED,
-            f"rate limit of {limiter.per_minute} requests per minute reached; retry after {retry_after} s",
-            {"limit_per_minute": limiter.per_minute, "retry_after_seconds": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
-    connection.state[TENANT_STATE_KEY] = tenant
+class Authenticator:
+    """Resolves the tenant a request speaks for; a guard on the keyed routes. Rate limiting is
+    a separate guard (api/ratelimit.py) that runs after this one."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    def tenant(self, key: str | None) -> str | None:
+        """The key's tenant; None when the API is open; 401 for a missing or unknown key."""
+        if self.keys.open:
+            return None
+        tenant = self.keys.tenant_for(key) if key else None
+        if tenant is None:
+            raise ApiError(
+                ErrorCode.UNAUTHORIZED,
+                "a valid API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                {"reason": "invalid key" if key else "no key"},
+                headers={"WWW-Authenticate": 'Bearer realm="videogen"'},
+            )
+        return tenant
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        connection.state[TENANT_STATE_KEY] = self.tenant(presented_key(connection.headers))
+
+
+def tenant_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The tenant the Authenticator guard recorded (None when the API is open)."""
+    tenant = connection.state.get(TENANT_STATE_KEY)
+    return str(tenant) if tenant is not None else None
 
 
 def current_tenant(request: Request[Any, Any, Any]) -> str | None:
-    """The authenticated tenant (None when the API is open); a dependency of the video routes."""
-    tenant = request.state.get(TENANT_STATE_KEY)
-    return str(tenant) if tenant is not None else None
+    """The authenticated tenant; a dependency of the keyed routes."""
+    return tenant_of(request)
 
 
 def visible(job: JobState | None, tenant: str | None) -> JobState | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,14 +101,20 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Err
     return Response(envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-def on_too_large(request: Request[Any, Any, Any], _: HTTPException) -> Response[ErrorEnvelope]:
-    limit = request.app.state.settings.max_request_body_bytes
-    return error_response(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        f"request body exceeds {limit} bytes (MAX_REQUEST_BODY_BYTES); "
-        "send media as source URLs, not inline data",
-        {"limit_bytes": limit},
-    )
+def too_large_handler(
+    limit: int,
+) -> Callable[[Request[Any, Any, Any], HTTPException], Response[ErrorEnvelope]]:
+    """The 413 answer, naming the configured limit."""
+
+    def on_too_large(_: Request[Any, Any, Any], __: HTTPException) -> Response[ErrorEnvelope]:
+        return error_response(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"request body exceeds {limit} bytes (MAX_REQUEST_BODY_BYTES); "
+            "send media as source URLs, not inline data",
+            {"limit_bytes": limit},
+        )
+
+    return on_too_large
 
 
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:

@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from agents.storage import s3_client
 from analytics.health import clickhouse_health
+from api.jobservice import JobService
 from media.ffmpeg_bin import ffmpeg_bin
 from schemas.responses import ComponentHealth, DetailedHealth, Health
 from schemas.settings import Settings
@@ -55,10 +56,10 @@ async def health() -> Health:
 
 
 @get("/health/detailed", tags=["health"], summary="Each dependency's health")
-async def health_detailed(state: State) -> DetailedHealth:
-    settings: Settings = state.settings
+async def health_detailed(service: NamedDependency[JobService]) -> DetailedHealth:
+    settings = service.settings
     broker, s3, ffmpeg = await asyncio.gather(
-        _timed(state.publisher.ping), _timed(lambda: _s3(settings)), _timed(lambda: _ffmpeg(settings))
+        _timed(service.ping), _timed(lambda: _s3(settings)), _timed(lambda: _ffmpeg(settings))
     )
     components = {
         "broker": broker,

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -155,7 +155,7 @@ class JobStore:
                 return False
         return True
 
-    async def watch(self, job_id: str) -> AsyncIterator[JobState]:
+    async def watch(self, job_id: str) -> AsyncGenerator[JobState, None]:
         """Every new state of the job, starting with the current one, until it ends."""
         queue: asyncio.Queue[JobState] = asyncio.Queue()
         self._watchers[job_id].add(queue)

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Router
 from litestar.openapi.spec import Reference, Schema, SecurityRequirement, SecurityScheme
 from litestar.plugins.pydantic import PydanticSchemaPlugin
+from litestar.types import Guard
 
 from api.routes import VideoController
 
@@ -31,7 +32,8 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 
 
-def video_routes(keyed: bool) -> Router:
-    """The /api/v1 routes, documented as needing a key (either scheme) when API_KEYS is set."""
+def video_routes(keyed: bool, guards: list[Guard]) -> Router:
+    """The /api/v1 routes behind `guards` (authentication, then the rate limit), documented as
+    needing a key (either scheme) when API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
-    return Router("/", route_handlers=[VideoController], security=security)
+    return Router("/", route_handlers=[VideoController], security=security, guards=guards)

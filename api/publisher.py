@@ -13,18 +13,28 @@ from streams.topics import EVENTS, REQUESTED, RESULTS
 
 class JobPublisher:
     def __init__(self, settings: Settings) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+        self._settings = settings
+        self._started: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """The producer is made here, not in __init__: aiokafka needs the running loop."""
+        self._started = AIOKafkaProducer(
+            bootstrap_servers=self._settings.bootstrap_servers,
             acks="all",
             enable_idempotence=False,
             request_timeout_ms=15_000,
         )
-
-    async def start(self) -> None:
-        await self._producer.start()
+        await self._started.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._started is not None:
+            await self._started.stop()
+
+    @property
+    def _producer(self) -> AIOKafkaProducer:
+        if self._started is None:
+            raise RuntimeError("JobPublisher.start() was not awaited")
+        return self._started
 
     async def submit(self, request: JobRequested, accepted: JobEvent) -> None:
         """The `queued` event goes first, so every instance can see the job before any stage acts on it."""

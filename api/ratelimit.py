@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.auth import tenant_of
+from api.errors import ApiError
+from schemas.errors import ErrorCode
 
 
 class RateLimiter:
@@ -29,3 +37,34 @@ class RateLimiter:
             return None
         self._buckets[key] = (tokens, now)
         return (1.0 - tokens) / rate
+
+
+class RateLimit:
+    """Guard after authentication: 429 with Retry-After once the tenant's bucket is empty.
+    Open APIs (no tenant) are not limited."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RateLimit:
+        """Litestar deep-copies routers with their guards; a copy must spend the same buckets
+        (the WebSocket route admits through the original)."""
+        return self
+
+    def admit(self, tenant: str | None) -> None:
+        if tenant is None:
+            return
+        wait = self.limiter.acquire(tenant)
+        if wait is None:
+            return
+        retry_after = max(1, round(wait + 0.5))
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            f"rate limit of {self.limiter.per_minute} requests per minute reached; "
+            f"retry after {retry_after} s",
+            {"limit_per_minute": self.limiter.per_minute, "retry_after_seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        self.admit(tenant_of(connection))

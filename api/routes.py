@@ -1,46 +1,31 @@
-"""The PRD's endpoints: create a video, read, follow, cancel or download a job — each tenant its own."""
+"""The PRD's endpoints: create a video, read, follow, cancel or download a job — each tenant its own.
+
+Thin controllers: each handler turns HTTP into one JobService call and the answer back into
+HTTP; the decisions (admission, publishing, tenancy) are the service's.
+"""
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
 from litestar import Controller, Response, delete, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
-from agents.storage import result_url
-from analytics.metrics import observe_answer
-from analytics.rows import count_elements
-from api.auth import authenticate, current_tenant, visible
-from api.errors import ApiError, error_response
-from media.limits import check_limits
-from schemas.errors import ErrorCode, JobError
-from schemas.events import JobEvent, JobRequested, JobState
+from api.auth import current_tenant
+from api.errors import error_response
+from api.jobservice import JobService, Submitted, status_endpoint
+from schemas.events import JobState
 from schemas.requests import VideoCreateRequest
 from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobProcessing
-from schemas.settings import Settings
 from schemas.views import job_view
-from streams.jsonlog import job_context, request_id_var
 
 JobView = JobCompleted | JobFailed | JobProcessing
-QUEUE_FULL_RETRY_AFTER_SECONDS = 30
-CANCEL_ACK_SECONDS = 5.0
-
-
-def new_job_id() -> str:
-    return "vg_" + secrets.token_hex(6)
-
-
-def _status_endpoint(job_id: str) -> str:
-    return f"/api/v1/videoresult/{job_id}"
 
 
 def _accepted(job_id: str, estimate: float, message: str) -> Response[JobAccepted]:
@@ -51,11 +36,37 @@ def _accepted(job_id: str, estimate: float, message: str) -> Response[JobAccepte
             message=message,
             estimated_completion=eta.isoformat(timespec="seconds").replace("+00:00", "Z"),
             estimated_seconds=estimate,
-            status_check_endpoint=_status_endpoint(job_id),
-            events_endpoint=f"{_status_endpoint(job_id)}/events",
+            status_check_endpoint=status_endpoint(job_id),
+            events_endpoint=f"{status_endpoint(job_id)}/events",
         ),
         status_code=202,
     )
+
+
+def _finished(state: JobState) -> Response[Any]:
+    view = job_view(state)
+    if isinstance(view, JobFailed):
+        details = {**view.details, "job_id": state.job_id}
+        return error_response(view.error, view.message, details)
+    return Response(view, status_code=200)
+
+
+def _answer(submitted: Submitted) -> Response[Any]:
+    """200 with the result when the job ended within the quick window, else 202 to follow it."""
+    if submitted.final is not None:
+        return _finished(submitted.final)
+    message = (
+        "Video is taking longer than the quick-response window; follow the job."
+        if submitted.waited
+        else "Video is being processed; follow the status or events endpoint."
+    )
+    return _accepted(submitted.job_id, submitted.estimate, message)
+
+
+def job_message(state: JobState) -> tuple[str, str]:
+    """A job state as (event, data): the status and the same JSON as GET (SSE and WebSocket)."""
+    view = job_view(state)
+    return view.status, orjson.dumps(view.model_dump(mode="json")).decode()
 
 
 def _error_spec(description: str) -> ResponseSpec:
@@ -70,44 +81,9 @@ GUARD_RESPONSES = {
 UNKNOWN_JOB = _error_spec("Unknown job, or another tenant's (NOT_FOUND).")
 
 
-def _not_found(job_id: str) -> ApiError:
-    return ApiError(ErrorCode.NOT_FOUND, f"no job {job_id!r}; check the id returned by videocreate")
-
-
-async def _own_job(state: State, job_id: str, tenant: str | None) -> JobState:
-    """The caller's job, or 404: another tenant's job is indistinguishable from a missing one."""
-    job = visible(await state.jobs.get(job_id), tenant)
-    if job is None:
-        raise _not_found(job_id)
-    return job
-
-
-def _check_in_flight(state: State, settings: Settings, tenant: str | None) -> None:
-    cap = settings.max_jobs_in_flight_per_tenant
-    if tenant is None or cap <= 0:
-        return
-    running = state.jobs.in_flight(tenant)
-    if running >= cap:
-        raise ApiError(
-            ErrorCode.RATE_LIMITED,
-            f"{running} of your jobs are unfinished (limit {cap}); wait for one to end or cancel one",
-            {"in_flight": running, "limit": cap},
-            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
-        )
-
-
-def _finished(state: JobState) -> Response[Any]:
-    view = job_view(state)
-    if isinstance(view, JobFailed):
-        details = {**view.details, "job_id": state.job_id}
-        return error_response(view.error, view.message, details)
-    return Response(view, status_code=200)
-
-
 class VideoController(Controller):
     path = "/api/v1"
     tags = ["videos"]
-    guards = [authenticate]
     dependencies = {"tenant": Provide(current_tenant, sync_to_thread=False)}
 
     @post(
@@ -144,73 +120,10 @@ class VideoController(Controller):
     async def create(
         self,
         data: Annotated[VideoCreateRequest, Body(title="Video spec")],
-        state: State,
+        service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
     ) -> Response[Any]:
-        settings: Settings = state.settings
-        if state.jobs.backlog >= settings.max_queued_jobs:
-            raise ApiError(
-                ErrorCode.QUEUE_FULL,
-                f"{state.jobs.backlog} jobs are waiting; "
-                f"retry after {QUEUE_FULL_RETRY_AFTER_SECONDS} seconds",
-                {"backlog": state.jobs.backlog, "limit": settings.max_queued_jobs},
-                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
-            )
-        spec = data.spec()
-        try:
-            check_limits(spec, settings)
-        except JobError as exc:
-            raise ApiError(exc.code, exc.message, exc.details) from exc
-        job_id = new_job_id()
-        backlog = state.jobs.backlog
-        estimate = round(await state.estimator.estimate(spec, backlog), 2)
-        submitted_ms = int(time.time() * 1000)
-        request_id = request_id_var.get()
-        accepted = JobEvent(
-            job_id=job_id,
-            tenant=tenant,
-            request_id=request_id,
-            stage="accepted",
-            status="queued",
-            current_step="queued",
-            estimated_seconds=estimate,
-            submitted_at_ms=submitted_ms,
-            output_format=spec.output_format,
-            element_counts=count_elements(spec),
-            backlog=backlog,
-        )
-        _check_in_flight(state, settings, tenant)  # no await between the check and the record
-        state.jobs.record(accepted)
-        with job_context(job_id, request_id, "accepted"):
-            try:
-                await state.publisher.submit(
-                    JobRequested(
-                        job_id=job_id,
-                        tenant=tenant,
-                        request_id=request_id,
-                        submitted_at_ms=submitted_ms,
-                        estimated_seconds=estimate,
-                        callback_url=data.callback_url,
-                        spec=spec,
-                    ),
-                    accepted,
-                )
-            except BaseException:
-                state.jobs.forget(job_id)
-                raise
-        threshold = settings.quick_response_threshold_seconds
-        if estimate > threshold:
-            observe_answer("async")
-            return _accepted(
-                job_id, estimate, "Video is being processed; follow the status or events endpoint."
-            )
-        final = await state.jobs.wait_until_terminal(job_id, threshold)
-        observe_answer("async" if final is None else "quick")
-        if final is None:
-            return _accepted(
-                job_id, estimate, "Video is taking longer than the quick-response window; follow the job."
-            )
-        return _finished(final)
+        return _answer(await service.submit(data.spec(), tenant, data.callback_url))
 
     @get(
         "/videoresult/{job_id:str}",
@@ -218,9 +131,9 @@ class VideoController(Controller):
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
     async def result(
-        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+        self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]
     ) -> JobView:
-        return job_view(await _own_job(state, job_id, tenant))
+        return job_view(await service.own(job_id, tenant))
 
     @get(
         "/videoresult/{job_id:str}/download",
@@ -234,18 +147,9 @@ class VideoController(Controller):
         },
     )
     async def download(
-        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+        self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]
     ) -> Redirect:
-        job = await _own_job(state, job_id, tenant)
-        if job.status != "completed" or job.result is None:
-            raise ApiError(
-                ErrorCode.CONFLICT,
-                f"job {job_id} is {job.status}, not completed; follow {_status_endpoint(job_id)}",
-                {"status": job.status},
-            )
-        settings: Settings = state.settings
-        url = result_url(settings, job.result.s3_key) if settings.s3_signed_urls else job.result.result_url
-        return Redirect(url, status_code=307)
+        return Redirect(await service.download_url(job_id, tenant), status_code=307)
 
     @delete(
         "/videoresult/{job_id:str}",
@@ -259,19 +163,9 @@ class VideoController(Controller):
         },
     )
     async def cancel(
-        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+        self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]
     ) -> JobView:
-        job = await _own_job(state, job_id, tenant)
-        if job.terminal:
-            raise ApiError(
-                ErrorCode.CONFLICT,
-                f"job {job_id} already ended ({job.status}); nothing to cancel",
-                {"status": job.status},
-            )
-        with job_context(job_id, request_id_var.get(), "cancel"):
-            await state.publisher.cancel(job, request_id_var.get())
-        final = await state.jobs.wait_until_terminal(job_id, CANCEL_ACK_SECONDS)
-        return job_view(final or job)
+        return job_view(await service.cancel(job_id, tenant))
 
     @get(
         "/videoresult/{job_id:str}/events",
@@ -279,19 +173,15 @@ class VideoController(Controller):
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
     async def events(
-        self, job_id: FromPath[str], state: State, tenant: NamedDependency[str | None]
+        self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]
     ) -> ServerSentEvent:
-        await _own_job(state, job_id, tenant)
+        await service.own(job_id, tenant)
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             sequence = 0
-            async for job in state.jobs.watch(job_id):
+            async for job in service.follow(job_id):
                 sequence += 1
-                view = job_view(job)
-                yield ServerSentEventMessage(
-                    data=orjson.dumps(view.model_dump(mode="json")).decode(),
-                    event=view.status,
-                    id=sequence,
-                )
+                event, data = job_message(job)
+                yield ServerSentEventMessage(data=data, event=event, id=sequence)
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -34,9 +34,27 @@ RESOLUTION_PRESETS: dict[str, tuple[int, int]] = {
 }
 
 
-def _check_length(value: float | str) -> float | str:
+def _kind(value: object) -> str:
+    """How a message names a wrongly typed JSON value."""
+    names: dict[type, str] = {list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_length(value: object) -> float | str:
     if isinstance(value, (int, float)):
         return float(value)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"must be a length: pixels (120, '120px') or percent of the output ('25%'); got {_kind(value)}"
+        )
     if not _LENGTH_RE.match(value):
         raise ValueError(f"{value!r} is not a length: use pixels (120) or percent of the output ('25%')")
     return value.strip()
@@ -174,8 +192,27 @@ class Element(BaseModel):
 
     @field_validator("x", "y", "width", "height", "x_anchor", "y_anchor", mode="before")
     @classmethod
-    def _lengths(cls, value: float | str | None) -> float | str | None:
+    def _lengths(cls, value: object) -> float | str | None:
         return None if value is None else _check_length(value)
+
+    # Union fields: a value of no member's type is one error at the field's own path, not one per
+    # member (pydantic names members in the path: 'font_size.float', 'font_size.str').
+    @field_validator("font_size", mode="before")
+    @classmethod
+    def _font_size_type(cls, value: object) -> object:
+        if not isinstance(value, (int, float, str)):
+            raise ValueError(f"must be pixels (48) or a size such as '5vmin'; got {_kind(value)}")
+        return value
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration_type(cls, value: object) -> object:
+        if value is None or value == "media" or isinstance(value, (int, float)):
+            return value
+        if isinstance(value, str) and _is_number(value):
+            return value  # a numeric string: pydantic parses it, as before
+        shown = repr(value) if isinstance(value, str) else _kind(value)
+        raise ValueError(f"must be seconds (a number) or 'media'; got {shown}")
 
     @field_validator("font_size")
     @classmethod

@@ -23,7 +23,7 @@ stage_var: ContextVar[str | None] = ContextVar("stage", default=None)
 
 _QUERY_RE = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
 _SECRET_RE = re.compile(
-    r"(?i)(aws_secret_access_key|secret|password|token|signature|x-amz-[a-z-]+)(['\"]?\s*[:=]\s*['\"]?)[^\s,'\"&}]+"
+    r"(?i)(aws_secret_access_key|secret|password|token|signature|api[_-]?keys?|x-amz-[a-z-]+)(['\"]?\s*[:=]\s*['\"]?)[^\s,'\"&}]+"
 )
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 

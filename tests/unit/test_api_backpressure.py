@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 import api.app as api_app
+import api.jobservice as jobservice
 from schemas.events import JobState
 from schemas.settings import Settings
 
@@ -53,10 +54,10 @@ class FakeEstimator:
 
 @pytest.fixture()
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Any]]:
-    monkeypatch.setattr(api_app, "JobPublisher", FakePublisher)
-    monkeypatch.setattr(api_app, "JobStore", FakeJobs)
+    monkeypatch.setattr(jobservice, "JobPublisher", FakePublisher)
+    monkeypatch.setattr(jobservice, "JobStore", FakeJobs)
     monkeypatch.setattr(
-        api_app.LearningEstimator, "from_settings", classmethod(lambda cls, s: FakeEstimator())
+        jobservice.LearningEstimator, "from_settings", classmethod(lambda cls, s: FakeEstimator())
     )
     settings = Settings(max_queued_jobs=3, kafka_bootstrap_servers="unused:9092")
     with TestClient(api_app.create_app(settings)) as test_client:

@@ -13,7 +13,9 @@ from litestar.testing import TestClient
 from agents.callbacks import signing_secret
 from api.app import create_app
 from api.auth import KeyRing, presented_key
+from api.jobservice import JobService
 from api.jobstore import JobStore
+from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from schemas.events import JobEvent, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
@@ -116,13 +118,15 @@ RESULT = ResultInfo(
 
 
 def _client(**settings: Any) -> TestClient[Any]:
-    app = create_app(Settings(api_keys="alpha:ka,beta:kb", **settings))
-    app.state.estimator = FixedEstimate()
-    app.state.jobs = FakeJobs(
+    config = Settings(api_keys="alpha:ka,beta:kb", **settings)
+    jobs = FakeJobs(
         JobState(job_id="vg_done", tenant="alpha", status="completed", result=RESULT),
         JobState(job_id="vg_busy", tenant="alpha", status="processing"),
     )
-    return TestClient(app)  # no lifespan: no Kafka needed
+    service = JobService(
+        config, jobs, JobPublisher(config), FixedEstimate(), RateLimiter(config.rate_limit_per_minute)
+    )
+    return TestClient(create_app(config, service))  # no lifespan: no Kafka needed
 
 
 ALPHA, BETA = {"X-API-Key": "ka"}, {"Authorization": "Bearer kb"}
