@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, JobRequested, JobResult, JobState
+from schemas.events import ErrorInfo, JobEvent, JobRequested, JobState, job_ended
 from schemas.settings import Settings
 from streams.codec import encode, key_bytes
 from streams.topics import EVENTS, REQUESTED, RESULTS
@@ -46,24 +46,12 @@ class JobPublisher:
     async def cancel(self, state: JobState, request_id: str | None) -> None:
         """Announce the cancel on the events topic (the worker folding it stops the render) and
         publish the terminal result, as any other end of a job."""
-        error = ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client")
+        event, result = job_ended(
+            state.job_id, "cancelled", state.stage, state.processing_time_seconds,
+            tenant=state.tenant, request_id=request_id,
+            error=ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client"),
+        )  # fmt: skip
         key = key_bytes(state.job_id)
-        event = JobEvent(
-            job_id=state.job_id,
-            tenant=state.tenant,
-            request_id=request_id,
-            stage=state.stage,
-            status="cancelled",
-            current_step="cancelled",
-            error=error,
-        )
-        result = JobResult(
-            job_id=state.job_id,
-            tenant=state.tenant,
-            status="cancelled",
-            processing_time_seconds=state.processing_time_seconds,
-            error=error,
-        )
         await self._producer.send_and_wait(EVENTS, encode(event), key=key)
         await self._producer.send_and_wait(RESULTS, encode(result), key=key)
 

@@ -179,6 +179,49 @@ class JobResult(BaseModel):
     error: ErrorInfo | None = None
 
 
+def job_ended(
+    job_id: str,
+    status: Literal["completed", "failed", "cancelled"],
+    stage: Stage,
+    processing_time_seconds: float,
+    *,
+    tenant: str | None = None,
+    request_id: str | None = None,
+    callback_url: str | None = None,
+    worker: str | None = None,
+    result: ResultInfo | None = None,
+    error: ErrorInfo | None = None,
+) -> tuple[JobEvent, JobResult]:
+    """The two messages that end a job, its terminal event and its result, built alike whoever
+    ends it (a stage, the stalled-job check, the API's cancel)."""
+    completed = result is not None and status == "completed"
+    event = JobEvent(
+        job_id=job_id,
+        tenant=tenant,
+        request_id=request_id,
+        worker=worker,
+        stage=stage,
+        status=status,
+        current_step=status,
+        progress_percent=100.0 if completed else 0.0,
+        stage_status="finished" if completed else None,
+        result=result,
+        output_format=result.output_format if result else None,
+        bytes_out=result.file_size_bytes if result else None,
+        error=error,
+    )
+    outcome = JobResult(
+        job_id=job_id,
+        tenant=tenant,
+        status=status,
+        processing_time_seconds=processing_time_seconds,
+        callback_url=callback_url,
+        result=result,
+        error=error,
+    )
+    return event, outcome
+
+
 class DeadLetter(BaseModel):
     """A message no stage could use, on `videogen.jobs.dlq`, with why."""
 

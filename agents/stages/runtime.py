@@ -27,6 +27,7 @@ from schemas.events import (
     JobState,
     ResultInfo,
     Stage,
+    job_ended,
 )
 from schemas.settings import Settings
 from streams import topics
@@ -120,7 +121,8 @@ class Bus:
             ),
         )
 
-    async def _finish(self, event: JobEvent, result: JobResult) -> bool:
+    async def _finish(self, ended: tuple[JobEvent, JobResult]) -> bool:
+        event, result = ended
         if self.ended(event.job_id):
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)
             return False
@@ -135,29 +137,12 @@ class Bus:
 
     async def complete(self, ctx: JobContext, result: ResultInfo) -> bool:
         return await self._finish(
-            job_event(
-                self.worker,
-                ctx.job_id,
-                ctx.tenant,
-                ctx.request_id,
-                stage="notify",
-                status="completed",
-                current_step="completed",
-                stage_status="finished",
-                progress_percent=100.0,
-                result=result,
-                output_format=result.output_format,
-                bytes_out=result.file_size_bytes,
-            ),
-            JobResult(
-                job_id=ctx.job_id,
-                tenant=ctx.tenant,
-                status="completed",
-                processing_time_seconds=processing_seconds(ctx),
-                callback_url=ctx.callback_url,
-                result=result,
-            ),
-        )
+            job_ended(
+                ctx.job_id, "completed", "notify", processing_seconds(ctx),
+                tenant=ctx.tenant, request_id=ctx.request_id, callback_url=ctx.callback_url,
+                worker=self.worker, result=result,
+            )
+        )  # fmt: skip
 
     async def fail(
         self,
@@ -173,9 +158,6 @@ class Bus:
         status: Literal["failed", "cancelled"] = (
             "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
         )
-        info = ErrorInfo(code=error.code, message=error.message, details=error.details)
-        tenant = ctx.tenant if ctx else tenant
-        request_id = ctx.request_id if ctx else request_id
         log.warning(
             "job %s: %s %s",
             status,
@@ -185,18 +167,14 @@ class Bus:
         )
         try:
             await self._finish(
-                job_event(
-                    self.worker, job_id, tenant, request_id, stage=stage, status=status, current_step=status,
-                    error=info,
-                ),
-                JobResult(
-                    job_id=job_id,
-                    tenant=tenant,
-                    status=status,
-                    processing_time_seconds=processing_seconds(ctx) if ctx else 0.0,
+                job_ended(
+                    job_id, status, stage, processing_seconds(ctx) if ctx else 0.0,
+                    tenant=ctx.tenant if ctx else tenant,
+                    request_id=ctx.request_id if ctx else request_id,
                     callback_url=ctx.callback_url if ctx else None,
-                    error=info,
-                ),
+                    worker=self.worker,
+                    error=ErrorInfo(code=error.code, message=error.message, details=error.details),
+                )
             )  # fmt: skip
         except Exception:
             log.exception("could not publish the failure of job %s", job_id)
