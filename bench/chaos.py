@@ -124,17 +124,25 @@ async def _where(bootstrap: str, job_ids: set[str], group: str) -> list[str]:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
-            while not all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            ours: dict[TopicPartition, list[int]] = {}
+            last: dict[TopicPartition, int] = {}
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(
+                [await consumer.position(tp) >= end for tp, end in ends.items()]
+            ):
                 for tp, records in (await consumer.getmany(timeout_ms=300)).items():
                     for record in records:
-                        if (record.key or b"").decode("utf-8", "replace") not in job_ids:
-                            continue
-                        committed = await consumer.committed(tp)
-                        lines.append(
-                            f"{record.key!r} on {topic}[{tp.partition}]@{record.offset}: "
-                            + ("never committed" if committed is None else f"committed {committed}")
-                            + f", end {ends[tp]}"
-                        )
+                        last[tp] = record.offset
+                        if (record.key or b"").decode("utf-8", "replace") in job_ids:
+                            ours.setdefault(tp, []).append(record.offset)
+            for tp, offsets in sorted(ours.items()):
+                committed = await consumer.committed(tp)
+                lines.append(
+                    f"{topic}[{tp.partition}] offsets {offsets} hold unfinished jobs; the group "
+                    + ("never committed there" if committed is None else f"committed {committed}")
+                    + f"; end offset {ends[tp]}"
+                    + (f" (yet offset {last[tp]} was read)" if last.get(tp, -1) >= ends[tp] else "")
+                )
         return lines
     finally:
         await consumer.stop()
@@ -493,6 +501,21 @@ def readies(child: Child) -> int:
     return path.read_text(errors="replace").count("[^Worker]: Ready") if path and path.exists() else 0
 
 
+def last_error(child: Child) -> str:
+    """The last ERROR or CRITICAL message in the worker's JSON log that is not the crash report."""
+    path = child.log_path
+    if not path or not path.exists():
+        return "?"
+    found = "?"
+    for line in path.read_text(errors="replace").splitlines():
+        if '"level":"error"' in line or '"level":"critical"' in line:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                message = str(orjson.loads(line)["msg"])
+                if "We experienced a crash" not in message and "Error while stopping" not in message:
+                    found = message[:300].replace("\n", " ")
+    return found
+
+
 def alive(child: Child) -> bool:
     return child.process is not None and child.process.poll() is None
 
@@ -645,6 +668,7 @@ class Chaos:
     kills: list[Kill] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)  # children that outlived a killed worker
     stalled: bool = False  # stopped waiting: no event at all for --stall seconds
+    crashes: list[str] = field(default_factory=list)  # workers that died without being killed
     _restarts: list[tuple[float, Child, int, dict[int, str]]] = field(default_factory=list)
     _readies: dict[str, int] = field(default_factory=dict)  # "Ready" lines of a worker at its start
 
@@ -652,7 +676,20 @@ class Chaos:
         return self.jobs <= self.tail.ended() or time.monotonic() > self.deadline
 
     def _tick(self) -> None:
-        """Restart the killed workers whose delay is over."""
+        """Restart the killed workers whose delay is over, and any worker that died by itself (as
+        `videogen up` would; it is reported)."""
+        pending = {id(r[1]) for r in self._restarts}
+        for child in self.workers:
+            if child.process is not None and child.process.poll() is not None and id(child) not in pending:
+                why = last_error(child)
+                self.crashes.append(
+                    f"{child.name} (pid {child.process.pid}) exited with {child.process.returncode}: {why}"
+                )
+                print(
+                    f"  {child.name} died by itself ({child.process.returncode}); restarting it", flush=True
+                )
+                self._readies[child.name] = readies(child)
+                self.stack.spawn(child)
         now = time.monotonic()
         for restart in [r for r in self._restarts if r[0] <= now]:
             self._restarts.remove(restart)
@@ -695,6 +732,7 @@ class Chaos:
         seen, quiet_since = len(self.tail.events()), time.monotonic()
         while not self.done():
             time.sleep(0.5)
+            self._tick()
             if len(self.tail.events()) != seen:
                 seen, quiet_since = len(self.tail.events()), time.monotonic()
             elif time.monotonic() - quiet_since > self.args.stall:
@@ -704,7 +742,12 @@ class Chaos:
 
 
 def report(
-    verdicts: list[JobVerdict], kills: list[Kill], events: list[Event], log_dir: Path, leftovers: list[str]
+    verdicts: list[JobVerdict],
+    kills: list[Kill],
+    events: list[Event],
+    log_dir: Path,
+    leftovers: list[str],
+    crashes: list[str],
 ) -> bool:
     """Print the figures; True when nothing was lost, duplicated or wrongly completed."""
     statuses = Counter(v.status or "none" for v in verdicts)
@@ -742,9 +785,12 @@ def report(
     print(f"rebalances: {before} at start, per kill {per_kill} (mean {mean:.1f})")
     takeovers: list[float] = []
     ends: list[float] = []
+    firsts: list[float] = []  # per kill: until the group resumed any of the victim's jobs
     for n, kill in enumerate(kills, 1):
         found = recoveries(kill, events)
-        takeovers += [r.takeover for r in found if r.takeover is not None]
+        resumed = [r.takeover for r in found if r.takeover is not None]
+        takeovers += resumed
+        firsts += [min(resumed)] if resumed else []
         ends += [r.ended for r in found if r.ended is not None]
         jobs = ", ".join(
             f"{r.job_id} in {r.stage}: taken over {_secs(r.takeover)}, ended {_secs(r.ended)}" for r in found
@@ -753,9 +799,12 @@ def report(
         print(f"  kill {n} ({kill.name}{note}): {jobs or 'no job in flight on it'}")
     print(f"recovery kill -> next event from another worker: {percentiles(takeovers)}")
     print(f"recovery kill -> job ended:                      {percentiles(ends)}")
+    print(f"recovery kill -> first of its jobs resumed:      {percentiles(firsts)}")
     if leftovers:
         print(f"processes outlived their killed worker: {leftovers}")
-    return not (lost or duplicated or wrong or twice or failed or leftovers)
+    for crash in crashes:
+        print(f"worker crash (not a kill): {crash}")
+    return not (lost or duplicated or wrong or twice or failed or leftovers or crashes)
 
 
 def _secs(value: float | None) -> str:
@@ -808,7 +857,7 @@ def run(args: argparse.Namespace) -> int:
         results = read_to_end(resolved.bootstrap_servers, RESULTS)
         scratch = Path(tempfile.mkdtemp(prefix="probe-", dir=data_dir))
         verdicts = judge(expected, events, results, s3_client(resolved), resolved.s3_bucket_name, scratch)
-        ok = report(verdicts, chaos.kills, events, data_dir / "logs", chaos.leftovers)
+        ok = report(verdicts, chaos.kills, events, data_dir / "logs", chaos.leftovers, chaos.crashes)
         unfinished = {v.job_id for v in verdicts if v.lost}
         for line in where(resolved.bootstrap_servers, unfinished) if unfinished else []:
             print(f"  {line}")
