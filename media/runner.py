@@ -24,12 +24,16 @@ _NOISE = ("frame=", "size=", "Press [q]", "    ", "  Stream mapping")
 
 # FFmpeg gets SIGKILL when the worker that started it dies (even by kill -9), so a crashed
 # worker leaves no render behind to race the one that takes over its job. A tiny exec shim
-# instead of preexec_fn, which is unsafe in a process with threads (Faust's consumer).
-DIE_WITH_PARENT = (
-    sys.executable,
-    "-c",
-    "import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9); os.execv(sys.argv[1], sys.argv[1:])",
+# instead of preexec_fn, which is unsafe in a process with threads (Faust's consumer). A worker
+# that died before prctl took effect has left the shim with another parent: it exits instead.
+_SHIM = (
+    "import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9); "
+    "os.getppid() == int(sys.argv[1]) or sys.exit(137); os.execv(sys.argv[2], sys.argv[2:])"
 )
+
+
+def die_with_parent() -> tuple[str, ...]:
+    return (sys.executable, "-c", _SHIM, str(os.getpid()))
 
 
 async def run_ffmpeg(
@@ -44,7 +48,7 @@ async def run_ffmpeg(
 ) -> None:
     """Run FFmpeg to completion or raise JobError (FFMPEG_ERROR, PROCESSING_TIMEOUT, CANCELLED)."""
     process = await asyncio.create_subprocess_exec(
-        *DIE_WITH_PARENT, binary, *argv,
+        *die_with_parent(), binary, *argv,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         start_new_session=True, env={**os.environ, **(env or {})},
     )  # fmt: skip
