@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.stages.state import fail_stalled_jobs, fold
-from agents.wiring import runtime
+from agents.wiring import folded, runtime
 from streams.app import app, events_topic
 
 STALL_CHECK_SECONDS = 30.0
@@ -15,6 +15,7 @@ STALL_CHECK_SECONDS = 30.0
 async def fold_job_events(stream: Any) -> None:
     async for event in stream.events():
         fold(event.value, runtime)
+        folded[event.message.partition] = event.message.offset + 1
 
 
 @app.timer(STALL_CHECK_SECONDS)

@@ -4,8 +4,13 @@ the job-state table behind a typed getter, the work registry) and how consumed e
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
+
+from faust.types import TP
 
 from agents.stages.loop import Record
 from agents.stages.runtime import Bus, StageRuntime
@@ -13,6 +18,7 @@ from schemas.events import JobState
 from schemas.settings import get_settings
 from streams import topics
 from streams.app import (
+    app,
     dlq_topic,
     events_topic,
     fetched_topic,
@@ -23,6 +29,8 @@ from streams.app import (
     uploaded_topic,
     validated_topic,
 )
+
+log = logging.getLogger(__name__)
 
 TOPICS: dict[str, Any] = {
     topics.REQUESTED: requested_topic,
@@ -50,12 +58,33 @@ class TableJobStates:
         job_state[state.job_id] = state.model_dump(mode="json")
 
 
+# Per events partition: the offset after the last event folded into the job states here.
+folded: dict[int, int] = {}
+CATCH_UP_SECONDS = 5.0
+
+
+async def caught_up(partition: int) -> None:
+    """Wait (a bounded while) until the events of this partition up to its current end are folded,
+    so a stage deciding whether its work is done reads what the previous owner wrote."""
+    tp = TP(topics.EVENTS, partition)
+    if tp not in app.consumer.assignment():
+        return
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    try:
+        end = (await asyncio.wait_for(app.consumer.highwaters(tp), CATCH_UP_SECONDS)).get(tp)
+    except Exception as exc:  # the broker between rebalances: decide on what is folded
+        log.debug("end offset of %s unknown: %s", tp, exc)
+        return
+    while end is not None and folded.get(partition, 0) < end and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def _send(topic: str, key: bytes, value: bytes) -> None:
     await TOPICS[topic].send(key=key, value=value)
 
 
 states = TableJobStates()
-runtime = StageRuntime(bus=Bus(_send, states), states=states, settings=get_settings())
+runtime = StageRuntime(bus=Bus(_send, states), states=states, settings=get_settings(), caught_up=caught_up)
 
 
 async def records(stream: Any) -> AsyncIterator[Record]:

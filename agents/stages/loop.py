@@ -110,6 +110,7 @@ async def run_stage(
             continue
         guard.record(dead=False)
         ctx = payload.ctx
+        await runtime.caught_up(record.partition)  # a job's messages all share one partition number
         with job_context(ctx.job_id, ctx.request_id, stage):
             if runtime.bus.ended(ctx.job_id):
                 log.info("skipping %s: job already ended", stage)

@@ -276,6 +276,10 @@ def new_attempt_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
+async def _nothing_to_wait_for() -> None:
+    return None
+
+
 @dataclass
 class StageRuntime:
     """Everything a stage handler uses besides its message."""
@@ -286,6 +290,9 @@ class StageRuntime:
     work: WorkRegistry = field(default_factory=WorkRegistry)
     # Stages the dead-letter cap stopped, with why: the worker's /health reports them.
     stopped_stages: dict[str, str] = field(default_factory=dict)
+    # Waits until the job states hold every event already on the events partition of that number
+    # (a worker given a partition in a rebalance folds its events while its stages start).
+    caught_up: Callable[[int], Awaitable[None]] = field(default=lambda _partition: _nothing_to_wait_for())
 
     @property
     def worker(self) -> str:

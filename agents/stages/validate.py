@@ -70,6 +70,7 @@ async def handle_request(record: Record, runtime: StageRuntime) -> None:
                 tenant=raw.get("tenant") if isinstance(raw, dict) else None,
             )
         return
+    await runtime.caught_up(record.partition)
     state = runtime.states.get(job_id)
     if state is not None and (state.terminal or state.started_after("validate")):
         log.info("duplicate request for job %s ignored", job_id)
