@@ -42,7 +42,8 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         # The render ran on another host, or a crash came between storing and announcing it:
         # an object of the rendered size under the job's own key is that render, stored.
         if await asyncio.to_thread(stored_size, settings, key) == rendered.size_bytes:
-            await _announce(message, key, rendered, 0.0, attempt, runtime)
+            already = state is not None and state.finished("upload") is not None
+            await _announce(message, key, rendered, 0.0, None if already else attempt, runtime)
             return
         await bus.emit(ctx, "upload", "re-rendering on this worker", 85.0)
         rendered = await render_job(ctx, message.sources, runtime, attempt, stage="upload")
@@ -68,10 +69,12 @@ async def _announce(
     key: str,
     rendered: RenderedFile,
     seconds: float,
-    attempt: str,
+    attempt: str | None,
     runtime: StageRuntime,
 ) -> None:
-    """The job's result is in S3: hand it to the notify stage and drop the job's files."""
+    """The job's result is in S3: hand it to the notify stage and drop the job's files. Without an
+    attempt the upload was already recorded as finished (a crash came before the commit): the job
+    is only handed on again."""
     ctx, settings = message.ctx, runtime.settings
     result = ResultInfo(
         result_url=result_url(settings, key),
@@ -82,10 +85,11 @@ async def _announce(
         height=rendered.height,
         output_format=ctx.spec.output_format,
     )
-    await runtime.bus.emit(
-        ctx, "upload", "uploaded", 95.0,
-        bytes_out=rendered.size_bytes, stage_seconds=seconds, stage_status="finished", attempt_id=attempt,
-    )  # fmt: skip
+    if attempt is not None:
+        await runtime.bus.emit(
+            ctx, "upload", "uploaded", 95.0,
+            bytes_out=rendered.size_bytes, stage_seconds=seconds, stage_status="finished", attempt_id=attempt,
+        )  # fmt: skip
     await runtime.bus.send(topics.UPLOADED, ctx.job_id, JobUploaded(ctx=ctx, result=result))
     runtime.work.mark_handed_off("upload", ctx.job_id)
     await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)

@@ -245,6 +245,7 @@ async def test_upload_without_the_file_announces_a_whole_stored_object_or_render
     await upload.handle(message, runtime)  # the file is gone, the object of its size is there
     assert len(kafka.on(topics.UPLOADED)) == 2
     assert len(kafka.events(stage="upload", stage_status="started")) == 1
+    assert len(kafka.events(stage="upload", stage_status="finished")) == 1  # handed on, not redone
 
     storage.clear()
     storage[next(iter([m["result"]["s3_key"] for m in kafka.on(topics.UPLOADED)]))] = b""  # an empty object
