@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean docs
+.PHONY: run test lint typecheck check bench chaos clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.render
+
+chaos: $(STAMP)
+	VIDEOGEN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_chaos.py
+	$(BIN)/python -m bench.chaos --jobs 10 --kills 3 --seconds 8 --size 640x360
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
