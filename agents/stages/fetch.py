@@ -7,7 +7,7 @@ import logging
 import time
 
 from agents.stages.artifacts import fetch_job_sources, sources_present
-from agents.stages.runtime import StageRuntime, new_attempt_id
+from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from schemas.events import JobFetched, JobValidated, SourceFile
 from streams import topics
 
@@ -16,11 +16,10 @@ log = logging.getLogger(__name__)
 
 async def handle(message: JobValidated, runtime: StageRuntime) -> None:
     ctx, bus = message.ctx, runtime.bus
-    state = runtime.states.get(ctx.job_id)
-    if state is not None and state.started_after("fetch"):
-        log.info("fetch already handed off; redelivery ignored")
+    prior = prior_attempts(runtime.states, "fetch", ctx.job_id)
+    if prior.handed_off:
         return
-    done = state.finished("fetch") if state is not None else None
+    done = prior.finished
     if (
         done is not None
         and done.sources is not None

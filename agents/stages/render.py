@@ -11,7 +11,7 @@ import logging
 import time
 
 from agents.stages.artifacts import RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN, render_job, render_present
-from agents.stages.runtime import StageRuntime, new_attempt_id
+from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from schemas.events import JobFetched, JobRendered, RenderedFile
 from streams import topics
 
@@ -20,11 +20,10 @@ log = logging.getLogger(__name__)
 
 async def handle(message: JobFetched, runtime: StageRuntime) -> None:
     ctx, bus = message.ctx, runtime.bus
-    state = runtime.states.get(ctx.job_id)
-    if state is not None and state.started_after("render"):
-        log.info("render already handed off; redelivery ignored")
+    prior = prior_attempts(runtime.states, "render", ctx.job_id)
+    if prior.handed_off:
         return
-    done = state.finished("render") if state is not None else None
+    done = prior.finished
     if (
         done is not None
         and done.rendered is not None

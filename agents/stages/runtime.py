@@ -27,6 +27,7 @@ from schemas.events import (
     JobState,
     ResultInfo,
     Stage,
+    StageRecord,
     job_ended,
 )
 from schemas.settings import Settings
@@ -270,6 +271,25 @@ class WorkRegistry:
                 entry.task.cancel()
                 found = True
         return found
+
+
+@dataclass(frozen=True)
+class PriorAttempts:
+    """What earlier attempts of a stage left for a job: a stage whose message is redelivered
+    either has nothing to do (a later stage started), a finished product to hand on, or work."""
+
+    handed_off: bool
+    finished: StageRecord | None
+
+
+def prior_attempts(states: JobStates, stage: Stage, job_id: str) -> PriorAttempts:
+    state = states.get(job_id)
+    if state is None:
+        return PriorAttempts(handed_off=False, finished=None)
+    if state.started_after(stage):
+        log.info("%s already handed off; redelivery ignored", stage)
+        return PriorAttempts(handed_off=True, finished=state.finished(stage))
+    return PriorAttempts(handed_off=False, finished=state.finished(stage))
 
 
 def new_attempt_id() -> str:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from agents.stages.artifacts import render_job, render_present
-from agents.stages.runtime import StageRuntime, new_attempt_id
+from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from agents.storage import delete_object, object_key, result_url, stored_size, upload_file
 from agents.workdir import remove_job_dir, remove_sources
 from schemas.errors import JobError
@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 
 async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     ctx, settings, bus = message.ctx, runtime.settings, runtime.bus
-    state = runtime.states.get(ctx.job_id)
-    if state is not None and state.started_after("upload"):
-        log.info("upload already handed off; redelivery ignored")
+    prior = prior_attempts(runtime.states, "upload", ctx.job_id)
+    if prior.handed_off:
         return
     key = object_key(ctx.job_id, ctx.submitted_at_ms, ctx.spec.output_format)
     rendered = RenderedFile(
@@ -42,8 +41,7 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         # The render ran on another host, or a crash came between storing and announcing it:
         # an object of the rendered size under the job's own key is that render, stored.
         if await asyncio.to_thread(stored_size, settings, key) == rendered.size_bytes:
-            already = state is not None and state.finished("upload") is not None
-            await _announce(message, key, rendered, 0.0, None if already else attempt, runtime)
+            await _announce(message, key, rendered, 0.0, None if prior.finished else attempt, runtime)
             return
         await bus.emit(ctx, "upload", "re-rendering on this worker", 85.0)
         rendered = await render_job(ctx, message.sources, runtime, attempt, stage="upload")
