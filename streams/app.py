@@ -13,7 +13,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from schemas.settings import Settings, get_settings
 from streams import topics
-from streams.offsets import commit_only_handled_offsets
+from streams.offsets import commit_only_handled_offsets, seek_every_partition_to_committed
 
 
 def _bound_fetch_wait(max_wait_ms: int) -> None:
@@ -36,6 +36,7 @@ def _bound_fetch_wait(max_wait_ms: int) -> None:
 def create_app(settings: Settings) -> faust.App:
     _bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
     commit_only_handled_offsets()
+    seek_every_partition_to_committed()
     return faust.App(
         topics.APP_ID,
         broker=f"kafka://{settings.kafka_bootstrap_servers or 'localhost:9092'}",

@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import TopicPartition
 from faust.types import TP
 from intervaltree import IntervalTree
 
-from streams.offsets import _new_offset
+from streams.offsets import _new_offset, seek_to_committed_or_start
 
 PARTITION = TP("videogen.jobs.fetched", 0)
 
@@ -60,3 +61,36 @@ def test_offsets_missing_from_the_log_count_as_acked() -> None:
     consumer = Consumer(committed=3, acked=[3, 6])
     consumer._gap[PARTITION].addi(4, 6)
     assert consumer.next_commit() == 7
+
+
+class SeekingConsumer:
+    """What `seek_to_committed_or_start` uses of an aiokafka consumer."""
+
+    def __init__(self, committed: dict[TopicPartition, int | None]) -> None:
+        self._committed = committed
+        self.positions: dict[TopicPartition, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._committed)
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self._committed[tp]
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.positions[tp] = offset
+
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(tps, 3)  # a log whose first offsets were deleted by retention
+
+
+async def test_a_partition_never_committed_is_read_again_from_its_start() -> None:
+    # aiokafka's own seek_to_committed leaves these where the consumer was, past the messages a
+    # rebalance dropped from the agents' buffers.
+    fetched, rendered, uploaded = (
+        TopicPartition(f"videogen.jobs.{t}", 2) for t in ("fetched", "rendered", "uploaded")
+    )
+    changelog = TopicPartition("videogen-job_state-changelog", 2)
+    consumer = SeekingConsumer({fetched: None, rendered: 0, uploaded: 7, changelog: None})
+    committed = await seek_to_committed_or_start(consumer, {"videogen-job_state-changelog"})  # type: ignore[arg-type]
+    assert committed == {fetched: None, rendered: 0, uploaded: 7, changelog: None}
+    assert consumer.positions == {fetched: 3, rendered: 3, uploaded: 7}
