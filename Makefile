@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.render
 
 chaos: $(STAMP)
-	VIDEOGEN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_chaos.py
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_chaos.py
 	$(BIN)/python -m bench.chaos --jobs 10 --kills 3 --seconds 8 --size 640x360
 
 clean:

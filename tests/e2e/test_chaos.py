@@ -48,15 +48,7 @@ from tests.e2e.conftest import STACK_START_TIMEOUT, free_port
 from tests.e2e.kafka_io import read_topic
 from tests.media import make_color_image, make_color_video, make_noise_video
 
-# Opt-in (`make chaos`) until a render message a rebalance leaves unprocessed is fixed: about one
-# run in three still loses the job of the render round (see docs/recovery.md, "Known gaps").
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.timeout(600),
-    pytest.mark.skipif(
-        os.environ.get("VIDEOGEN_CHAOS") != "1", reason="chaos runs with VIDEOGEN_CHAOS=1 (make chaos)"
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 BUCKET = "videogen"
 SLOW_FETCH_SECONDS = 5.0  # how long a /slow/ source takes to download
