@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from agents.storage import result_url
 from analytics.estimator import LearningEstimator
 from analytics.metrics import observe_answer
 from analytics.rows import count_elements
@@ -26,6 +25,7 @@ from schemas.errors import ErrorCode, JobError
 from schemas.events import JobEvent, JobRequested, JobState
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
+from storage.s3 import result_url
 from streams.jsonlog import job_context, request_id_var
 
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30

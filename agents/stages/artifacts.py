@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agents.stages.runtime import StageRuntime
-from agents.storage import s3_client
 from agents.workdir import output_path, sources_dir
 from analytics.metrics import track_ffmpeg
 from media.fetch import fetch_sources
 from media.render import render_video
 from schemas.events import JobContext, RenderedFile, SourceFile, Stage
+from storage.s3 import s3_client
 
 RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN = 20.0, 65.0
 PROGRESS_INTERVAL_SECONDS = 0.5

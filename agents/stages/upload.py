@@ -14,10 +14,10 @@ from pathlib import Path
 
 from agents.stages.artifacts import render_job, render_present
 from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
-from agents.storage import delete_object, object_key, result_url, stored_size, upload_file
 from agents.workdir import remove_job_dir, remove_sources
 from schemas.errors import JobError
 from schemas.events import JobRendered, JobUploaded, RenderedFile, ResultInfo
+from storage.s3 import delete_object, object_key, result_url, stored_size, upload_file
 from streams import topics
 
 log = logging.getLogger(__name__)
