@@ -189,6 +189,9 @@ class Element(BaseModel):
     stroke: Stroke | None = None
     shadow: Shadow | None = None
     align: Literal["left", "center", "right"] = "center"
+    vertical_align: Literal["top", "center", "bottom"] = Field(
+        "center", description="Where the text sits in its box's height."
+    )
     line_spacing: float = Field(0.0, ge=-100, le=500)
     # audio
     voiceover: bool = Field(False, description="Duck other audio under this element.")
