@@ -21,6 +21,7 @@ from schemas.compositions import (
     CompositionError,
     CompositionMetadata,
     CompositionOutputInfo,
+    CompositionOverlay,
     CompositionProgress,
     CompositionRequest,
     CompositionStatus,
@@ -31,7 +32,7 @@ from schemas.compositions import (
 )
 from schemas.errors import ErrorCode, JobError
 from schemas.events import PIPELINE, JobState
-from schemas.spec import Element, Shadow, Transition, VideoSpec
+from schemas.spec import RESOLUTION_PRESETS, Element, Shadow, Transition, VideoSpec
 
 COMPOSITION_PREFIX = "comp_"
 CLIP_TRACK, OVERLAY_TRACK = 1, 2
@@ -251,42 +252,58 @@ def _clip_element(n: int, clip: CompositionClip, placed: Placed) -> Element:
     )
 
 
-def _axis(value: float | str) -> tuple[float | str, str]:
-    """A position on one axis as (position, anchor): 'center' centers the text's box there."""
-    return ("50%", "50%") if value == "center" else (float(value), "0%")
+def _check_positions(request: CompositionRequest, width: int, height: int) -> None:
+    """A pixel position must be inside the output, or the text could not show."""
+    problems = [
+        _problem(
+            f"overlays.{n}.position.{axis}", f"must be 'center' or 0 to {size - 1} pixels; got {value:g}"
+        )
+        for n, overlay in enumerate(request.overlays)
+        for axis, value, size in (("x", overlay.position.x, width), ("y", overlay.position.y, height))
+        if isinstance(value, float) and not 0 <= value < size
+    ]
+    if problems:
+        raise _refuse(ErrorCode.INVALID_INPUT, "invalid overlay position", problems)
+
+
+def _overlay_element(n: int, overlay: CompositionOverlay, width: int, height: int) -> Element:
+    """A text element whose box runs from a pixel position to the output's far edge, the text at
+    that corner; on a 'center' axis the box is the whole output and the text centered in it."""
+    x, y, style = overlay.position.x, overlay.position.y, overlay.style
+    at_x, at_y = isinstance(x, float), isinstance(y, float)
+    return Element(
+        id=f"overlays.{n}",
+        type="text",
+        text=overlay.content,
+        track=OVERLAY_TRACK,
+        time=overlay.start_time,
+        duration=overlay.duration,
+        x=x if at_x else None,
+        y=y if at_y else None,
+        width=width - x if isinstance(x, float) else width,
+        height=height - y if isinstance(y, float) else height,
+        align="left" if at_x else "center",
+        vertical_align="top" if at_y else "center",
+        font_family=style.font,
+        font_size=style.size,
+        color=style.color,
+        shadow=Shadow() if style.shadow else None,
+    )
 
 
 def to_spec(request: CompositionRequest) -> VideoSpec:
-    """The composition as the video spec the pipeline renders; INVALID_CLIP_FORMAT or
-    INVALID_TIMELINE (with field paths) when it cannot be one."""
+    """The composition as the video spec the pipeline renders; INVALID_CLIP_FORMAT,
+    INVALID_TIMELINE or INVALID_INPUT (with field paths) when it cannot be one."""
     check_formats(request)
     placed = place_clips(request.clips)
     video_end = placed[-1].end
     _check_overlays(request, video_end)
+    width, height = RESOLUTION_PRESETS[request.output.resolution]
+    _check_positions(request, width, height)
     elements = [
         _clip_element(n, clip, p) for n, (clip, p) in enumerate(zip(request.clips, placed, strict=True))
     ]
-    for n, overlay in enumerate(request.overlays):
-        (x, x_anchor), (y, y_anchor) = _axis(overlay.position.x), _axis(overlay.position.y)
-        style = overlay.style
-        elements.append(
-            Element(
-                id=f"overlays.{n}",
-                type="text",
-                text=overlay.content,
-                track=OVERLAY_TRACK,
-                time=overlay.start_time,
-                duration=overlay.duration,
-                x=x,
-                y=y,
-                x_anchor=x_anchor,
-                y_anchor=y_anchor,
-                font_family=style.font,
-                font_size=style.size,
-                color=style.color,
-                shadow=Shadow() if style.shadow else None,
-            )
-        )
+    elements += [_overlay_element(n, overlay, width, height) for n, overlay in enumerate(request.overlays)]
     audio = request.audio
     if audio is not None and audio.music_url is not None:
         elements.append(

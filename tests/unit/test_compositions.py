@@ -91,7 +91,8 @@ def test_the_seed_example_becomes_one_ordinary_spec() -> None:
     )  # fmt: skip
     assert clip.fade_in == 0.5 and clip.transition is None, "the first clip fades in from black"
     assert (text.type, text.text, text.track) == ("text", "Summer Sale!", 2)
-    assert (text.x, text.x_anchor, text.y, text.y_anchor) == ("50%", "50%", 100.0, "0%")
+    assert (text.x, text.width, text.align) == (None, 1280, "center"), "centered across the output"
+    assert (text.y, text.height, text.vertical_align) == (100.0, 620, "top"), "its top at y=100"
     assert (text.font_family, text.font_size, text.color, text.shadow is not None) == (
         "Arial", 48.0, "#ffffff", True
     )  # fmt: skip
@@ -134,7 +135,16 @@ def test_overlay_text_stays_an_element_and_pixel_positions_are_top_left() -> Non
     )
     text = spec.elements[1]
     assert text.text == "it's 50%: [a];b"
-    assert (text.x, text.x_anchor, text.y, text.y_anchor) == (20.0, "0%", "50%", "50%")
+    assert (text.x, text.width, text.align) == (20.0, 1260, "left")
+    assert (text.y, text.height, text.vertical_align) == (None, 720, "center")
+
+
+@pytest.mark.parametrize(
+    ("position", "field"), [({"x": 1280}, "x"), ({"y": -1}, "y"), ({"x": 0, "y": 720}, "y")]
+)
+def test_an_overlay_outside_the_output_is_refused(position: dict[str, float], field: str) -> None:
+    error = _refused({"clips": [{"url": A}], "overlays": [{"content": "x", "position": position}]})
+    assert error.code == ErrorCode.INVALID_INPUT and _fields(error) == [f"overlays.0.position.{field}"]
 
 
 # --- INVALID_TIMELINE and INVALID_CLIP_FORMAT ----------------------------------------------------
