@@ -92,7 +92,7 @@ class CompositionController(Controller):
         )
         return CompositionAccepted(
             composition_id=submitted.job_id,
-            created_at=iso(submitted.submitted_at_ms / 1000) or "",
+            created_at=iso(submitted.submitted_at_ms / 1000),
             estimated_duration=math.ceil(submitted.estimate),
             websocket_url=composition_socket(request, submitted.job_id),
         )

@@ -28,6 +28,7 @@ from schemas.compositions import (
     StageTiming,
     WsCompleted,
     WsFailed,
+    WsMessage,
     WsProgress,
 )
 from schemas.errors import ErrorCode, JobError
@@ -176,7 +177,7 @@ def place_clips(clips: list[CompositionClip]) -> list[Placed]:
                         "before its video is fetched",
                     )
                 )
-            start = 0.0 if before is None else before.end or before.start
+            start = 0.0 if before is None else before.start if before.end is None else before.end
         elif before is not None and start >= 0 and _overlaps(start, before):
             problems.append(
                 _problem(
@@ -342,14 +343,16 @@ def to_spec(request: CompositionRequest) -> VideoSpec:
 # --- views -------------------------------------------------------------------------------------
 
 
-def iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
+def iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _iso_or_none(seconds: float | None) -> str | None:
+    return None if seconds is None else iso(seconds)
+
+
 def created_at(state: JobState) -> str | None:
-    return iso(state.submitted_at_ms / 1000 if state.submitted_at_ms else state.started_at)
+    return _iso_or_none(state.submitted_at_ms / 1000 if state.submitted_at_ms else state.started_at)
 
 
 def progress(state: JobState) -> CompositionProgress:
@@ -378,7 +381,7 @@ def status_view(state: JobState, output_url: str | None, thumbnail_url: str | No
         status=state.status,
         progress=progress(state),
         created_at=created_at(state),
-        updated_at=iso(state.updated_at) or "",
+        updated_at=iso(state.updated_at),
         output_url=output_url,
         thumbnail_url=thumbnail_url,
         error=error_of(state),
@@ -390,8 +393,8 @@ def metadata_view(state: JobState, output_url: str | None, thumbnail_url: str | 
     as probed and the encoder settings used (recorded on the render's finished event)."""
     stages = {
         name: StageTiming(
-            started_at=iso(record.started_at),
-            finished_at=iso(record.finished_at),
+            started_at=_iso_or_none(record.started_at),
+            finished_at=_iso_or_none(record.finished_at),
             seconds=(
                 round(record.finished_at - record.started_at, 3)
                 if record.started_at is not None and record.finished_at is not None
@@ -421,21 +424,25 @@ def metadata_view(state: JobState, output_url: str | None, thumbnail_url: str | 
     )
 
 
-def ws_message(state: JobState, output_url: str | None, thumbnail_url: str | None) -> dict[str, object]:
+def ws_message(state: JobState, output_url: str | None, thumbnail_url: str | None) -> WsMessage:
     """One WebSocket message: progress while the job runs, then `completed` or `failed`."""
-    timestamp = iso(state.updated_at) or ""
+    timestamp = iso(state.updated_at)
     if state.status == "completed" and output_url is not None:
-        data: WsCompleted | WsFailed | WsProgress = WsCompleted(
+        completed = WsCompleted(
             composition_id=state.job_id,
             output_url=output_url,
             thumbnail_url=thumbnail_url,
             timestamp=timestamp,
         )
-        return {"type": "completed", "data": data.model_dump(mode="json")}
+        return WsMessage(type="completed", data=completed)
     error = error_of(state)
     if error is not None:
-        data = WsFailed(code=error.code, message=error.message, cause=error.cause, timestamp=timestamp)
-        return {"type": "failed", "data": data.model_dump(mode="json")}
+        failed = WsFailed(code=error.code, message=error.message, cause=error.cause, timestamp=timestamp)
+        return WsMessage(type="failed", data=failed)
     step = progress(state)
-    data = WsProgress(stage=step.stage, percentage=step.percentage, message=step.message, timestamp=timestamp)
-    return {"type": "progress", "data": data.model_dump(mode="json")}
+    return WsMessage(
+        type="progress",
+        data=WsProgress(
+            stage=step.stage, percentage=step.percentage, message=step.message, timestamp=timestamp
+        ),
+    )

@@ -28,6 +28,7 @@ from api.errors import HTTP_STATUS, ApiError
 from api.jobservice import JobService
 from api.ratelimit import RateLimit
 from api.routes import job_message
+from schemas.compositions import WsMessage
 from schemas.errors import ErrorCode
 
 CLOSE_CODE_BASE = 4000
@@ -57,16 +58,15 @@ async def _frames(service: JobService, job_id: str) -> AsyncGenerator[str, None]
 
 
 async def _composition_messages(service: JobService, composition_id: str) -> AsyncGenerator[str, None]:
-    """One message per state change: a state that changes nothing a client sees is not repeated."""
-    last: object = None
+    """One message per state change: a state that changes nothing but the time is not repeated."""
+    last: WsMessage | None = None
     async with aclosing(service.follow(composition_id)) as states:
         async for state in states:
             message = ws_message(state, *service.result_urls(state))
-            data = message["data"]
-            seen = {k: v for k, v in data.items() if k != "timestamp"} if isinstance(data, dict) else data
-            if seen != last:
-                last = seen
-                yield orjson.dumps(message).decode()
+            timeless = message.model_copy(update={"data": message.data.model_copy(update={"timestamp": ""})})
+            if timeless != last:
+                last = timeless
+                yield message.model_dump_json()
 
 
 async def _admitted(

@@ -190,3 +190,10 @@ class WsFailed(BaseModel):
     message: str
     cause: ErrorCode | None = None
     timestamp: str
+
+
+class WsMessage(BaseModel):
+    """One message of WS /ws/compositions/{id}."""
+
+    type: Literal["progress", "completed", "failed"]
+    data: WsProgress | WsCompleted | WsFailed

@@ -300,19 +300,23 @@ def test_metadata_view_has_stage_timings_and_what_the_render_probed() -> None:
 
 def test_websocket_messages_are_the_seed_shapes() -> None:
     progress = ws_message(_state(status="processing", stage="fetch", progress_percent=10), None, None)
-    assert progress["type"] == "progress"
-    assert progress["data"] == {
-        "stage": "downloading",
-        "percentage": 10.0,
-        "message": "queued",
-        "timestamp": "2023-11-14T22:13:22.500Z",
+    assert progress.model_dump(mode="json") == {
+        "type": "progress",
+        "data": {
+            "stage": "downloading",
+            "percentage": 10.0,
+            "message": "queued",
+            "timestamp": "2023-11-14T22:13:22.500Z",
+        },
     }
-    done = ws_message(_state(status="completed", result=RESULT), "https://o", "https://t")
-    assert done["type"] == "completed" and (done["data"]["output_url"], done["data"]["thumbnail_url"]) == (  # type: ignore[index]
-        "https://o", "https://t"
-    )  # fmt: skip
-    cancelled = ws_message(_state(status="cancelled"), None, None)
-    assert cancelled["type"] == "failed" and cancelled["data"]["code"] == "CANCELLED"  # type: ignore[index]
+    done = ws_message(_state(status="completed", result=RESULT), "https://o", "https://t").model_dump()
+    assert (done["type"], done["data"]["output_url"], done["data"]["thumbnail_url"]) == (
+        "completed",
+        "https://o",
+        "https://t",
+    )
+    cancelled = ws_message(_state(status="cancelled"), None, None).model_dump(mode="json")
+    assert (cancelled["type"], cancelled["data"]["code"]) == ("failed", "CANCELLED")
 
 
 # --- the routes and the WebSocket ----------------------------------------------------------------
