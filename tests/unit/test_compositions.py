@@ -478,3 +478,21 @@ def test_the_websocket_refuses_like_the_jobs_one(stack: Stack, path: str | None,
     ):
         socket.receive_json(timeout=5)
     assert closed.value.code == code
+
+
+def test_signed_urls_are_made_afresh_for_the_video_and_its_thumbnail() -> None:
+    settings = Settings(
+        kafka_bootstrap_servers="unused:9092",
+        s3_signed_urls=True,
+        s3_endpoint_url="http://s3.test:9000",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+    )
+    service = JobService(
+        settings, LocalStore(settings), RecordingPublisher(), FixedEstimate(), RateLimiter(0)
+    )  # type: ignore[arg-type]
+    video, thumbnail = service.result_urls(_state(status="completed", result=RESULT))
+    assert video is not None and thumbnail is not None
+    assert video.startswith(f"http://s3.test:9000/videogen/{RESULT.s3_key}?") and "Signature" in video
+    assert thumbnail.startswith(f"http://s3.test:9000/videogen/{RESULT.thumbnail_s3_key}?")
+    assert service.result_urls(_state()) == (None, None)
