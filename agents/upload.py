@@ -7,9 +7,9 @@ from typing import Any
 
 from agents.stages import upload
 from agents.stages.loop import run_stage
-from agents.storage import configure_bucket
 from agents.wiring import records, runtime
 from schemas.events import JobRendered
+from storage.s3 import configure_bucket
 from streams.app import app, rendered_topic
 
 

@@ -29,7 +29,7 @@ from api.health import health, health_detailed
 from api.jobservice import JobService
 from api.metrics import metrics_handler
 from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, video_routes
-from api.progress import job_progress
+from api.progress import composition_progress, job_progress
 from api.ratelimit import RateLimit
 from api.requestid import with_request_id
 from schemas.settings import Settings, get_settings
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
         route_handlers=[
             video_routes(not keys.open, [authenticator, rate_limit]),
             job_progress,
+            composition_progress,
             health,
             health_detailed,
             metrics_handler,

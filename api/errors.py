@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from schemas.errors import ErrorCode
+from schemas.errors import ErrorCode, JobError
 from schemas.responses import ErrorBody, ErrorEnvelope
 from streams.jsonlog import request_id_var
 
@@ -32,6 +32,11 @@ HTTP_STATUS = {
     ErrorCode.S3_UPLOAD_FAILED: 502,
     ErrorCode.S3_ACCESS_DENIED: 502,
     ErrorCode.S3_BUCKET_NOT_FOUND: 502,
+    ErrorCode.COMPOSITION_NOT_FOUND: 404,
+    ErrorCode.INVALID_CLIP_FORMAT: 400,
+    ErrorCode.INVALID_TIMELINE: 400,
+    ErrorCode.PROCESSING_FAILED: 500,
+    ErrorCode.STORAGE_ERROR: 503,
 }
 
 
@@ -47,6 +52,11 @@ class ApiError(HTTPException):
         self.code = code
         self.message = message
         self.details = details or {}
+
+    @classmethod
+    def of(cls, exc: JobError) -> ApiError:
+        """A job's error, found before the job was queued, as the API's answer."""
+        return cls(exc.code, exc.message, exc.details)
 
 
 def envelope(code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> ErrorEnvelope:

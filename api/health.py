@@ -10,12 +10,12 @@ from typing import Any
 from litestar import get
 from litestar.di import NamedDependency
 
-from agents.storage import s3_client
 from analytics.health import clickhouse_health
 from api.jobservice import JobService
 from media.ffmpeg_bin import ffmpeg_bin
 from schemas.responses import ComponentHealth, DetailedHealth, Health
 from schemas.settings import Settings
+from storage.s3 import s3_client
 
 CHECK_TIMEOUT_SECONDS = 5.0
 

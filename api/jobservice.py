@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from agents.storage import result_url
 from analytics.estimator import LearningEstimator
 from analytics.metrics import observe_answer
 from analytics.rows import count_elements
@@ -26,14 +25,18 @@ from schemas.errors import ErrorCode, JobError
 from schemas.events import JobEvent, JobRequested, JobState
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
+from storage.s3 import result_url
 from streams.jsonlog import job_context, request_id_var
 
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 CANCEL_ACK_SECONDS = 5.0
 
 
-def new_job_id() -> str:
-    return "vg_" + secrets.token_hex(6)
+JOB_PREFIX = "vg_"
+
+
+def new_job_id(prefix: str = JOB_PREFIX) -> str:
+    return prefix + secrets.token_hex(6)
 
 
 def status_endpoint(job_id: str) -> str:
@@ -49,6 +52,7 @@ class Submitted:
     estimate: float
     waited: bool
     final: JobState | None
+    submitted_at_ms: int
 
 
 class JobService:
@@ -86,14 +90,23 @@ class JobService:
         await self.jobs.stop()
         await self.publisher.stop()
 
-    async def submit(self, spec: VideoSpec, tenant: str | None, callback_url: str | None) -> Submitted:
-        """Admit, estimate and publish a job, then wait for it when it is quick enough."""
+    async def submit(
+        self,
+        spec: VideoSpec,
+        tenant: str | None,
+        callback_url: str | None,
+        *,
+        prefix: str = JOB_PREFIX,
+        quick: bool = True,
+    ) -> Submitted:
+        """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
+        `prefix` starts the job id: each surface's ids say which surface made them."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
         except JobError as exc:
-            raise ApiError(exc.code, exc.message, exc.details) from exc
-        job_id = new_job_id()
+            raise ApiError.of(exc) from exc
+        job_id = new_job_id(prefix)
         backlog = self.jobs.backlog
         estimate = round(await self.estimator.estimate(spec, backlog), 2)
         submitted_ms = int(time.time() * 1000)
@@ -131,12 +144,12 @@ class JobService:
                 self.jobs.forget(job_id)
                 raise
         threshold = self.settings.quick_response_threshold_seconds
-        if estimate > threshold:
+        if not quick or estimate > threshold:
             observe_answer("async")
-            return Submitted(job_id, estimate, waited=False, final=None)
+            return Submitted(job_id, estimate, waited=False, final=None, submitted_at_ms=submitted_ms)
         final = await self.jobs.wait_until_terminal(job_id, threshold)
         observe_answer("async" if final is None else "quick")
-        return Submitted(job_id, estimate, waited=True, final=final)
+        return Submitted(job_id, estimate, waited=True, final=final, submitted_at_ms=submitted_ms)
 
     def _check_backlog(self) -> None:
         backlog, limit = self.jobs.backlog, self.settings.max_queued_jobs
@@ -174,16 +187,32 @@ class JobService:
 
     async def download_url(self, job_id: str, tenant: str | None) -> str:
         """Where the finished video is (a fresh presigned URL when S3_SIGNED_URLS is on), or a 409."""
-        job = await self.own(job_id, tenant)
-        if job.status != "completed" or job.result is None:
+        return self.stored_url(await self.own(job_id, tenant), status_endpoint(job_id))
+
+    def stored_url(self, job: JobState, follow: str) -> str:
+        """The finished job's video URL, or a 409 saying where to `follow` the job."""
+        video, _ = self.result_urls(job)
+        if job.status != "completed" or video is None:
             raise ApiError(
                 ErrorCode.CONFLICT,
-                f"job {job_id} is {job.status}, not completed; follow {status_endpoint(job_id)}",
+                f"job {job.job_id} is {job.status}, not completed; follow {follow}",
                 {"status": job.status},
             )
-        if self.settings.s3_signed_urls:
-            return result_url(self.settings, job.result.s3_key)
-        return job.result.result_url
+        return video
+
+    def result_urls(self, job: JobState) -> tuple[str | None, str | None]:
+        """The video's and thumbnail's URLs, presigned afresh when S3_SIGNED_URLS is on (the ones
+        stored with the result may have expired)."""
+        result = job.result
+        if result is None:
+            return None, None
+        if not self.settings.s3_signed_urls:
+            return result.result_url, result.thumbnail_url
+        thumbnail = result.thumbnail_s3_key
+        return (
+            result_url(self.settings, result.s3_key),
+            result_url(self.settings, thumbnail) if thumbnail else None,
+        )
 
     async def cancel(self, job_id: str, tenant: str | None) -> JobState:
         """Publish the cancel and wait briefly for it to fold back: the state the caller sees next."""

@@ -12,6 +12,7 @@ from litestar.openapi.spec import Reference, Schema, SecurityRequirement, Securi
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.types import Guard
 
+from api.composition_routes import CompositionController
 from api.routes import VideoController
 
 
@@ -33,7 +34,9 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 
 
 def video_routes(keyed: bool, guards: list[Guard]) -> Router:
-    """The /api/v1 routes behind `guards` (authentication, then the rate limit), documented as
-    needing a key (either scheme) when API_KEYS is set."""
+    """The /api/v1 routes (the PRD's and the compositions API) behind `guards` (authentication,
+    then the rate limit), documented as needing a key (either scheme) when API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
-    return Router("/", route_handlers=[VideoController], security=security, guards=guards)
+    return Router(
+        "/", route_handlers=[VideoController, CompositionController], security=security, guards=guards
+    )

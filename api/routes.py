@@ -69,16 +69,16 @@ def job_message(state: JobState) -> tuple[str, str]:
     return view.status, orjson.dumps(view.model_dump(mode="json")).decode()
 
 
-def _error_spec(description: str) -> ResponseSpec:
+def error_spec(description: str) -> ResponseSpec:
     return ResponseSpec(ErrorEnvelope, generate_examples=False, description=description)
 
 
 # Answers any /api/v1 route can give before its handler runs (auth guard, rate limit).
 GUARD_RESPONSES = {
-    401: _error_spec("No or invalid API key (UNAUTHORIZED)."),
-    429: _error_spec("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After)."),
+    401: error_spec("No or invalid API key (UNAUTHORIZED)."),
+    429: error_spec("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After)."),
 }
-UNKNOWN_JOB = _error_spec("Unknown job, or another tenant's (NOT_FOUND).")
+UNKNOWN_JOB = error_spec("Unknown job, or another tenant's (NOT_FOUND).")
 
 
 class VideoController(Controller):
@@ -104,16 +104,16 @@ class VideoController(Controller):
                 generate_examples=False,
                 description="Invalid spec (INVALID_INPUT, naming the field).",
             ),
-            409: _error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
-            413: _error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
-            422: _error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
-            500: _error_spec("The render failed (FFMPEG_ERROR, MEMORY_LIMIT_EXCEEDED, INTERNAL_ERROR)."),
-            502: _error_spec(
+            409: error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
+            413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            422: error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
+            500: error_spec("The render failed (FFMPEG_ERROR, MEMORY_LIMIT_EXCEEDED, INTERNAL_ERROR)."),
+            502: error_spec(
                 "Storing the result failed (S3_UPLOAD_FAILED, S3_ACCESS_DENIED, S3_BUCKET_NOT_FOUND)."
             ),
-            503: _error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
-            504: _error_spec("A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT)."),
-            507: _error_spec("The worker is out of disk (INSUFFICIENT_STORAGE)."),
+            503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            504: error_spec("A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT)."),
+            507: error_spec("The worker is out of disk (INSUFFICIENT_STORAGE)."),
             **GUARD_RESPONSES,
         },
     )
@@ -142,7 +142,7 @@ class VideoController(Controller):
         description="307 to the result URL (a fresh presigned one when S3_SIGNED_URLS is on).",
         responses={
             404: UNKNOWN_JOB,
-            409: _error_spec("The job has not completed (CONFLICT); its status says why."),
+            409: error_spec("The job has not completed (CONFLICT); its status says why."),
             **GUARD_RESPONSES,
         },
     )
@@ -158,7 +158,7 @@ class VideoController(Controller):
         description="Stops the job's render, removes its files, uploads nothing. A finished job is a 409.",
         responses={
             404: UNKNOWN_JOB,
-            409: _error_spec("The job already ended (CONFLICT)."),
+            409: error_spec("The job already ended (CONFLICT)."),
             **GUARD_RESPONSES,
         },
     )

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from agents.storage import configure_bucket, ensure_bucket, s3_client
 from schemas.settings import Settings, get_settings
+from storage.s3 import configure_bucket, ensure_bucket, s3_client
 from streams.admin import ensure_topics
 
 STOP_GRACE_SECONDS = 10.0

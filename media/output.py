@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from media.timeline import Timeline
+from schemas.events import Encoding
 from schemas.spec import VideoSpec
 
 # Restricts every input to local files: a playlist or concat file naming URLs is not followed.
@@ -30,33 +31,63 @@ def finish_chains(spec: VideoSpec, video: str, duration: float) -> list[str]:
     return [f"[{video}]format=yuv420p[vout]"]
 
 
-def encoder_args(spec: VideoSpec, duration: float, threads: int) -> list[str]:
+X264_PRESET = "veryfast"
+
+
+def encoding(spec: VideoSpec) -> Encoding:
+    """The encoder settings of a spec's output: what `encoder_args` passes, and what a job's
+    metadata reports."""
     fmt = spec.output_format
+    if fmt in STILL_FORMATS:
+        return Encoding(video_codec="mjpeg" if fmt == "jpg" else "png", fps=spec.fps)
+    if fmt == "gif":
+        return Encoding(video_codec="gif", fps=spec.fps)
+    if fmt == "webm":
+        crf = spec.crf if spec.crf is not None else VP9_CRF[spec.quality]
+        return Encoding(
+            video_codec="libvpx-vp9",
+            crf=crf,
+            fps=spec.fps,
+            preset="realtime",
+            audio_codec="libopus",
+            audio_bitrate="128k",
+        )
+    crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
+    return Encoding(
+        video_codec="libx264",
+        crf=min(crf, 51),
+        fps=spec.fps,
+        preset=X264_PRESET,
+        audio_codec="aac",
+        audio_bitrate="192k" if spec.quality == "high" else "128k",
+    )
+
+
+def encoder_args(spec: VideoSpec, duration: float, threads: int) -> list[str]:
+    fmt, enc = spec.output_format, encoding(spec)
     if fmt in STILL_FORMATS:
         return ["-frames:v", "1", "-update", "1", *(["-q:v", "2"] if fmt == "jpg" else [])]
     common = ["-t", f"{duration:.6f}", "-r", f"{spec.fps:g}", "-threads", str(threads)]
     if fmt == "gif":
         return [*common, "-loop", "0", "-f", "gif"]
+    audio = ["-c:a", str(enc.audio_codec), "-b:a", str(enc.audio_bitrate)]
     if fmt == "webm":
-        crf = spec.crf if spec.crf is not None else VP9_CRF[spec.quality]
         video = [
             "-c:v",
-            "libvpx-vp9",
+            enc.video_codec,
             "-crf",
-            str(crf),
+            str(enc.crf),
             "-b:v",
             "0",
             "-deadline",
-            "realtime",
+            str(enc.preset),
             "-cpu-used",
             "8",
             "-row-mt",
             "1",
         ]
-        return [*common, *video, "-c:a", "libopus", "-b:a", "128k", "-f", "webm"]
-    crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
-    video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(min(crf, 51)), "-pix_fmt", "yuv420p"]
-    audio = ["-c:a", "aac", "-b:a", "192k" if spec.quality == "high" else "128k"]
+        return [*common, *video, *audio, "-f", "webm"]
+    video = ["-c:v", enc.video_codec, "-preset", str(enc.preset), "-crf", str(enc.crf), "-pix_fmt", "yuv420p"]
     return [*common, *video, *audio, "-movflags", "+faststart", "-f", "mov" if fmt == "mov" else "mp4"]
 
 

@@ -1,4 +1,5 @@
-"""The engine's entry point: probe the sources, compile one FFmpeg command, run it, check the file."""
+"""The engine's entry point: probe the sources, compile one FFmpeg command, run it, check the file,
+and (when the spec asks) take the thumbnail from the finished file."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from media.compiler import CompiledRender, compile_render
 from media.ffmpeg_bin import ffmpeg_bin
+from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.text import DEFAULT_FONT, choose_font
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
+
+THUMBNAIL_AT_SECONDS = 1.0
+THUMBNAIL_MAX_WIDTH = 640
+THUMBNAIL_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,10 @@ class RenderOutcome:
     width: int
     height: int
     output_format: str
+    output: MediaInfo
+    inputs: Mapping[int, MediaInfo]
+    stream_copy: bool
+    thumbnail: Path | None
 
 
 async def render_video(
@@ -50,12 +60,45 @@ async def render_video(
             duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
             on_progress=on_progress, cancel=cancel, env=env,
         )  # fmt: skip
+        outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, compiled.stream_copy)
+        if spec.thumbnail:
+            thumbnail = thumbnail_path(out_path)
+            await run_ffmpeg(
+                ffmpeg_bin(settings), thumbnail_argv(out_path, thumbnail, outcome.duration_seconds),
+                duration=0.0, timeout_seconds=THUMBNAIL_TIMEOUT_SECONDS, cancel=cancel,
+            )  # fmt: skip
+            outcome = replace(outcome, thumbnail=await asyncio.to_thread(_checked, thumbnail))
     except BaseException:
         out_path.unlink(missing_ok=True)  # a cancelled or failed render leaves no half-written file
+        thumbnail_path(out_path).unlink(missing_ok=True)
         raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)  # a few text files
-    return await asyncio.to_thread(_outcome, spec, out_path)
+    return outcome
+
+
+def thumbnail_path(video: Path) -> Path:
+    return video.with_name(f"{video.stem}.thumb.jpg")
+
+
+def thumbnail_argv(video: Path, out: Path, duration: float) -> list[str]:
+    """One frame of the finished file as a JPEG: seeking the input decodes only from the keyframe
+    before it, so this costs a fraction of a second, not a second decode of the video. The frame is
+    1 s in (the middle of a shorter video), at most 640 px wide."""
+    at = min(THUMBNAIL_AT_SECONDS, duration / 2)
+    return [
+        "-hide_banner", "-nostdin", "-y", *INPUT_GUARD,
+        "-ss", f"{at:.3f}", "-i", f"file:{video}",
+        "-map", "0:v:0", "-an", "-frames:v", "1",
+        "-vf", f"scale=w='min({THUMBNAIL_MAX_WIDTH},iw)':h=-2,format=yuvj420p", "-q:v", "3",
+        "-update", "1", "-f", "image2", "-progress", "pipe:1", "-nostats", f"file:{out}",
+    ]  # fmt: skip
+
+
+def _checked(thumbnail: Path) -> Path:
+    if not thumbnail.is_file() or thumbnail.stat().st_size == 0:
+        raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the thumbnail")
+    return thumbnail
 
 
 def _compile(
@@ -127,7 +170,9 @@ def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> d
     return {"FONTCONFIG_FILE": str(conf)}
 
 
-def _outcome(spec: VideoSpec, out_path: Path) -> RenderOutcome:
+def _outcome(
+    spec: VideoSpec, out_path: Path, infos: Mapping[int, MediaInfo], stream_copy: bool
+) -> RenderOutcome:
     if not out_path.is_file() or out_path.stat().st_size == 0:
         raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the output file")
     info = probe(out_path)
@@ -138,4 +183,8 @@ def _outcome(spec: VideoSpec, out_path: Path) -> RenderOutcome:
         width=info.width or spec.out_width,
         height=info.height or spec.out_height,
         output_format=spec.output_format,
+        output=info,
+        inputs=infos,
+        stream_copy=stream_copy,
+        thumbnail=None,
     )

@@ -103,6 +103,7 @@ def drawtext_filter(element: Element, font: Font, text_file: Path, size: float, 
         "center": "(w-text_w)/2",
         "right": f"w-text_w-{pad:g}",
     }[element.align]
+    y = {"top": f"{pad:g}", "center": "(h-text_h)/2", "bottom": f"h-text_h-{pad:g}"}[element.vertical_align]
     options = [
         f"fontfile={escape_value(str(font.file))}"
         if font.file
@@ -114,7 +115,7 @@ def drawtext_filter(element: Element, font: Font, text_file: Path, size: float, 
         f"line_spacing={element.line_spacing:g}",
         f"text_align={element.align[0].upper()}",
         f"x={x}",
-        "y=(h-text_h)/2",
+        f"y={y}",
     ]
     if element.background_color:
         options += ["box=1", f"boxcolor={ffmpeg_color(element.background_color)}", f"boxborderw={pad:g}"]

@@ -1,4 +1,5 @@
-"""Error codes (the PRD's list) and the exception every stage raises to fail a job cleanly."""
+"""Error codes (the PRD's list, and the compositions API's) and the exception every stage raises
+to fail a job cleanly."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     CANCELLED = "CANCELLED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # the compositions API's own
+    COMPOSITION_NOT_FOUND = "COMPOSITION_NOT_FOUND"
+    INVALID_CLIP_FORMAT = "INVALID_CLIP_FORMAT"
+    INVALID_TIMELINE = "INVALID_TIMELINE"
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+    STORAGE_ERROR = "STORAGE_ERROR"
 
 
 class JobError(Exception):

@@ -78,10 +78,44 @@ class JobFetched(BaseModel):
     worker: str
 
 
+class MediaSummary(BaseModel):
+    """A media file as probed: what it holds, not what was asked for."""
+
+    kind: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    size_bytes: int | None = None
+
+
+class ProbedInput(MediaSummary):
+    """One source of a render as probed, named like errors name its element."""
+
+    element: str
+    url: str
+
+
+class Encoding(BaseModel):
+    """The encoder settings a render used."""
+
+    video_codec: str
+    crf: int | None = None
+    fps: float
+    preset: str | None = None
+    audio_codec: str | None = None
+    audio_bitrate: str | None = None
+    stream_copy: bool = False
+
+
 class JobRendered(BaseModel):
     ctx: JobContext
     sources: dict[str, SourceFile] = Field(description="Carried so upload can re-render on another worker.")
     output_path: str
+    thumbnail_path: str | None = Field(None, description="The JPEG frame, when the spec asks for one.")
     size_bytes: int
     duration_seconds: float
     width: int
@@ -91,13 +125,18 @@ class JobRendered(BaseModel):
 
 
 class RenderedFile(BaseModel):
-    """A finished render on a worker's disk: what the upload stage needs to store it."""
+    """A finished render on a worker's disk: what the upload stage needs to store it, and what the
+    render probed and used (the job's metadata, recorded on the render's finished event)."""
 
     path: str
     size_bytes: int
     duration_seconds: float
     width: int
     height: int
+    thumbnail_path: str | None = None
+    output: MediaSummary | None = None
+    inputs: list[ProbedInput] = Field(default_factory=list)
+    encoding: Encoding | None = None
 
 
 class ResultInfo(BaseModel):
@@ -108,6 +147,8 @@ class ResultInfo(BaseModel):
     width: int
     height: int
     output_format: str
+    thumbnail_url: str | None = None
+    thumbnail_s3_key: str | None = None
 
 
 class JobUploaded(BaseModel):

@@ -1,6 +1,6 @@
 """The request body of POST /api/v1/videocreate: the output and its elements.
 
-Semantics are those of ../shared/DESIGN.md (tracks, percent lengths, anchors, fit modes).
+Each field's description says its semantics (tracks, percent lengths, anchors, fit modes).
 Everything the renderer relies on is checked here, so a spec that validates can be
 compiled; what can only be known after probing the media fails later with INVALID_INPUT.
 """
@@ -104,26 +104,29 @@ def _check_color(value: str) -> str:
 Color = Annotated[str, AfterValidator(_check_color)]
 
 
+TransitionType = Literal[
+    "fade",
+    "crossfade",
+    "dissolve",
+    "wipeleft",
+    "wiperight",
+    "wipeup",
+    "wipedown",
+    "slideleft",
+    "slideright",
+    "slideup",
+    "slidedown",
+    "fadeblack",
+    "fadewhite",
+    "circleopen",
+    "circleclose",
+]
+
+
 class Transition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal[
-        "fade",
-        "crossfade",
-        "dissolve",
-        "wipeleft",
-        "wiperight",
-        "wipeup",
-        "wipedown",
-        "slideleft",
-        "slideright",
-        "slideup",
-        "slidedown",
-        "fadeblack",
-        "fadewhite",
-        "circleopen",
-        "circleclose",
-    ] = "crossfade"
+    type: TransitionType = "crossfade"
     duration: float = Field(
         1.0, gt=0, le=10, description="Seconds the transition overlaps the previous clip."
     )
@@ -186,6 +189,9 @@ class Element(BaseModel):
     stroke: Stroke | None = None
     shadow: Shadow | None = None
     align: Literal["left", "center", "right"] = "center"
+    vertical_align: Literal["top", "center", "bottom"] = Field(
+        "center", description="Where the text sits in its box's height."
+    )
     line_spacing: float = Field(0.0, ge=-100, le=500)
     # audio
     voiceover: bool = Field(False, description="Duck other audio under this element.")
@@ -265,6 +271,11 @@ class VideoSpec(BaseModel):
     duration: float | None = Field(None, gt=0, description="Output length; default: end of the last element.")
     snapshot_time: float = Field(0.0, ge=0, description="Time of the still for jpg/png outputs.")
     loudness_normalization: bool = Field(False, description="EBU R128 normalize the mixed audio.")
+    thumbnail: bool = Field(
+        False,
+        description="Also store a JPEG frame (1 s in, at most 640 px wide) next to the video; "
+        "the result gives its thumbnail_url. Video outputs only.",
+    )
     elements: list[Element] = Field(..., min_length=1, max_length=MAX_ELEMENTS)
 
     @model_validator(mode="after")
@@ -279,6 +290,8 @@ class VideoSpec(BaseModel):
                 self.width, self.height = preset
         if self.width is None or self.height is None:
             raise ValueError("give width and height (or a resolution preset)")
+        if self.thumbnail and self.output_format in ("jpg", "png"):
+            raise ValueError(f"a {self.output_format} output is a still already; thumbnail is for videos")
         return self
 
     @field_validator("width", "height")

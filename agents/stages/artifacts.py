@@ -9,12 +9,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agents.stages.runtime import StageRuntime
-from agents.storage import s3_client
 from agents.workdir import output_path, sources_dir
 from analytics.metrics import track_ffmpeg
 from media.fetch import fetch_sources
-from media.render import render_video
-from schemas.events import JobContext, RenderedFile, SourceFile, Stage
+from media.output import encoding
+from media.probe import MediaInfo
+from media.render import RenderOutcome, render_video
+from schemas.events import (
+    Encoding,
+    JobContext,
+    MediaSummary,
+    ProbedInput,
+    RenderedFile,
+    SourceFile,
+    Stage,
+)
+from storage.s3 import s3_client
 
 RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN = 20.0, 65.0
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -27,9 +37,57 @@ def sources_present(sources: Mapping[str, SourceFile]) -> bool:
 
 
 def render_present(rendered: RenderedFile) -> bool:
-    """The render's own file, whole: same path and the size it had when it was probed."""
+    """The render's own file, whole (same path, the size it had when it was probed), and its
+    thumbnail when it made one."""
     path = Path(rendered.path)
-    return path.is_file() and path.stat().st_size == rendered.size_bytes > 0
+    thumbnail = rendered.thumbnail_path is None or Path(rendered.thumbnail_path).is_file()
+    return thumbnail and path.is_file() and path.stat().st_size == rendered.size_bytes > 0
+
+
+def summary(info: MediaInfo, size_bytes: int | None = None) -> MediaSummary:
+    return MediaSummary(
+        kind=info.kind,
+        format=info.format_name,
+        width=info.width,
+        height=info.height,
+        duration_seconds=info.duration,
+        fps=info.fps,
+        video_codec=info.video_codec,
+        audio_codec=info.audio_codec,
+        size_bytes=size_bytes,
+    )
+
+
+def rendered_file(ctx: JobContext, sources: Mapping[str, SourceFile], outcome: RenderOutcome) -> RenderedFile:
+    """A render's file and what it probed and used: each input named like errors name its element."""
+    inputs = [
+        ProbedInput(
+            element=ctx.spec.element_label(index),
+            url=sources[str(index)].url,
+            **summary(info, sources[str(index)].size_bytes).model_dump(),
+        )
+        for index, info in sorted(outcome.inputs.items())
+        if str(index) in sources
+    ]
+    encoder = encoding(ctx.spec)
+    if outcome.stream_copy:
+        encoder = Encoding(
+            video_codec=outcome.output.video_codec or "copy",
+            fps=outcome.output.fps or ctx.spec.fps,
+            audio_codec=outcome.output.audio_codec,
+            stream_copy=True,
+        )
+    return RenderedFile(
+        path=str(outcome.path),
+        size_bytes=outcome.size_bytes,
+        duration_seconds=outcome.duration_seconds,
+        width=outcome.width,
+        height=outcome.height,
+        thumbnail_path=str(outcome.thumbnail) if outcome.thumbnail else None,
+        output=summary(outcome.output, outcome.size_bytes),
+        inputs=inputs,
+        encoding=encoder,
+    )
 
 
 async def fetch_job_sources(ctx: JobContext, runtime: StageRuntime, attempt_id: str) -> dict[str, SourceFile]:
@@ -76,10 +134,4 @@ async def render_job(
             settings=settings,
             on_progress=progress,
         )
-    return RenderedFile(
-        path=str(outcome.path),
-        size_bytes=outcome.size_bytes,
-        duration_seconds=outcome.duration_seconds,
-        width=outcome.width,
-        height=outcome.height,
-    )
+    return rendered_file(ctx, sources, outcome)

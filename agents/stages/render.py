@@ -66,6 +66,7 @@ async def _hand_off(
             ctx=ctx,
             sources=message.sources,
             output_path=rendered.path,
+            thumbnail_path=rendered.thumbnail_path,
             size_bytes=rendered.size_bytes,
             duration_seconds=rendered.duration_seconds,
             width=rendered.width,

@@ -1,4 +1,5 @@
-"""Stage 4: store the rendered file in S3 under the job's deterministic key.
+"""Stage 4: store the rendered file in S3 under the job's deterministic key (its thumbnail first,
+when it has one, so a stored video means a stored thumbnail).
 
 The upload reads only the file its own render finished (the path in its message). A failed upload
 ends the job but keeps that file (its path is in the error details), so storage can be fixed and
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from agents.stages.artifacts import render_job, render_present
 from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
-from agents.storage import delete_object, object_key, result_url, stored_size, upload_file
 from agents.workdir import remove_job_dir, remove_sources
 from schemas.errors import JobError
 from schemas.events import JobRendered, JobUploaded, RenderedFile, ResultInfo
+from storage.s3 import delete_object, object_key, result_url, stored_size, thumbnail_key, upload_file
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,14 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     if prior.handed_off:
         return
     key = object_key(ctx.job_id, ctx.submitted_at_ms, ctx.spec.output_format)
+    thumb_key = thumbnail_key(ctx.job_id, ctx.submitted_at_ms)
     rendered = RenderedFile(
         path=message.output_path,
         size_bytes=message.size_bytes,
         duration_seconds=message.duration_seconds,
         width=message.width,
         height=message.height,
+        thumbnail_path=message.thumbnail_path,
     )
     attempt = new_attempt_id()
     if not await asyncio.to_thread(render_present, rendered):
@@ -49,6 +52,8 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     started = time.monotonic()
     path = Path(rendered.path)
     try:  # stores, then checks the stored object's size against the file's
+        if rendered.thumbnail_path is not None:
+            await asyncio.to_thread(upload_file, settings, Path(rendered.thumbnail_path), thumb_key, "jpg")
         await asyncio.to_thread(upload_file, settings, path, key, ctx.spec.output_format)
     except JobError as exc:
         await asyncio.to_thread(remove_sources, settings, ctx.job_id)  # not needed to retry the upload
@@ -57,6 +62,8 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     ended = runtime.states.get(ctx.job_id)
     if ended is not None and ended.status in ("cancelled", "failed"):
         await asyncio.to_thread(delete_object, settings, key)  # nobody will be told of this object
+        if rendered.thumbnail_path is not None:
+            await asyncio.to_thread(delete_object, settings, thumb_key)
         await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)
         return
     await _announce(message, key, rendered, time.monotonic() - started, attempt, runtime)
@@ -74,6 +81,7 @@ async def _announce(
     attempt the upload was already recorded as finished (a crash came before the commit): the job
     is only handed on again."""
     ctx, settings = message.ctx, runtime.settings
+    thumbnail = thumbnail_key(ctx.job_id, ctx.submitted_at_ms) if ctx.spec.thumbnail else None
     result = ResultInfo(
         result_url=result_url(settings, key),
         s3_key=key,
@@ -82,6 +90,8 @@ async def _announce(
         width=rendered.width,
         height=rendered.height,
         output_format=ctx.spec.output_format,
+        thumbnail_url=result_url(settings, thumbnail) if thumbnail else None,
+        thumbnail_s3_key=thumbnail,
     )
     if attempt is not None:
         await runtime.bus.emit(

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from agents.storage import s3_client
 from deploy.embedded import Child, Stack, start_api, start_infrastructure, start_worker
 from schemas.settings import Settings
+from storage.s3 import s3_client
 from tests.e2e.conftest import MediaServer, free_port
 from tests.e2e.kafka_io import read_topic
 from tests.e2e.test_cancel_and_callbacks import slow_job, wait_for_step

@@ -1,8 +1,9 @@
 """schemathesis against the running API's OpenAPI document: no 5xx, and every answer (status,
 content type, headers, body) as the document says.
 
-The API under test answers every POST with 202 at once (QUICK_RESPONSE_THRESHOLD_SECONDS=0), and
-each accepted job is cancelled straight away, so generated specs never keep the shared worker busy.
+The API under test answers every POST with 202 at once (QUICK_RESPONSE_THRESHOLD_SECONDS=0; a
+composition always does), and each accepted job is cancelled straight away, so generated specs
+never keep the shared worker busy.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ OPERATIONS = [
     ("DELETE", "/api/v1/videoresult/{job_id}"),
     ("GET", "/api/v1/videoresult/{job_id}/events"),
     ("GET", "/api/v1/videoresult/{job_id}/download"),
+    ("POST", "/api/v1/compositions"),
+    ("GET", "/api/v1/compositions/{composition_id}"),
+    ("GET", "/api/v1/compositions/{composition_id}/download"),
+    ("GET", "/api/v1/compositions/{composition_id}/metadata"),
     ("GET", "/health"),
     ("GET", "/health/detailed"),
 ]
@@ -50,10 +55,11 @@ def test_every_operation_is_fuzzed(api_schema: Any) -> None:
     assert found == set(OPERATIONS)
 
 
-# Negative data only exists where the document constrains something: the spec body. (A path's
-# job_id is any string; the health routes take nothing.)
+# Negative data only exists where the document constrains something: the request bodies. (A
+# path's id is any string; the health routes take nothing.)
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
-    ("POST", "/api/v1/videocreate", GenerationMode.NEGATIVE)
+    ("POST", "/api/v1/videocreate", GenerationMode.NEGATIVE),
+    ("POST", "/api/v1/compositions", GenerationMode.NEGATIVE),
 ]
 # A schema-valid spec may still break a rule JSON Schema does not carry (a text element needs
 # `text`, a video a `source`): a 400 naming the field is right there, so that check is left out.
@@ -76,8 +82,9 @@ def test_api_matches_its_openapi(
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
         response = case.call_and_validate(base_url=fuzzed_api, excluded_checks=EXCLUDED)
-        if response.status_code == 202:
-            job_id = response.json()["job_id"]
+        if response.status_code == 202:  # a composition's id is its job's
+            body = response.json()
+            job_id = body.get("job_id") or body["composition_id"]
             httpx.delete(f"{fuzzed_api}/api/v1/videoresult/{job_id}", timeout=30)
 
     check()

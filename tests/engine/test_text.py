@@ -76,6 +76,17 @@ def test_alignment_background_stroke_and_shadow(render: Renderer) -> None:
     assert blue.sum() > 500  # the background box, centered
 
 
+def test_vertical_alignment_places_the_text_at_the_top_or_bottom_of_its_box(render: Renderer) -> None:
+    common = {"type": "text", "text": "Hi", "font_size": 30, "color": "#ffffff", "x": 0, "width": 320}
+    out = render(
+        _spec({**common, "y": 0, "height": 120, "vertical_align": "top"}, {**common, "y": 120, "height": 120})
+    )
+    frame = frame_at(out.path, 0.5)
+    assert _changed(frame, 0, 0, 320, 45) > 50 and _changed(frame, 0, 45, 320, 120) == 0, "top"
+    assert _changed(frame, 0, 160, 320, 200) > 50, "centered by default"
+    assert _changed(frame, 0, 120, 320, 155) + _changed(frame, 0, 205, 320, 240) == 0
+
+
 def test_font_file_source_and_units(render: Renderer) -> None:
     out = render(
         _spec({"type": "text", "text": "Font", "font_family": "https://fonts/x.ttf", "font_size": "10vmin"}),

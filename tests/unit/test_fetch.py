@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
-from agents.storage import s3_client
 from media.fetch import fetch_sources, wanted_sources
 from media.source_cache import SourceCache
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
+from storage.s3 import s3_client
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 

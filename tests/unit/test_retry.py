@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from tenacity import RetryCallState, Retrying
 
 import agents.callbacks as callbacks
-import agents.storage as storage
+import storage.s3 as storage
 import streams.admin as admin
 from media.retry import async_retrying, backoff, retrying
 from schemas.errors import ErrorCode, JobError

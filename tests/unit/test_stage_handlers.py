@@ -271,6 +271,40 @@ async def test_upload_of_a_job_cancelled_meanwhile_deletes_the_object(
     assert storage == {} and kafka.on(topics.UPLOADED) == []
 
 
+async def test_a_thumbnail_rides_from_render_to_upload_stored_before_its_video(
+    tmp_path: Path, storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    ctx = color_ctx()
+    ctx = ctx.model_copy(update={"spec": ctx.spec.model_copy(update={"thumbnail": True})})
+    await render.handle(JobFetched(ctx=ctx, sources={}, worker="w1"), runtime)
+    [finished] = kafka.events(stage="render", stage_status="finished")
+    rendered = RenderedFile.model_validate(finished["rendered"])
+    assert (
+        rendered.thumbnail_path is not None and Path(rendered.thumbnail_path).read_bytes()[:2] == b"\xff\xd8"
+    )
+    assert rendered.output is not None and (rendered.output.width, rendered.output.height) == (64, 64)
+    assert rendered.encoding is not None and rendered.encoding.video_codec == "libx264"
+    message = JobRendered.model_validate(kafka.on(topics.RENDERED)[-1])
+    assert message.thumbnail_path == rendered.thumbnail_path
+
+    order: list[str] = []
+    stored = upload.upload_file
+    monkeypatch.setattr(upload, "upload_file", lambda *a: order.append(a[2]) or stored(*a))
+    await upload.handle(message, runtime)
+    [uploaded] = kafka.on(topics.UPLOADED)
+    result = ResultInfo.model_validate(uploaded["result"])
+    assert order == [result.thumbnail_s3_key, result.s3_key], "a stored video means a stored thumbnail"
+    assert result.thumbnail_s3_key == "processed/video_vg_1_1_thumb.jpg"
+    assert result.thumbnail_url is not None and result.thumbnail_url.endswith(result.thumbnail_s3_key)
+    assert storage[result.thumbnail_s3_key][:2] == b"\xff\xd8"
+
+    runtime2, kafka2 = make_runtime(tmp_path / "other")  # the file is elsewhere; the objects are stored
+    await upload.handle(message, runtime2)
+    [again] = kafka2.on(topics.UPLOADED)
+    assert again["result"]["thumbnail_s3_key"] == result.thumbnail_s3_key
+
+
 # notify and the one terminal result
 
 

@@ -16,9 +16,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from agents.storage import RULE_ID, configure_bucket, ensure_bucket, s3_client, stored_size, upload_file
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
+from storage.s3 import RULE_ID, configure_bucket, ensure_bucket, s3_client, stored_size, upload_file
 
 RETRIES = 3
 

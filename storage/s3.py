@@ -41,6 +41,11 @@ def object_key(job_id: str, submitted_at_ms: int, output_format: str) -> str:
     return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}.{output_format}"
 
 
+def thumbnail_key(job_id: str, submitted_at_ms: int) -> str:
+    """Next to the video's key, so the results' lifecycle rule expires both."""
+    return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}_thumb.jpg"
+
+
 @lru_cache(maxsize=4)
 def _client(endpoint: str | None, region: str, key_id: str | None, secret: str | None) -> Any:
     """Flexible checksums only where S3 requires them (botocore < 1.36's behaviour).
