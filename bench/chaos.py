@@ -57,9 +57,9 @@ import imageio_ffmpeg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from agents.storage import s3_client
 from deploy.embedded import Child, Stack, start_api, start_infrastructure, start_worker
 from schemas.settings import Settings
+from storage.s3 import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
