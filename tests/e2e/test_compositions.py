@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,23 @@ def test_refusals_use_the_seed_codes_with_field_paths(stack: RunningStack, media
             response = client.get(f"/api/v1/compositions/{path}")
             assert response.status_code == 404, path
             assert response.json()["error"]["code"] == "COMPOSITION_NOT_FOUND"
+
+
+def test_ten_concurrent_compositions_are_all_accepted_and_completed(
+    stack: RunningStack, media_server: MediaServer
+) -> None:
+    """Seed 004's load scenario, each in its integration test's minimal form (one clip, a URL)."""
+    body = {"clips": [{"url": media_server.url("blue.mp4")}], "output": {"resolution": "480p"}}
+
+    def create(_: int) -> httpx.Response:
+        with stack.client() as client:
+            return client.post("/api/v1/compositions", json=body)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(create, range(10)))
+    assert [a.status_code for a in answers] == [202] * 10, [a.text for a in answers if a.status_code != 202]
+    ids = {a.json()["composition_id"] for a in answers}
+    assert len(ids) == 10
+    finals = [_poll(stack.api, composition_id)[-1] for composition_id in sorted(ids)]
+    assert [f["status"] for f in finals] == ["completed"] * 10, finals
+    assert len({f["output_url"] for f in finals}) == 10
