@@ -1,11 +1,14 @@
 """Wall time of the engine against a hand-written FFmpeg command and MoviePy, same machine, same videos.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python -m bench.render [--threads N] [--repeat N] [--skip-moviepy] [--only NAME]
+    .venv/bin/python -m bench.render [--threads N] [--our-threads N] [--repeat N] [--skip-moviepy]
+                                     [--only NAME]
 
 Prints, per composition, the three wall times (ours and FFmpeg: the best of --repeat
 interleaved runs) and the ratios the issue targets: ours / hand-written FFmpeg (<= 1.15) and
-ours / MoviePy (<= 0.1).
+ours / MoviePy (<= 0.1). The hand-written command and MoviePy get --threads (every core by
+default); our engine runs with its default settings (FFMPEG_THREADS unset: a lone render takes
+every core) unless --our-threads says otherwise.
 """
 
 from __future__ import annotations
@@ -70,9 +73,9 @@ def _describe(path: Path) -> str:
 
 
 def bench(
-    comp: Composition, work: Path, threads: int, *, repeat: int, with_moviepy: bool
+    comp: Composition, work: Path, threads: int, *, our_threads: int, repeat: int, with_moviepy: bool
 ) -> dict[str, Timing]:
-    settings = Settings(ffmpeg_threads=threads, max_output_duration_sec=3600)
+    settings = Settings(ffmpeg_threads=our_threads, max_output_duration_sec=3600)
     spec = VideoSpec.model_validate(comp.spec)
     ours_out, hand_out, mp_out = work / "ours.mp4", work / "hand.mp4", work / "moviepy.mp4"
     ffmpeg = ffmpeg_bin(settings)
@@ -120,7 +123,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every tool")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="threads of hand-written FFmpeg, MoviePy"
+    )
+    parser.add_argument(
+        "--our-threads", type=int, default=0, help="FFMPEG_THREADS for our engine (0: its default sizing)"
+    )
     parser.add_argument("--skip-moviepy", action="store_true", help="only compare with hand-written FFmpeg")
     parser.add_argument("--repeat", type=int, default=1, help="runs of ours and FFmpeg; the best is kept")
     parser.add_argument("--only", help="run the compositions whose name contains this")
@@ -128,14 +136,21 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="videogen-bench-"))
     sources = make_sources(ffmpeg_bin(Settings()), work / "sources")
-    print(f"threads={args.threads}  work={work}")
+    print(f"threads={args.threads}  our FFMPEG_THREADS={args.our_threads or 'default'}  work={work}")
     for make in ALL:
         comp = make(sources)
         if args.only and args.only.lower() not in comp.name.lower():
             continue
         out_dir = work / make.__name__
         out_dir.mkdir(parents=True, exist_ok=True)
-        bench(comp, out_dir, args.threads, repeat=args.repeat, with_moviepy=not args.skip_moviepy)
+        bench(
+            comp,
+            out_dir,
+            args.threads,
+            our_threads=args.our_threads,
+            repeat=args.repeat,
+            with_moviepy=not args.skip_moviepy,
+        )
 
 
 if __name__ == "__main__":

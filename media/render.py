@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from media.compiler import CompiledRender, compile_render
+from media.cores import RENDERS
 from media.ffmpeg_bin import ffmpeg_bin
 from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
@@ -52,14 +53,17 @@ async def render_video(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
-        # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
-        compiled = await asyncio.to_thread(_compile, spec, infos, sources, out_path, work_dir, settings)
-        env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
-        await run_ffmpeg(
-            ffmpeg_bin(settings), compiled.argv,
-            duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
-            on_progress=on_progress, cancel=cancel, env=env,
-        )  # fmt: skip
+        with RENDERS.claim(settings.ffmpeg_threads) as threads:
+            # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
+            compiled = await asyncio.to_thread(
+                _compile, spec, infos, sources, out_path, work_dir, settings, threads
+            )
+            env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
+            await run_ffmpeg(
+                ffmpeg_bin(settings), compiled.argv,
+                duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
+                on_progress=on_progress, cancel=cancel, env=env,
+            )  # fmt: skip
         outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, compiled.stream_copy)
         if spec.thumbnail:
             thumbnail = thumbnail_path(out_path)
@@ -108,10 +112,11 @@ def _compile(
     out_path: Path,
     work_dir: Path,
     settings: Settings,
+    threads: int,
 ) -> CompiledRender:
     compiled = compile_render(
         spec, infos, sources, out_path,
-        work_dir=work_dir, threads=settings.effective_ffmpeg_threads,
+        work_dir=work_dir, threads=threads,
         max_duration=settings.max_output_duration_sec,
     )  # fmt: skip
     for path, text in compiled.text_files.items():

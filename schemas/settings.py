@@ -7,7 +7,6 @@ file, if present). The README's settings table is generated from this model by
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -168,7 +167,9 @@ class Settings(BaseSettings):
     # Media
     ffmpeg_bin: str | None = Field(None, description="FFmpeg binary. Unset: the one in imageio-ffmpeg.")
     ffmpeg_threads: int = Field(
-        0, description="Threads per FFmpeg process; 0 sizes it to the machine (cores / MAX_CONCURRENT_JOBS)."
+        0,
+        description="Threads per FFmpeg render; 0 sizes each by what runs: a render alone gets every core, "
+        "one that starts while others run gets cores / renders running.",
     )
     max_concurrent_jobs: int = Field(2, description="Renders running at once per worker.")
     processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")
@@ -235,12 +236,6 @@ class Settings(BaseSettings):
     @property
     def job_work_root(self) -> Path:
         return self.work_dir or self.data_dir / "work"
-
-    @property
-    def effective_ffmpeg_threads(self) -> int:
-        if self.ffmpeg_threads > 0:
-            return self.ffmpeg_threads
-        return max(1, (os.cpu_count() or 1) // max(1, self.max_concurrent_jobs))
 
     @property
     def bootstrap_servers(self) -> str:
