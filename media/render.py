@@ -53,7 +53,7 @@ async def render_video(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
-        with RENDERS.claim(settings.ffmpeg_threads) as threads:
+        with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
             # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
             compiled = await asyncio.to_thread(
                 _compile, spec, infos, sources, out_path, work_dir, settings, threads

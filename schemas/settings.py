@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     ffmpeg_bin: str | None = Field(None, description="FFmpeg binary. Unset: the one in imageio-ffmpeg.")
     ffmpeg_threads: int = Field(
         0,
-        description="Threads per FFmpeg render; 0 sizes each by what runs: a render alone gets every core, "
-        "one that starts while others run gets cores / renders running.",
+        description="Threads per FFmpeg render; 0 sizes each by load: a render alone on a quiet worker gets "
+        "every core, renders of a loaded worker cores / MAX_CONCURRENT_JOBS.",
     )
     max_concurrent_jobs: int = Field(2, description="Renders running at once per worker.")
     processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")

@@ -14,13 +14,11 @@ from typing import Any
 import av
 import httpx
 import numpy as np
-import orjson
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import MediaServer, RunningStack
 from tests.e2e.test_pipeline import download
+from tests.e2e.ws_client import follow
 from tests.media import near, pixel, probe_output
 
 pytestmark = pytest.mark.e2e
@@ -56,20 +54,6 @@ def _composition(media: MediaServer) -> dict[str, Any]:
         ],
         "output": {"resolution": "720p"},
     }
-
-
-async def _follow(url: str) -> tuple[list[dict[str, Any]], int]:
-    """Every message until the server closes, and the close code."""
-    messages: list[dict[str, Any]] = []
-    async with connect(url, open_timeout=10) as socket:
-        try:
-            async with asyncio.timeout(180):
-                async for raw in socket:
-                    messages.append(orjson.loads(raw))
-        except ConnectionClosed:
-            pass
-        assert socket.close_code is not None
-        return messages, socket.close_code
 
 
 def _poll(api: str, composition_id: str, timeout: float = 180.0) -> list[dict[str, Any]]:
@@ -109,13 +93,13 @@ def finished(stack: RunningStack, media_server: MediaServer) -> dict[str, Any]:
     assert response.status_code == 202, response.text
     accepted = response.json()
 
-    async def both() -> tuple[tuple[list[dict[str, Any]], int], list[dict[str, Any]]]:
+    async def both() -> tuple[tuple[list[dict[str, Any]], int, str], list[dict[str, Any]]]:
         return await asyncio.gather(
-            _follow(accepted["websocket_url"]),
+            follow(accepted["websocket_url"]),
             asyncio.to_thread(_poll, stack.api, accepted["composition_id"]),
         )
 
-    (messages, close_code), polled = asyncio.run(both())
+    (messages, close_code, _), polled = asyncio.run(both())
     return {"accepted": accepted, "messages": messages, "close_code": close_code, "polled": polled}
 
 

@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.api_instance import extra_api
 from tests.e2e.conftest import MediaServer, RunningStack
+from tests.e2e.ws_client import follow
 
 pytestmark = pytest.mark.e2e
 
@@ -37,20 +35,6 @@ def keyed_api(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def _ws(base: str, path: str) -> str:
     return base.replace("http://", "ws://", 1) + path
-
-
-async def _follow(url: str, headers: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], int, str]:
-    """Every message until the server closes, and the close code and reason."""
-    messages: list[dict[str, Any]] = []
-    async with connect(url, additional_headers=headers, open_timeout=10) as socket:
-        try:
-            async with asyncio.timeout(180):
-                async for raw in socket:
-                    messages.append(orjson.loads(raw))
-        except ConnectionClosed:
-            pass
-        assert socket.close_code is not None
-        return messages, socket.close_code, socket.close_reason or ""
 
 
 def _spec(media: MediaServer) -> dict[str, Any]:
@@ -78,8 +62,8 @@ def test_two_instances_stream_the_same_progress_then_close_normally(
 
         async def both() -> list[tuple[list[dict[str, Any]], int, str]]:
             return await asyncio.gather(
-                _follow(_ws(api, f"/ws/jobs/{job_id}?api_key={KEYS['alpha']}")),  # a browser's way
-                _follow(_ws(stack.api, f"/ws/jobs/{job_id}")),  # the open instance
+                follow(_ws(api, f"/ws/jobs/{job_id}?api_key={KEYS['alpha']}")),  # a browser's way
+                follow(_ws(stack.api, f"/ws/jobs/{job_id}")),  # the open instance
             )
 
         results = asyncio.run(both())
@@ -100,7 +84,7 @@ def test_two_instances_stream_the_same_progress_then_close_normally(
     assert ends[0] == ends[1], "the same terminal message on both instances"
     assert len(results[0][0]) >= 2, "progress before the end on the keyed instance"
 
-    late, code, _ = asyncio.run(_follow(_ws(api, f"/ws/jobs/{job_id}"), alpha))
+    late, code, _ = asyncio.run(follow(_ws(api, f"/ws/jobs/{job_id}"), alpha))
     assert code == 1000 and len(late) == 1 and late[0]["data"] == final, "a late subscriber: the end at once"
 
     refusals = [
@@ -110,7 +94,7 @@ def test_two_instances_stream_the_same_progress_then_close_normally(
         (_ws(api, f"/ws/jobs/{job_id}?api_key=wrong"), None, 4401),
     ]
     for url, headers, expected in refusals:
-        messages, code, reason = asyncio.run(_follow(url, headers))
+        messages, code, reason = asyncio.run(follow(url, headers))
         assert (messages, code) == ([], expected), (url, reason)
         assert reason
     logs = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("*.log"))
