@@ -22,7 +22,7 @@ from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
-from schemas.events import JobEvent, JobRequested, JobState
+from schemas.events import BatchRef, JobEvent, JobRequested, JobState
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
@@ -98,9 +98,11 @@ class JobService:
         *,
         prefix: str = JOB_PREFIX,
         quick: bool = True,
+        batch: BatchRef | None = None,
     ) -> Submitted:
         """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
-        `prefix` starts the job id: each surface's ids say which surface made them."""
+        `prefix` starts the job id: each surface's ids say which surface made them. A job of a
+        `batch` reports its end to the batch, whose one callback replaces the job's own."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
@@ -123,6 +125,7 @@ class JobService:
             output_format=spec.output_format,
             element_counts=count_elements(spec),
             backlog=backlog,
+            batch=batch,
         )
         self._check_in_flight(tenant)  # no await between the check and the record
         self.jobs.record(accepted)
@@ -136,6 +139,7 @@ class JobService:
                         submitted_at_ms=submitted_ms,
                         estimated_seconds=estimate,
                         callback_url=callback_url,
+                        batch=batch,
                         spec=spec,
                     ),
                     accepted,

@@ -48,7 +48,7 @@ class JobPublisher:
         publish the terminal result, as any other end of a job."""
         event, result = job_ended(
             state.job_id, "cancelled", state.stage, state.processing_time_seconds,
-            tenant=state.tenant, request_id=request_id,
+            tenant=state.tenant, request_id=request_id, batch=state.batch,
             error=ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client"),
         )  # fmt: skip
         key = key_bytes(state.job_id)
