@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode
 from schemas.events import ErrorInfo, JobEvent, JobRequested, JobState, job_ended
 from schemas.settings import Settings
 from streams.codec import encode, key_bytes
-from streams.topics import EVENTS, REQUESTED, RESULTS
+from streams.topics import BATCH_ITEMS, EVENTS, REQUESTED, RESULTS
 
 
 class JobPublisher:
@@ -54,6 +55,10 @@ class JobPublisher:
         key = key_bytes(state.job_id)
         await self._producer.send_and_wait(EVENTS, encode(event), key=key)
         await self._producer.send_and_wait(RESULTS, encode(result), key=key)
+
+    async def batch_item(self, item: BatchItemEnded) -> None:
+        """An item of a batch that ended without becoming a job (it could not be queued)."""
+        await self._producer.send_and_wait(BATCH_ITEMS, encode(item), key=key_bytes(item.batch.id))
 
     async def ping(self) -> None:
         await self._producer.client.fetch_all_metadata()
