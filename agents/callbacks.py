@@ -1,4 +1,5 @@
-"""Delivering a finished job to its callback_url: signed, retried, SSRF-checked, recorded.
+"""Delivering a finished job (or a finished batch) to its callback_url: signed, retried,
+SSRF-checked, recorded.
 
 The signature is HMAC-SHA256 over `"{timestamp}.{body}"` with the job's tenant's secret
 (TENANT_CALLBACK_SECRETS) or else CALLBACK_SECRET, sent as
@@ -14,11 +15,12 @@ import logging
 import time
 
 import httpx
+from pydantic import BaseModel
 
 from media.netguard import check_url, redact
 from media.retry import async_retrying
 from schemas.errors import JobError
-from schemas.events import CallbackDelivery, JobResult
+from schemas.events import CallbackDelivery
 from schemas.settings import Settings, parse_pairs
 from streams.codec import encode
 
@@ -65,14 +67,13 @@ def signing_secret(settings: Settings, tenant: str | None) -> str | None:
     return settings.callback_secret.get_secret_value() if settings.callback_secret else None
 
 
-async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
-    """POST the result, retrying 5xx, 429 and network errors by the shared policy (media.retry),
-    CALLBACK_RETRIES attempts in all; another answer is final."""
-    assert result.callback_url is not None
-    body = encode(result)
-    secret = signing_secret(settings, result.tenant)
+async def deliver(url: str, payload: BaseModel, tenant: str | None, settings: Settings) -> CallbackDelivery:
+    """POST `payload` as JSON, signed with `tenant`'s secret, retrying 5xx, 429 and network errors
+    by the shared policy (media.retry), CALLBACK_RETRIES attempts in all; another answer is final."""
+    body = encode(payload)
+    secret = signing_secret(settings, tenant)
     try:
-        target = await check_url(result.callback_url, settings, "callback_url")
+        target = await check_url(url, settings, "callback_url")
     except JobError as exc:
         return CallbackDelivery(delivered=False, attempts=0, error=exc.message)
     attempts = 0
@@ -100,7 +101,7 @@ async def deliver(result: JobResult, settings: Settings) -> CallbackDelivery:
         first_delay=BACKOFF_SECONDS,
         cap=BACKOFF_CAP_SECONDS,
         retry_on=lambda exc: isinstance(exc, _Undelivered),
-        what=f"callback to {redact(result.callback_url)}",
+        what=f"callback to {redact(url)}",
     )
     # trust_env=False: a proxy from the environment would reroute the connection pinned by check_url
     async with httpx.AsyncClient(

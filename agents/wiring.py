@@ -19,6 +19,7 @@ from schemas.settings import get_settings
 from streams import topics
 from streams.app import (
     app,
+    batch_items_topic,
     dlq_topic,
     events_topic,
     fetched_topic,
@@ -41,6 +42,7 @@ TOPICS: dict[str, Any] = {
     topics.EVENTS: events_topic,
     topics.RESULTS: results_topic,
     topics.DLQ: dlq_topic,
+    topics.BATCH_ITEMS: batch_items_topic,
 }
 
 

@@ -16,7 +16,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.response import Redirect
 
-from api.auth import Authenticator, KeyRing, warn_if_open
+from api.auth import Authenticator, InternalAuthenticator, KeyRing, warn_if_open
 from api.errors import (
     ApiError,
     on_api_error,
@@ -26,6 +26,7 @@ from api.errors import (
     too_large_handler,
 )
 from api.health import health, health_detailed
+from api.internal_routes import internal_routes
 from api.jobservice import JobService
 from api.metrics import metrics_handler
 from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, video_routes
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
     app = Litestar(
         route_handlers=[
             video_routes(not keys.open, [authenticator, rate_limit]),
+            internal_routes(InternalAuthenticator(KeyRing.internal(settings))),
             job_progress,
             composition_progress,
             health,

@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from pydantic import SecretStr
 
 from api.errors import ApiError
 from schemas.errors import ErrorCode
@@ -32,13 +33,13 @@ def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
-def _hex_digest(text: str, tenant: str) -> bytes:
+def _hex_digest(text: str, tenant: str, what: str) -> bytes:
     try:
         value = bytes.fromhex(text)
     except ValueError:
         value = b""
     if len(value) != hashlib.sha256().digest_size:
-        raise ValueError(f"API_KEYS: tenant {tenant!r} needs sha256: followed by 64 hex digits")
+        raise ValueError(f"{what}: tenant {tenant!r} needs sha256: followed by 64 hex digits")
     return value
 
 
@@ -49,15 +50,25 @@ class KeyRing:
         self._entries = entries
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyRing:
-        raw = settings.api_keys.get_secret_value() if settings.api_keys else ""
+    def parse(cls, secret: SecretStr | None, what: str) -> KeyRing:
+        """`tenant:key` / `tenant:sha256:HEX` pairs from the setting named `what`."""
+        raw = secret.get_secret_value() if secret else ""
         entries = []
-        for tenant, value in parse_pairs(raw, "API_KEYS"):
+        for tenant, value in parse_pairs(raw, what):
             if value.startswith(HASHED_PREFIX):
-                entries.append((_hex_digest(value.removeprefix(HASHED_PREFIX), tenant), tenant))
+                entries.append((_hex_digest(value.removeprefix(HASHED_PREFIX), tenant, what), tenant))
             else:
                 entries.append((digest(value), tenant))
         return cls(entries)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        return cls.parse(settings.api_keys, "API_KEYS")
+
+    @classmethod
+    def internal(cls, settings: Settings) -> KeyRing:
+        """The keys of the /internal routes: a ring of their own, so a public key never opens them."""
+        return cls.parse(settings.internal_api_keys, "INTERNAL_API_KEYS")
 
     @property
     def open(self) -> bool:
@@ -103,6 +114,36 @@ class Authenticator:
                 "a valid API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
                 {"reason": "invalid key" if key else "no key"},
                 headers={"WWW-Authenticate": 'Bearer realm="videogen"'},
+            )
+        return tenant
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        connection.state[TENANT_STATE_KEY] = self.tenant(presented_key(connection.headers))
+
+
+class InternalAuthenticator:
+    """The guard of /internal routes (service-to-service): closed (403) until INTERNAL_API_KEYS is
+    set, then a request must present one of those keys (401 otherwise). Unlike /api/v1, an unset
+    key list never means open: these routes start work on a caller's word alone."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    def tenant(self, key: str | None) -> str:
+        if self.keys.open:
+            raise ApiError(
+                ErrorCode.FORBIDDEN,
+                "internal routes are disabled: set INTERNAL_API_KEYS (tenant:key pairs) to enable them",
+                {"setting": "INTERNAL_API_KEYS"},
+            )
+        tenant = self.keys.tenant_for(key) if key else None
+        if tenant is None:
+            raise ApiError(
+                ErrorCode.UNAUTHORIZED,
+                "a valid internal API key (INTERNAL_API_KEYS) is required: send it as "
+                "'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                {"reason": "invalid key" if key else "no key"},
+                headers={"WWW-Authenticate": 'Bearer realm="videogen-internal"'},
             )
         return tenant
 

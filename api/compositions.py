@@ -84,11 +84,11 @@ def is_composition(job_id: str) -> bool:
     return job_id.startswith(COMPOSITION_PREFIX)
 
 
-def _problem(field: str, message: str) -> dict[str, str]:
+def field_problem(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
-def _refuse(code: ErrorCode, what: str, problems: list[dict[str, str]]) -> JobError:
+def refuse(code: ErrorCode, what: str, problems: list[dict[str, str]]) -> JobError:
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
     return JobError(code, f"{what}: {summary}", {"fields": problems})
 
@@ -96,7 +96,7 @@ def _refuse(code: ErrorCode, what: str, problems: list[dict[str, str]]) -> JobEr
 # --- formats -----------------------------------------------------------------------------------
 
 
-def _format_problem(url: str, refused: set[str], wanted: str) -> str | None:
+def format_problem(url: str, refused: set[str], wanted: str) -> str | None:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in SCHEMES:
         return f"{url[:100]!r} is not an http(s) or s3:// URL"
@@ -116,12 +116,12 @@ def check_formats(request: CompositionRequest) -> None:
             if url is not None:
                 urls.append((f"audio.{name}", url, NOT_SOUND, "audio (or a video with sound)"))
     problems = [
-        _problem(field, problem)
+        field_problem(field, problem)
         for field, url, refused, wanted in urls
-        if (problem := _format_problem(url, refused, wanted)) is not None
+        if (problem := format_problem(url, refused, wanted)) is not None
     ]
     if problems:
-        raise _refuse(ErrorCode.INVALID_CLIP_FORMAT, "unsupported clip format", problems)
+        raise refuse(ErrorCode.INVALID_CLIP_FORMAT, "unsupported clip format", problems)
 
 
 # --- the timeline ------------------------------------------------------------------------------
@@ -138,13 +138,13 @@ class Placed:
 def _clip_problems(n: int, clip: CompositionClip) -> list[dict[str, str]]:
     path = f"clips.{n}"
     problems = [
-        _problem(f"{path}.{name}", f"must not be negative; got {value:g}")
+        field_problem(f"{path}.{name}", f"must not be negative; got {value:g}")
         for name in ("start_time", "end_time", "trim_start", "trim_end")
         if (value := getattr(clip, name)) is not None and value < 0
     ]
     if clip.trim_end is not None and clip.trim_end <= clip.trim_start:
         problems.append(
-            _problem(
+            field_problem(
                 f"{path}.trim_end", f"{clip.trim_end:g} s is not after trim_start ({clip.trim_start:g} s)"
             )
         )
@@ -171,7 +171,7 @@ def place_clips(clips: list[CompositionClip]) -> list[Placed]:
         if start is None:
             if before is not None and before.end is None:
                 problems.append(
-                    _problem(
+                    field_problem(
                         f"{path}.start_time",
                         f"needed: clips.{n - 1} has no end_time or trim_end, so where it ends is not known "
                         "before its video is fetched",
@@ -180,7 +180,7 @@ def place_clips(clips: list[CompositionClip]) -> list[Placed]:
             start = 0.0 if before is None else before.start if before.end is None else before.end
         elif before is not None and start >= 0 and _overlaps(start, before):
             problems.append(
-                _problem(
+                field_problem(
                     f"{path}.start_time",
                     f"{start:g} s overlaps clips.{n - 1} (from {before.start:g} s to "
                     f"{'its end' if before.end is None else f'{before.end:g} s'}); clips play in order",
@@ -189,10 +189,12 @@ def place_clips(clips: list[CompositionClip]) -> list[Placed]:
         trimmed = None if clip.trim_end is None else clip.trim_end - clip.trim_start
         end = clip.end_time
         if end is not None and end <= start + EPSILON:
-            problems.append(_problem(f"{path}.end_time", f"{end:g} s is not after start_time ({start:g} s)"))
+            problems.append(
+                field_problem(f"{path}.end_time", f"{end:g} s is not after start_time ({start:g} s)")
+            )
         elif end is not None and trimmed is not None and end - start > trimmed + EPSILON and not own:
             problems.append(
-                _problem(
+                field_problem(
                     f"{path}.end_time",
                     f"the clip would play {end - start:g} s but trim_start..trim_end keeps {trimmed:g} s",
                 )
@@ -201,7 +203,7 @@ def place_clips(clips: list[CompositionClip]) -> list[Placed]:
             end = start + trimmed
         placed.append(Placed(start, end))
     if problems:
-        raise _refuse(ErrorCode.INVALID_TIMELINE, "invalid timeline", problems)
+        raise refuse(ErrorCode.INVALID_TIMELINE, "invalid timeline", problems)
     # a clip of unknown length followed by a placed clip plays until that one starts, at most
     return [
         Placed(p.start, following.start) if p.end is None and following is not None else p
@@ -215,19 +217,19 @@ def _check_overlays(request: CompositionRequest, video_end: float | None) -> Non
         path = f"overlays.{n}"
         if overlay.start_time < 0:
             problems.append(
-                _problem(f"{path}.start_time", f"must not be negative; got {overlay.start_time:g}")
+                field_problem(f"{path}.start_time", f"must not be negative; got {overlay.start_time:g}")
             )
         elif video_end is not None and overlay.start_time >= video_end - EPSILON:
             problems.append(
-                _problem(
+                field_problem(
                     f"{path}.start_time",
                     f"{overlay.start_time:g} s is not before the video ends ({video_end:g} s)",
                 )
             )
         if overlay.duration is not None and overlay.duration <= 0:
-            problems.append(_problem(f"{path}.duration", f"must be positive; got {overlay.duration:g}"))
+            problems.append(field_problem(f"{path}.duration", f"must be positive; got {overlay.duration:g}"))
     if problems:
-        raise _refuse(ErrorCode.INVALID_TIMELINE, "invalid timeline", problems)
+        raise refuse(ErrorCode.INVALID_TIMELINE, "invalid timeline", problems)
 
 
 # --- translation -------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ def _clip_element(n: int, clip: CompositionClip, placed: Placed) -> Element:
 def _check_positions(request: CompositionRequest, width: int, height: int) -> None:
     """A pixel position must be inside the output, or the text could not show."""
     problems = [
-        _problem(
+        field_problem(
             f"overlays.{n}.position.{axis}", f"must be 'center' or 0 to {size - 1} pixels; got {value:g}"
         )
         for n, overlay in enumerate(request.overlays)
@@ -264,7 +266,7 @@ def _check_positions(request: CompositionRequest, width: int, height: int) -> No
         if isinstance(value, float) and not 0 <= value < size
     ]
     if problems:
-        raise _refuse(ErrorCode.INVALID_INPUT, "invalid overlay position", problems)
+        raise refuse(ErrorCode.INVALID_INPUT, "invalid overlay position", problems)
 
 
 def _overlay_element(n: int, overlay: CompositionOverlay, width: int, height: int) -> Element:

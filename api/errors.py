@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 HTTP_STATUS = {
     ErrorCode.INVALID_INPUT: 400,
     ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -103,6 +104,7 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Err
         404: ErrorCode.NOT_FOUND,
         413: ErrorCode.PAYLOAD_TOO_LARGE,
         401: ErrorCode.UNAUTHORIZED,
+        403: ErrorCode.FORBIDDEN,
         429: ErrorCode.RATE_LIMITED,
         409: ErrorCode.CONFLICT,
     }.get(exc.status_code)

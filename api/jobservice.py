@@ -7,6 +7,7 @@ owns the API's long-lived parts (job store, publisher, estimator, rate limiter),
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator
@@ -21,18 +22,22 @@ from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from media.limits import check_limits
+from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
-from schemas.events import JobEvent, JobRequested, JobState
+from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
 from streams.jsonlog import job_context, request_id_var
+
+log = logging.getLogger(__name__)
 
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 CANCEL_ACK_SECONDS = 5.0
 
 
 JOB_PREFIX = "vg_"
+BATCH_PREFIX = "pb_"
 
 
 def new_job_id(prefix: str = JOB_PREFIX) -> str:
@@ -41,6 +46,14 @@ def new_job_id(prefix: str = JOB_PREFIX) -> str:
 
 def status_endpoint(job_id: str) -> str:
     return f"/api/v1/videoresult/{job_id}"
+
+
+@dataclass(frozen=True)
+class BatchSubmitted:
+    """A batch's id and, per item in order, its job or why it was not queued."""
+
+    batch_id: str
+    outcomes: list[Submitted | JobError]
 
 
 @dataclass(frozen=True)
@@ -98,9 +111,11 @@ class JobService:
         *,
         prefix: str = JOB_PREFIX,
         quick: bool = True,
+        batch: BatchRef | None = None,
     ) -> Submitted:
         """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
-        `prefix` starts the job id: each surface's ids say which surface made them."""
+        `prefix` starts the job id: each surface's ids say which surface made them. A job of a
+        `batch` reports its end to the batch, whose one callback replaces the job's own."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
@@ -123,6 +138,7 @@ class JobService:
             output_format=spec.output_format,
             element_counts=count_elements(spec),
             backlog=backlog,
+            batch=batch,
         )
         self._check_in_flight(tenant)  # no await between the check and the record
         self.jobs.record(accepted)
@@ -136,6 +152,7 @@ class JobService:
                         submitted_at_ms=submitted_ms,
                         estimated_seconds=estimate,
                         callback_url=callback_url,
+                        batch=batch,
                         spec=spec,
                     ),
                     accepted,
@@ -151,9 +168,60 @@ class JobService:
         observe_answer("async" if final is None else "quick")
         return Submitted(job_id, estimate, waited=True, final=final, submitted_at_ms=submitted_ms)
 
-    def _check_backlog(self) -> None:
+    async def submit_batch(
+        self,
+        items: list[tuple[VideoSpec, str]],
+        tenant: str | None,
+        *,
+        processing_id: str,
+        callback_url: str,
+        prefix: str,
+    ) -> BatchSubmitted:
+        """Jobs answered together by one callback once all have ended: each (spec, what the caller
+        sent for it) becomes a job carrying its `BatchRef`. Admission is checked for the whole
+        batch first, so a full queue refuses all of it. An item that still cannot be queued once
+        others were (another API instance filled the queue meanwhile, the broker failed) is
+        reported to the batch as failed, with the items after it, so the batch still ends and
+        its callback is sent; when the first item cannot be queued, nothing was and the error is
+        the answer."""
+        self._check_backlog(len(items))
+        self._check_in_flight(tenant, len(items))
+        batch_id = new_job_id(BATCH_PREFIX)
+        refs = [
+            BatchRef(
+                id=batch_id, processing_id=processing_id, size=len(items), index=index, item=item,
+                callback_url=callback_url,
+            )
+            for index, (_, item) in enumerate(items)
+        ]  # fmt: skip
+        outcomes: list[Submitted | JobError] = []
+        for (spec, _), ref in zip(items, refs, strict=True):
+            refused = next((o for o in outcomes if isinstance(o, JobError)), None)
+            if refused is None:
+                try:
+                    outcomes.append(
+                        await self.submit(spec, tenant, None, prefix=prefix, quick=False, batch=ref)
+                    )
+                    continue
+                except ApiError as exc:
+                    if not outcomes:
+                        raise
+                    refused = JobError(exc.code, f"not queued: {exc.message}")
+                except Exception as exc:
+                    if not outcomes:
+                        raise
+                    log.exception("batch %s: item %d could not be queued", batch_id, ref.index)
+                    refused = JobError(ErrorCode.INTERNAL_ERROR, f"not queued: {type(exc).__name__}")
+            error = ErrorInfo(code=refused.code, message=refused.message)
+            await self.publisher.batch_item(
+                BatchItemEnded(batch=ref, job_id=None, tenant=tenant, status="failed", error=error)
+            )
+            outcomes.append(refused)
+        return BatchSubmitted(batch_id, outcomes)
+
+    def _check_backlog(self, adding: int = 1) -> None:
         backlog, limit = self.jobs.backlog, self.settings.max_queued_jobs
-        if backlog >= limit:
+        if backlog + adding > limit:
             raise ApiError(
                 ErrorCode.QUEUE_FULL,
                 f"{backlog} jobs are waiting; retry after {QUEUE_FULL_RETRY_AFTER_SECONDS} seconds",
@@ -161,12 +229,12 @@ class JobService:
                 headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
             )
 
-    def _check_in_flight(self, tenant: str | None) -> None:
+    def _check_in_flight(self, tenant: str | None, adding: int = 1) -> None:
         cap = self.settings.max_jobs_in_flight_per_tenant
         if tenant is None or cap <= 0:
             return
         running = self.jobs.in_flight(tenant)
-        if running >= cap:
+        if running + adding > cap:
             raise ApiError(
                 ErrorCode.RATE_LIMITED,
                 f"{running} of your jobs are unfinished (limit {cap}); wait for one to end or cancel one",

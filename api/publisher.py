@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode
 from schemas.events import ErrorInfo, JobEvent, JobRequested, JobState, job_ended
 from schemas.settings import Settings
 from streams.codec import encode, key_bytes
-from streams.topics import EVENTS, REQUESTED, RESULTS
+from streams.topics import BATCH_ITEMS, EVENTS, REQUESTED, RESULTS
 
 
 class JobPublisher:
@@ -48,12 +49,16 @@ class JobPublisher:
         publish the terminal result, as any other end of a job."""
         event, result = job_ended(
             state.job_id, "cancelled", state.stage, state.processing_time_seconds,
-            tenant=state.tenant, request_id=request_id,
+            tenant=state.tenant, request_id=request_id, batch=state.batch,
             error=ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client"),
         )  # fmt: skip
         key = key_bytes(state.job_id)
         await self._producer.send_and_wait(EVENTS, encode(event), key=key)
         await self._producer.send_and_wait(RESULTS, encode(result), key=key)
+
+    async def batch_item(self, item: BatchItemEnded) -> None:
+        """An item of a batch that ended without becoming a job (it could not be queued)."""
+        await self._producer.send_and_wait(BATCH_ITEMS, encode(item), key=key_bytes(item.batch.id))
 
     async def ping(self) -> None:
         await self._producer.client.fetch_all_metadata()

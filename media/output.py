@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from media.color import color_filters
 from media.timeline import Timeline
 from schemas.events import Encoding
 from schemas.spec import VideoSpec
@@ -17,18 +18,20 @@ VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 
 
 def finish_chains(spec: VideoSpec, video: str, duration: float) -> list[str]:
-    """Turns the composed stream into [vout] in the pixel format the output wants."""
+    """Turns the composed stream into [vout] in the pixel format the output wants, colour graded
+    first when the spec names a preset."""
+    grade = "".join(f"{chain}," for chain in color_filters(spec.color_preset))
     if spec.output_format in STILL_FORMATS:
         at = min(spec.snapshot_time, max(0.0, duration - 1.0 / spec.fps))
         pix = "yuvj420p" if spec.output_format == "jpg" else "rgb24"
-        return [f"[{video}]trim=start={at:.6f},setpts=PTS-STARTPTS,format={pix}[vout]"]
+        return [f"[{video}]trim=start={at:.6f},setpts=PTS-STARTPTS,{grade}format={pix}[vout]"]
     if spec.output_format == "gif":
         return [
-            f"[{video}]split[gif_a][gif_b]",
+            f"[{video}]{grade}split[gif_a][gif_b]",
             "[gif_a]palettegen[palette]",
             "[gif_b][palette]paletteuse=dither=sierra2_4a[vout]",
         ]
-    return [f"[{video}]format=yuv420p[vout]"]
+    return [f"[{video}]{grade}format=yuv420p[vout]"]
 
 
 X264_PRESET = "veryfast"
@@ -128,6 +131,7 @@ def stream_copy_args(
         and element.width is None
         and element.height is None
         and not spec.loudness_normalization
+        and spec.color_preset is None
     )
     keep_audio = info.has_audio and not element.muted
     if not plain or (keep_audio and info.audio_codec not in audio_codecs):

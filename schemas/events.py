@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.errors import ErrorCode
 from schemas.spec import VideoSpec
@@ -25,6 +25,30 @@ PIPELINE: tuple[Stage, ...] = ("validate", "fetch", "render", "upload", "notify"
 
 def now() -> float:
     return time.time()
+
+
+MAX_BATCH_SIZE = 100
+
+
+class BatchRef(BaseModel):
+    """The request a job is one item of (POST /internal/v1/process-clips): the job sends no
+    callback of its own; its end is folded with its siblings' into one callback to `callback_url`
+    (agents/stages/batches.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="Unique per request; the key.")
+    processing_id: str = Field(..., max_length=128, description="The caller's id, echoed in the callback.")
+    size: int = Field(..., ge=1, le=MAX_BATCH_SIZE, description="Jobs in the batch.")
+    index: int = Field(..., ge=0, description="This job's place in the batch (0-based).")
+    item: str = Field("", max_length=4096, description="What the caller sent for this job (a clip URL).")
+    callback_url: str | None = Field(None, max_length=4096, description="POSTed once every job has ended.")
+
+    @model_validator(mode="after")
+    def _index_in_batch(self) -> BatchRef:
+        if self.index >= self.size:
+            raise ValueError(f"index {self.index} is outside a batch of {self.size}")
+        return self
 
 
 class JobRequested(BaseModel):
@@ -44,6 +68,7 @@ class JobRequested(BaseModel):
     request_id: str | None = Field(None, max_length=128, description="Correlates logs with the request.")
     submitted_at_ms: int | None = Field(None, description="Submission time, ms since the epoch.")
     estimated_seconds: float | None = Field(None, description="Set by the API; recomputed when missing.")
+    batch: BatchRef | None = Field(None, description="Set when the job is one item of a batch request.")
     spec: VideoSpec
 
 
@@ -56,6 +81,7 @@ class JobContext(BaseModel):
     callback_url: str | None = None
     submitted_at_ms: int
     estimated_seconds: float
+    batch: BatchRef | None = None
     spec: VideoSpec
 
 
@@ -198,6 +224,7 @@ class JobEvent(BaseModel):
         None, description="Jobs unfinished when this one was accepted (accepted events)."
     )
     callback: CallbackDelivery | None = None
+    batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
     stage_status: StageStatus | None = Field(
@@ -216,6 +243,7 @@ class JobResult(BaseModel):
     status: Literal["completed", "failed", "cancelled"]
     processing_time_seconds: float
     callback_url: str | None = None
+    batch: BatchRef | None = Field(None, description="Set on a batch's job: its end goes to the batch.")
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
 
@@ -229,6 +257,7 @@ def job_ended(
     tenant: str | None = None,
     request_id: str | None = None,
     callback_url: str | None = None,
+    batch: BatchRef | None = None,
     worker: str | None = None,
     result: ResultInfo | None = None,
     error: ErrorInfo | None = None,
@@ -257,6 +286,7 @@ def job_ended(
         status=status,
         processing_time_seconds=processing_time_seconds,
         callback_url=callback_url,
+        batch=batch,
         result=result,
         error=error,
     )
@@ -307,6 +337,7 @@ class JobState(BaseModel):
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
     callback: CallbackDelivery | None = None
+    batch: BatchRef | None = Field(None, description="The batch the job belongs to, if any.")
     stages: dict[str, StageRecord] = Field(default_factory=dict)
 
     @property
@@ -341,6 +372,8 @@ def apply_event(state: JobState | None, event: JobEvent) -> JobState:
         update["tenant"] = event.tenant
     if event.submitted_at_ms is not None and state.submitted_at_ms is None:
         update["submitted_at_ms"] = event.submitted_at_ms
+    if event.batch is not None and state.batch is None:
+        update["batch"] = event.batch
     if event.estimated_seconds is not None:
         update["estimated_seconds"] = event.estimated_seconds
     if event.status in TERMINAL or state.status == "queued":

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
+from schemas.batches import BatchItemEnded
 from schemas.events import DeadLetter, JobEvent, JobRequested, JobResult
 from schemas.spec import VideoSpec
 
@@ -19,6 +20,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "job_event": JobEvent,
     "job_result": JobResult,
     "dead_letter": DeadLetter,
+    "batch_item_ended": BatchItemEnded,
     "video_spec": VideoSpec,
 }
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         "to keep keys out of the environment. Requests must send one (`Authorization: Bearer` or "
         "`X-API-Key`). Unset: the API is open to anyone (a warning is logged at start).",
     )
+    internal_api_keys: SecretStr | None = Field(
+        None,
+        description="Keys of the service-to-service routes under /internal/v1 (POST "
+        "/internal/v1/process-clips), in API_KEYS' format and separate from it. Unset: those routes "
+        "answer 403 FORBIDDEN.",
+    )
     rate_limit_per_minute: int = Field(
         600,
         description="Requests per minute one tenant may make to /api/v1 (bursts up to the same number); "

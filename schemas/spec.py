@@ -123,6 +123,9 @@ TransitionType = Literal[
 ]
 
 
+ColorPreset = Literal["warm", "cool", "vivid", "muted", "bw", "vintage"]
+
+
 class Transition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -275,6 +278,11 @@ class VideoSpec(BaseModel):
         False,
         description="Also store a JPEG frame (1 s in, at most 640 px wide) next to the video; "
         "the result gives its thumbnail_url. Video outputs only.",
+    )
+    color_preset: ColorPreset | None = Field(
+        None,
+        description="A colour grade of the whole output: warm, cool, vivid (more contrast and "
+        "saturation), muted (less), bw (black and white) or vintage (faded, yellowed).",
     )
     elements: list[Element] = Field(..., min_length=1, max_length=MAX_ELEMENTS)
 

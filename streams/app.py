@@ -1,4 +1,4 @@
-"""The Faust app with its topics and the job-state table. Agents (in `agents/`) attach to it.
+"""The Faust app with its topics and tables (job states, batches). Agents (in `agents/`) attach to it.
 
 Topics carry raw bytes: payloads are decoded by the stages themselves with pydantic, so a
 malformed message is a dead letter, never a crashed agent.
@@ -85,10 +85,20 @@ uploaded_topic = _raw_topic(topics.UPLOADED)
 events_topic = _raw_topic(topics.EVENTS)
 results_topic = _raw_topic(topics.RESULTS)
 dlq_topic = _raw_topic(topics.DLQ)
+batch_items_topic = _raw_topic(topics.BATCH_ITEMS)
 
 # job_id -> JobState as JSON; restored from its changelog topic when a worker starts.
 job_state = app.Table(
     topics.JOB_STATE_TABLE,
+    default=None,
+    partitions=get_settings().kafka_topic_partitions,
+    key_type=str,
+    value_type=None,
+)
+
+# batch id -> BatchState as JSON (agents/batches.py); keyed like videogen.batches.items.
+batches = app.Table(
+    topics.BATCH_TABLE,
     default=None,
     partitions=get_settings().kafka_topic_partitions,
     key_type=str,

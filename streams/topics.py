@@ -1,6 +1,7 @@
 """Topic names: the Kafka contract. Every topic has the same partition count and key = job id,
 so all of one job's messages land on the same partition number everywhere and its stages
-stay on one worker."""
+stay on one worker. The batch topic is keyed by batch id instead, so all of a batch's items meet
+on one partition, where the `batches` table (co-partitioned with it) folds them."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ UPLOADED = "videogen.jobs.uploaded"
 EVENTS = "videogen.jobs.events"
 RESULTS = "videogen.jobs.results"
 DLQ = "videogen.jobs.dlq"
+BATCH_ITEMS = "videogen.batches.items"
 
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
+BATCH_TABLE = "batches"
+BATCH_CHANGELOG = f"{APP_ID}-{BATCH_TABLE}-changelog"
 
 ALL_TOPICS: tuple[str, ...] = (
     REQUESTED,
@@ -27,6 +31,8 @@ ALL_TOPICS: tuple[str, ...] = (
     EVENTS,
     RESULTS,
     DLQ,
+    BATCH_ITEMS,
     JOB_STATE_CHANGELOG,
+    BATCH_CHANGELOG,
 )
-COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG})
+COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG, BATCH_CHANGELOG})

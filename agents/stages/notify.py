@@ -1,5 +1,7 @@
 """Stage 5: announce finished jobs — the terminal event and result for uploaded jobs — and
-deliver every terminal result that names a callback_url (signed, retried)."""
+deliver every terminal result that names a callback_url (signed, retried). The end of a job that
+belongs to a batch goes to the batch instead (`videogen.batches.items`): the batch sends one
+callback for all its jobs (agents/stages/batches.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pydantic import ValidationError
 
 from agents.callbacks import deliver
 from agents.stages.runtime import StageRuntime, job_event
+from schemas.batches import BatchItemEnded
 from schemas.events import JobResult, JobUploaded
 from streams import topics
 from streams.codec import decode
@@ -30,10 +33,16 @@ async def deliver_callback(value: bytes | None, runtime: StageRuntime) -> None:
     except (ValueError, ValidationError) as exc:
         log.warning("ignoring undecodable job result: %s", exc)
         return
+    if result.batch is not None:
+        # every end of a job reads the results topic, whoever announced it (a stage, the stalled-job
+        # check, the API's cancel), so no batch misses an item; redelivered ones are folded once
+        item = BatchItemEnded.of(result, result.batch)
+        await runtime.bus.send(topics.BATCH_ITEMS, result.batch.id, item)
+        return
     if not result.callback_url:
         return
     with job_context(result.job_id, None, "notify"):
-        delivery = await deliver(result, runtime.settings)
+        delivery = await deliver(result.callback_url, result, result.tenant, runtime.settings)
         log.info(
             "callback %s after %d attempt(s)",
             "delivered" if delivery.delivered else "failed",

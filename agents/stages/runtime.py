@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from schemas.errors import ErrorCode, JobError
 from schemas.events import (
+    BatchRef,
     DeadLetter,
     ErrorInfo,
     JobContext,
@@ -97,8 +98,9 @@ class Bus:
         self.worker = worker
         self._ended = _Memory()
 
-    async def send(self, topic: str, job_id: str, model: BaseModel) -> None:
-        await self._send(topic, key_bytes(job_id), encode(model))
+    async def send(self, topic: str, key: str, model: BaseModel) -> None:
+        """`model` on `topic`, keyed by `key`: a job id, or a batch id on the batch topic."""
+        await self._send(topic, key_bytes(key), encode(model))
 
     def ended(self, job_id: str) -> bool:
         state = self._states.get(job_id)
@@ -141,7 +143,7 @@ class Bus:
             job_ended(
                 ctx.job_id, "completed", "notify", processing_seconds(ctx),
                 tenant=ctx.tenant, request_id=ctx.request_id, callback_url=ctx.callback_url,
-                worker=self.worker, result=result,
+                batch=ctx.batch, worker=self.worker, result=result,
             )
         )  # fmt: skip
 
@@ -154,8 +156,10 @@ class Bus:
         ctx: JobContext | None = None,
         tenant: str | None = None,
         request_id: str | None = None,
+        batch: BatchRef | None = None,
     ) -> None:
-        """End a job: a `failed` (or `cancelled`) event and result. Never raises."""
+        """End a job: a `failed` (or `cancelled`) event and result. Never raises. Without `ctx`,
+        `tenant`, `request_id` and `batch` say what is known of the job."""
         status: Literal["failed", "cancelled"] = (
             "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
         )
@@ -173,6 +177,7 @@ class Bus:
                     tenant=ctx.tenant if ctx else tenant,
                     request_id=ctx.request_id if ctx else request_id,
                     callback_url=ctx.callback_url if ctx else None,
+                    batch=ctx.batch if ctx else batch,
                     worker=self.worker,
                     error=ErrorInfo(code=error.code, message=error.message, details=error.details),
                 )

@@ -51,6 +51,7 @@ async def fail_stalled_jobs(runtime: StageRuntime, now: float | None = None) -> 
                     "submit the job again",
                 ),
                 tenant=state.tenant,
+                batch=state.batch,
             )
         failed.append(job_id)
     return failed

@@ -17,7 +17,7 @@ from analytics.rows import count_elements
 from media.estimate import estimate_seconds
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
-from schemas.events import JobContext, JobRequested, JobValidated
+from schemas.events import BatchRef, JobContext, JobRequested, JobValidated
 from streams import topics
 from streams.jsonlog import job_context
 
@@ -41,6 +41,15 @@ def _claimed_job_id(raw: Any) -> str | None:
     if isinstance(raw, dict) and isinstance(raw.get("job_id"), str) and 0 < len(raw["job_id"]) <= 64:
         return str(raw["job_id"])
     return None
+
+
+def _claimed_batch(raw: Any) -> BatchRef | None:
+    """The batch of a request that failed validation, when that part is whole: its batch must
+    still hear that the job ended, or the batch's callback would never be sent."""
+    try:
+        return BatchRef.model_validate(raw.get("batch")) if isinstance(raw, dict) else None
+    except ValidationError:
+        return None
 
 
 async def handle_request(record: Record, runtime: StageRuntime) -> None:
@@ -68,6 +77,7 @@ async def handle_request(record: Record, runtime: StageRuntime) -> None:
                 "validate",
                 JobError(ErrorCode.INVALID_INPUT, reason, details),
                 tenant=raw.get("tenant") if isinstance(raw, dict) else None,
+                batch=_claimed_batch(raw),
             )
         return
     await runtime.caught_up(record.partition)
@@ -82,6 +92,7 @@ async def handle_request(record: Record, runtime: StageRuntime) -> None:
         callback_url=request.callback_url,
         submitted_at_ms=request.submitted_at_ms or int(record.timestamp * 1000),
         estimated_seconds=request.estimated_seconds or estimate_seconds(request.spec),
+        batch=request.batch,
         spec=request.spec,
     )
     with job_context(job_id, ctx.request_id, "validate"):
@@ -104,6 +115,7 @@ async def _accept(ctx: JobContext, runtime: StageRuntime) -> None:
         submitted_at_ms=ctx.submitted_at_ms,
         output_format=ctx.spec.output_format,
         element_counts=count_elements(ctx.spec),
+        batch=ctx.batch,
         stage_seconds=time.monotonic() - started,
         stage_status="finished",
     )

@@ -35,7 +35,9 @@ EXPECTED_TOPICS = {
     "videogen.jobs.events",
     "videogen.jobs.results",
     "videogen.jobs.dlq",
+    "videogen.batches.items",
     "videogen-job_state-changelog",
+    "videogen-batches-changelog",
 }
 
 VIDEOGEN_SERVICES = ("api", "worker")
@@ -239,9 +241,9 @@ def test_compose_topics_created_with_one_partition_count(compose: dict[str, Any]
     init = compose["services"]["kafka-init"]
     script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
 
-    loop = re.search(r"for t in ([^;]+);", script)
-    assert loop, "kafka-init creates the stage topics in a loop"
-    created = set(loop.group(1).split())
+    loops = re.findall(r"for t in ([^;]+);", script)
+    assert loops, "kafka-init creates the topics in loops"
+    created = {topic for loop in loops for topic in loop.split()}
     created |= set(re.findall(r"--topic (videogen[-\w.]+)", script))
     assert created == EXPECTED_TOPICS
 
@@ -250,7 +252,7 @@ def test_compose_topics_created_with_one_partition_count(compose: dict[str, Any]
     assert len(creates) == 2
     assert all('--partitions "$n"' in ln for ln in creates)
     assert 'n="${KAFKA_TOPIC_PARTITIONS}"' in script
-    assert "cleanup.policy=compact" in creates[1] and "changelog" in creates[1]
+    assert "cleanup.policy=compact" in creates[1] and "changelog" in loops[1]
 
     app_partitions = env_mapping(compose["services"]["api"]["environment"])["KAFKA_TOPIC_PARTITIONS"]
     assert str(init["environment"]["KAFKA_TOPIC_PARTITIONS"]) == app_partitions == "4"

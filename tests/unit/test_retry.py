@@ -125,21 +125,21 @@ def _no_callback_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_callback_5xx_and_429_are_retried_until_delivered(receiver: tuple[str, list[int]]) -> None:
     url, script = receiver
     script.extend([503, 429])
-    delivery = await callbacks.deliver(_result(url), _callback_settings())
+    delivery = await callbacks.deliver(url, _result(url), None, _callback_settings())
     assert delivery.delivered and delivery.attempts == 3 and delivery.status_code == 200
 
 
 async def test_callback_4xx_is_final(receiver: tuple[str, list[int]]) -> None:
     url, script = receiver
     script.extend([404, 200])
-    delivery = await callbacks.deliver(_result(url), _callback_settings())
+    delivery = await callbacks.deliver(url, _result(url), None, _callback_settings())
     assert not delivery.delivered and delivery.attempts == 1 and delivery.status_code == 404
 
 
 async def test_callback_gives_up_after_its_retries(receiver: tuple[str, list[int]]) -> None:
     url, script = receiver
     script.extend([500] * 10)
-    delivery = await callbacks.deliver(_result(url), _callback_settings(retries=3))
+    delivery = await callbacks.deliver(url, _result(url), None, _callback_settings(retries=3))
     assert not delivery.delivered and delivery.attempts == 3 and delivery.status_code == 500
 
 
@@ -147,7 +147,9 @@ async def test_callback_network_errors_are_retried_and_reported() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    delivery = await callbacks.deliver(_result(f"http://127.0.0.1:{port}/hook"), _callback_settings(2))
+    delivery = await callbacks.deliver(
+        f"http://127.0.0.1:{port}/hook", _result("hook"), None, _callback_settings(2)
+    )
     assert not delivery.delivered and delivery.attempts == 2
     assert delivery.status_code is None and delivery.error == "ConnectError"
 
