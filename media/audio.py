@@ -80,7 +80,9 @@ def audio_graph(sources: list[AudioSource], duration: float, *, loudnorm: bool) 
         chains += [
             _mix(voice, "voice"),
             _mix(rest, "music"),
-            "[voice]asplit=2[voice_mix][voice_key]",
+            # The key padded to the end: sidechaincompress stops with its shorter input, and
+            # music that outlasts the voice-over must go on.
+            f"[voice]apad=whole_dur={duration:.6f},asplit=2[voice_mix][voice_key]",
             f"[music][voice_key]{DUCKING}[ducked]",
             "[ducked][voice_mix]amix=inputs=2:duration=longest:normalize=0[mixed]",
         ]

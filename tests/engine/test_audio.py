@@ -64,6 +64,18 @@ def test_music_ducks_under_voiceover(media: Media, render: Renderer) -> None:
     assert during < audio_rms(plain.path, 1.3, 1.9) * 0.85  # music pushed down while the voice speaks
 
 
+def test_music_goes_on_after_the_voiceover_ends(media: Media, render: Renderer) -> None:
+    music = media.tone(freq=200, seconds=3)
+    voice = media.tone(freq=3000, seconds=1)
+    out = render(
+        _spec(
+            {"type": "audio", "source": "m"}, {"type": "audio", "source": "v", "time": 0.5, "voiceover": True}
+        ),
+        {0: music, 1: voice},
+    )
+    assert audio_rms(out.path, 2.3, 2.9) > 0.15, "the music is back at full level, not cut with the voice"
+
+
 def test_loudness_normalization(media: Media, render: Renderer) -> None:
     quiet = media.tone(seconds=2, volume=0.16)
     out = render(_spec({"type": "audio", "source": "q"}, loudness_normalization=True), {0: quiet})
