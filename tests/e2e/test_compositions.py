@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.conftest import MediaServer, RunningStack
 from tests.e2e.test_pipeline import download
 from tests.e2e.ws_client import follow
-from tests.media import near, pixel, probe_output
+from tests.media import ffmpeg, near, pixel, probe_output
 
 pytestmark = pytest.mark.e2e
 
@@ -242,3 +242,49 @@ def test_ten_concurrent_compositions_are_all_accepted_and_completed(
     finals = [_poll(stack.api, composition_id)[-1] for composition_id in sorted(ids)]
     assert [f["status"] for f in finals] == ["completed"] * 10, finals
     assert len({f["output_url"] for f in finals}) == 10
+
+
+def _tone_amplitude(path: Path, start: float, end: float, freq: float) -> float:
+    """Amplitude of one frequency in the mixed-down sound between start and end (a sine of
+    amplitude A reads A)."""
+    with av.open(str(path)) as container:
+        chunks, rate = [], 48000
+        for frame in container.decode(audio=0):
+            data = frame.to_ndarray().astype(np.float64)
+            mono = data.reshape(-1, frame.samples).mean(axis=0) if data.ndim > 1 else data
+            times = frame.time + np.arange(frame.samples) / frame.sample_rate
+            chunks.append(mono[(times >= start) & (times < end)])
+            rate = frame.sample_rate
+    samples = np.concatenate(chunks)
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size))) / (samples.size / 4)
+    bin_at = round(freq * samples.size / rate)
+    return float(spectrum[max(0, bin_at - 2) : bin_at + 3].max())
+
+
+def test_music_and_voiceover_are_both_audible(
+    stack: RunningStack, media_server: MediaServer, tmp_path: Path
+) -> None:
+    for name, freq in (("music.m4a", 200), ("voice.m4a", 3000)):
+        sine = f"sine=frequency={freq}:sample_rate=48000:duration=2,volume=4"
+        ffmpeg("-f", "lavfi", "-i", sine, "-c:a", "aac", "-threads", "1", str(media_server.root / name))
+    body = {
+        "clips": [{"url": media_server.url("blue.mp4"), "end_time": 3}],
+        "audio": {
+            "music_url": media_server.url("music.m4a"),
+            "voiceover_url": media_server.url("voice.m4a"),
+            "music_volume": 0.8,
+            "voiceover_volume": 1.0,
+        },
+        "output": {"resolution": "480p"},
+    }
+    with stack.client() as client:
+        response = client.post("/api/v1/compositions", json=body)
+    assert response.status_code == 202, response.text
+    final = _poll(stack.api, response.json()["composition_id"])[-1]
+    assert final["status"] == "completed", final
+    path = download(final["output_url"], tmp_path / "sound.mp4")
+    assert probe_output(path).audio_codec == "aac"
+    voice, music = _tone_amplitude(path, 0.5, 1.8, 3000), _tone_amplitude(path, 0.5, 1.8, 200)
+    assert voice > 0.05, "the voice-over is heard"
+    assert music > 0.01, "the music is heard, ducked under the voice"
+    assert _tone_amplitude(path, 2.5, 2.95, 200) > music, "the music comes back up once the voice ends"

@@ -2,8 +2,9 @@
 content type, headers, body) as the document says.
 
 The API under test answers every POST with 202 at once (QUICK_RESPONSE_THRESHOLD_SECONDS=0; a
-composition always does), and each accepted job is cancelled straight away, so generated specs
-never keep the shared worker busy.
+composition and a process-clips batch always do), and each accepted job is cancelled straight
+away, so generated specs never keep the shared worker busy. The internal routes are enabled
+(INTERNAL_API_KEYS) and called with their key.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
 
+INTERNAL_KEY = "fuzz-internal-key"
+
 
 @pytest.fixture(scope="module")
 def fuzzed_api(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with extra_api(stack, tmp_path_factory.mktemp("fuzzed-api"), QUICK_RESPONSE_THRESHOLD_SECONDS="0") as url:
+    with extra_api(
+        stack,
+        tmp_path_factory.mktemp("fuzzed-api"),
+        QUICK_RESPONSE_THRESHOLD_SECONDS="0",
+        INTERNAL_API_KEYS=f"backend:{INTERNAL_KEY}",
+    ) as url:
         yield url
 
 
@@ -45,6 +53,8 @@ OPERATIONS = [
     ("GET", "/api/v1/compositions/{composition_id}"),
     ("GET", "/api/v1/compositions/{composition_id}/download"),
     ("GET", "/api/v1/compositions/{composition_id}/metadata"),
+    ("POST", "/internal/v1/process-clips"),
+    ("GET", "/internal/v1/jobs/{job_id}"),
     ("GET", "/health"),
     ("GET", "/health/detailed"),
 ]
@@ -60,6 +70,7 @@ def test_every_operation_is_fuzzed(api_schema: Any) -> None:
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
     ("POST", "/api/v1/videocreate", GenerationMode.NEGATIVE),
     ("POST", "/api/v1/compositions", GenerationMode.NEGATIVE),
+    ("POST", "/internal/v1/process-clips", GenerationMode.NEGATIVE),
 ]
 # A schema-valid spec may still break a rule JSON Schema does not carry (a text element needs
 # `text`, a video a `source`): a 400 naming the field is right there, so that check is left out.
@@ -81,10 +92,14 @@ def test_api_matches_its_openapi(
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
-        response = case.call_and_validate(base_url=fuzzed_api, excluded_checks=EXCLUDED)
-        if response.status_code == 202:  # a composition's id is its job's
+        headers = {"X-API-Key": INTERNAL_KEY} if path.startswith("/internal/") else None
+        response = case.call_and_validate(base_url=fuzzed_api, headers=headers, excluded_checks=EXCLUDED)
+        if response.status_code == 202:  # a composition's id is its job's; a batch lists its jobs
             body = response.json()
-            job_id = body.get("job_id") or body["composition_id"]
-            httpx.delete(f"{fuzzed_api}/api/v1/videoresult/{job_id}", timeout=30)
+            jobs = [c["job_id"] for c in body.get("clips", [])] or [
+                body.get("job_id") or body["composition_id"]
+            ]
+            for job_id in jobs:
+                httpx.delete(f"{fuzzed_api}/api/v1/videoresult/{job_id}", timeout=30)
 
     check()
