@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.samples import publish_samples
 from schemas.settings import Settings, get_settings
 from storage.s3 import configure_bucket, ensure_bucket, s3_client
 from streams.admin import ensure_topics
@@ -270,6 +271,7 @@ def start_infrastructure(stack: Stack) -> Settings:
     configure_bucket(resolved)
     if "S3_ENDPOINT_URL" in env and not settings.s3_endpoint_url:
         allow_public_results(resolved)
+        publish_samples(resolved)
     asyncio.run(ensure_topics(resolved))
     return resolved
 

@@ -216,3 +216,17 @@ def test_malformed_kafka_messages_go_to_dlq_and_agents_survive(
         # the pipeline still works after bad input
         ok = client.post("/api/v1/videocreate", json=prd_example(media_server))
         assert ok.status_code == 200 and ok.json()["status"] == "completed"
+
+
+def test_the_bundled_example_renders_from_the_embedded_samples(stack: RunningStack, tmp_path: Path) -> None:
+    """examples/prd.json needs no internet access: `videogen up` stored its sources in the bucket."""
+    spec = orjson.loads((Path(__file__).parents[2] / "examples" / "prd.json").read_bytes())
+    with stack.client() as client:
+        response = client.post("/api/v1/videocreate", json=spec)
+    assert response.status_code == 200, response.text
+    path = download(response.json()["result_url"], tmp_path / "example.mp4")
+    probed = probe_output(path)
+    assert (probed.width, probed.height, probed.video_codec, probed.audio_codec) == (720, 1280, "h264", "aac")
+    assert probed.duration == pytest.approx(6.0, abs=0.05)
+    # the 400x400 logo contained in its 180x320 box at 5%/5%: 180x180 from y 134; orange at its centre
+    assert near(pixel(path, 1.0, 126, 224), (255, 165, 0)), "the logo where the example puts it"
