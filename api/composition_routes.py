@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect
 
 from api.auth import current_tenant
-from api.compositions import COMPOSITION_PREFIX, is_composition, iso, metadata_view, status_view, to_spec
+from api.compositions import COMPOSITION_PREFIX, is_composition, metadata_view, status_view, to_spec
 from api.errors import ApiError
 from api.jobservice import JobService
 from api.routes import GUARD_RESPONSES, error_spec
@@ -28,6 +28,7 @@ from schemas.compositions import (
 )
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobState
+from schemas.views import iso
 
 BASE = "/api/v1/compositions"
 UNKNOWN = error_spec("Unknown composition, or another tenant's (COMPOSITION_NOT_FOUND).")

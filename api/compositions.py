@@ -12,7 +12,6 @@ by their place in the composition ('clips.1'), so a render error names what the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from schemas.compositions import (
 from schemas.errors import ErrorCode, JobError
 from schemas.events import PIPELINE, JobState
 from schemas.spec import RESOLUTION_PRESETS, Element, Shadow, Transition, VideoSpec
+from schemas.views import iso
 
 COMPOSITION_PREFIX = "comp_"
 CLIP_TRACK, OVERLAY_TRACK = 1, 2
@@ -343,10 +343,6 @@ def to_spec(request: CompositionRequest) -> VideoSpec:
 
 
 # --- views -------------------------------------------------------------------------------------
-
-
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _iso_or_none(seconds: float | None) -> str | None:

@@ -24,7 +24,7 @@ from api.ratelimit import RateLimiter
 from media.limits import check_limits
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
-from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState
+from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState, JobStatus
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
@@ -245,6 +245,19 @@ class JobService:
     async def find(self, job_id: str, tenant: str | None) -> JobState | None:
         """The caller's job, or None: another tenant's job is indistinguishable from a missing one."""
         return visible(await self.jobs.get(job_id), tenant)
+
+    async def history(
+        self, tenant: str | None, status: JobStatus | None, limit: int, offset: int
+    ) -> tuple[list[JobState], int]:
+        """A page of the caller's jobs, newest first, and how many there are in all (another
+        tenant's jobs are never listed). Read from the events the API already folds: no store."""
+        jobs = [
+            job
+            for job in await self.jobs.listing()
+            if visible(job, tenant) is not None and (status is None or job.status == status)
+        ]
+        jobs.sort(key=lambda job: (job.submitted_at_ms or 0, job.job_id), reverse=True)
+        return jobs[offset : offset + limit], len(jobs)
 
     async def own(self, job_id: str, tenant: str | None) -> JobState:
         """The caller's job, or a 404."""

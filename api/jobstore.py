@@ -134,6 +134,12 @@ class JobStore:
             state = self._states.get(job_id)
         return state
 
+    async def listing(self) -> list[JobState]:
+        """Every job this instance has folded, after catching up with the topic's end (a list
+        asked for right after a POST shows the job)."""
+        await self.catch_up()
+        return list(self._states.values())
+
     async def catch_up(self, timeout: float = CATCH_UP_TIMEOUT_SECONDS) -> bool:
         """Wait until everything on the events topic as of now has been folded in."""
         assert self._consumer is not None

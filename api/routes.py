@@ -14,18 +14,19 @@ import orjson
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from api.auth import current_tenant
 from api.errors import error_response
 from api.jobservice import JobService, Submitted, status_endpoint
-from schemas.events import JobState
+from schemas.events import JobState, JobStatus
 from schemas.requests import VideoCreateRequest
-from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobProcessing
-from schemas.views import job_view
+from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobHistory, JobProcessing
+from schemas.views import job_summary, job_view
 
 JobView = JobCompleted | JobFailed | JobProcessing
+DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 
 def _accepted(job_id: str, estimate: float, message: str) -> Response[JobAccepted]:
@@ -134,6 +135,30 @@ class VideoController(Controller):
         self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]
     ) -> JobView:
         return job_view(await service.own(job_id, tenant))
+
+    @get(
+        "/videos",
+        summary="The caller's jobs, newest first",
+        description="Every job of the caller's tenant (every job when API_KEYS is unset), newest "
+        "first, a page at a time; `status` keeps only jobs in that state.",
+        responses=GUARD_RESPONSES,
+    )
+    async def history(
+        self,
+        service: NamedDependency[JobService],
+        tenant: NamedDependency[str | None],
+        status: Annotated[JobStatus | None, Parameter(query="status", required=False)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Jobs per page.")] = DEFAULT_PAGE,
+        offset: Annotated[int, Parameter(ge=0, description="Jobs to skip (next_offset of a page).")] = 0,
+    ) -> JobHistory:
+        jobs, total = await service.history(tenant, status, limit, offset)
+        return JobHistory(
+            jobs=[job_summary(job, status_endpoint(job.job_id)) for job in jobs],
+            total=total,
+            limit=limit,
+            offset=offset,
+            next_offset=offset + limit if offset + limit < total else None,
+        )
 
     @get(
         "/videoresult/{job_id:str}/download",

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.errors import ErrorCode
+from schemas.events import JobStatus
 
 
 def human_size(size: int) -> str:
@@ -94,3 +95,30 @@ class Health(BaseModel):
 class DetailedHealth(BaseModel):
     status: Literal["healthy", "unhealthy"]
     components: dict[str, ComponentHealth]
+
+
+class JobSummary(BaseModel):
+    """One job in a history list: enough to show it in a table and to know where to look next."""
+
+    job_id: str
+    status: JobStatus
+    submitted_at: str | None = Field(None, description="ISO 8601, UTC.")
+    output_format: str | None = None
+    progress_percent: float
+    current_step: str
+    processing_time_seconds: float
+    result_url: str | None = None
+    file_size_bytes: int | None = None
+    duration_seconds: float | None = None
+    error: ErrorCode | None = None
+    status_check_endpoint: str
+
+
+class JobHistory(BaseModel):
+    """GET /api/v1/videos: the caller's jobs, newest first."""
+
+    jobs: list[JobSummary]
+    total: int = Field(description="Jobs matching the filter, on all pages.")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="Offset of the next page; null on the last.")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from schemas.errors import ErrorCode
 from schemas.events import JobState
-from schemas.responses import JobCompleted, JobFailed, JobProcessing, human_seconds, human_size
+from schemas.responses import JobCompleted, JobFailed, JobProcessing, JobSummary, human_seconds, human_size
+
+
+def iso(seconds: float) -> str:
+    """Seconds since the epoch as ISO 8601 UTC with milliseconds ("…Z")."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
@@ -43,4 +50,23 @@ def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
         current_step=state.current_step,
         estimated_seconds=state.estimated_seconds,
         elapsed_seconds=seconds,
+    )
+
+
+def job_summary(state: JobState, status_check_endpoint: str) -> JobSummary:
+    result = state.result
+    submitted = iso(state.submitted_at_ms / 1000) if state.submitted_at_ms else None
+    return JobSummary(
+        job_id=state.job_id,
+        status=state.status,
+        submitted_at=submitted,
+        output_format=result.output_format if result else None,
+        progress_percent=round(state.progress_percent, 1),
+        current_step=state.current_step,
+        processing_time_seconds=round(state.processing_time_seconds, 2),
+        result_url=result.result_url if result else None,
+        file_size_bytes=result.file_size_bytes if result else None,
+        duration_seconds=result.duration_seconds if result else None,
+        error=state.error.code if state.error else None,
+        status_check_endpoint=status_check_endpoint,
     )

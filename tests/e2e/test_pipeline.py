@@ -230,3 +230,28 @@ def test_the_bundled_example_renders_from_the_embedded_samples(stack: RunningSta
     assert probed.duration == pytest.approx(6.0, abs=0.05)
     # the 400x400 logo contained in its 180x320 box at 5%/5%: 180x180 from y 134; orange at its centre
     assert near(pixel(path, 1.0, 126, 224), (255, 165, 0)), "the logo where the example puts it"
+
+
+def test_history_lists_jobs_newest_first_by_page_and_status(
+    stack: RunningStack, media_server: MediaServer
+) -> None:
+    with stack.client() as client:
+        ids = []
+        for _ in range(2):
+            response = client.post("/api/v1/videocreate", json=prd_example(media_server))
+            assert response.status_code == 200, response.text
+            ids.append(response.json()["job_id"])
+        first = client.get("/api/v1/videos", params={"limit": 1}).json()
+        assert [j["job_id"] for j in first["jobs"]] == [ids[1]], "the newest first"
+        assert first["total"] >= 2 and first["next_offset"] == 1
+        second = client.get("/api/v1/videos", params={"limit": 1, "offset": 1}).json()
+        assert [j["job_id"] for j in second["jobs"]] == [ids[0]]
+        job = second["jobs"][0]
+        assert job["status"] == "completed" and job["submitted_at"].endswith("Z")
+        assert job["status_check_endpoint"] == f"/api/v1/videoresult/{ids[0]}"
+        assert job["file_size_bytes"] > 0 and job["output_format"] == "mp4"
+        failed = client.get("/api/v1/videos", params={"status": "failed", "limit": 100}).json()
+        assert all(j["status"] == "failed" for j in failed["jobs"])
+        assert not {j["job_id"] for j in failed["jobs"]} & set(ids)
+        wrong = client.get("/api/v1/videos", params={"status": "done", "limit": 0})
+        assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "INVALID_INPUT"

@@ -45,6 +45,7 @@ def api_schema(fuzzed_api: str) -> Any:
 
 OPERATIONS = [
     ("POST", "/api/v1/videocreate"),
+    ("GET", "/api/v1/videos"),
     ("GET", "/api/v1/videoresult/{job_id}"),
     ("DELETE", "/api/v1/videoresult/{job_id}"),
     ("GET", "/api/v1/videoresult/{job_id}/events"),

@@ -84,6 +84,10 @@ def test_a_job_belongs_to_its_tenant(tenant_api: str, media_server: MediaServer)
             assert other.status_code == 404, (method, path, other.text)
             assert other.json()["error"]["code"] == "NOT_FOUND"
             assert done["result_url"] not in other.text
+        mine = alpha.get("/api/v1/videos").json()
+        assert ([j["job_id"] for j in mine["jobs"]], mine["total"]) == ([job_id], 1), "only alpha's jobs"
+        assert mine["jobs"][0]["result_url"] == done["result_url"]
+        assert job_id not in beta.get("/api/v1/videos").text
 
 
 def test_jobs_in_flight_are_capped_per_tenant(tenant_api: str, media_server: MediaServer) -> None:
