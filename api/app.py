@@ -33,6 +33,7 @@ from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, video_rout
 from api.progress import composition_progress, job_progress
 from api.ratelimit import RateLimit
 from api.requestid import with_request_id
+from api.studio_routes import root_redirect, studio_files
 from schemas.settings import Settings, get_settings
 
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             health_detailed,
             metrics_handler,
             redoc_redirect,
+            root_redirect,
+            studio_files,
         ],
         dependencies={
             "service": Provide(provide_service, use_cache=True, sync_to_thread=False),
