@@ -1,8 +1,8 @@
 """The studio in a real browser (the system's Chromium driven by Playwright) against the real
 stack: a quick render plays and lands in the history, a validation error names its fields, a long
 job on a keyed instance is followed over its WebSocket and cancelled, and a phone-sized screen
-shows the render button without horizontal scrolling. No console errors beyond the HTTP errors a
-step provokes on purpose."""
+shows the render button without horizontal scrolling, reached with the keyboard. No console
+errors beyond the HTTP errors a step provokes on purpose."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_long_job_is_followed_and_cancelled_with_a_key(
         page.close()
 
 
-def test_phone_screen_shows_the_render_button_without_horizontal_scroll(
+def test_phone_screen_shows_the_render_button_and_the_keyboard_reaches_it(
     stack: RunningStack, browser: Browser
 ) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -146,5 +146,13 @@ def test_phone_screen_shows_the_render_button_without_horizontal_scroll(
     box = render.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.fill("#spec", "{not json")
+    page.focus("#example")
+    page.keyboard.press("Tab")  # to the editor
+    page.keyboard.press("Tab")  # to the render button
+    expect(render).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-message")).to_contain_text("not JSON")  # refused before any request
     assert errors == [], errors
     page.close()
