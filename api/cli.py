@@ -12,6 +12,7 @@ import httpx
 import orjson
 
 from analytics.cli import add_analytics_commands
+from schemas.elements import source_of
 from schemas.errors import JobError
 from schemas.settings import get_settings, settings_markdown
 from schemas.spec import VideoSpec
@@ -89,16 +90,15 @@ async def _render_locally(spec: VideoSpec, output: Path) -> None:
     from media.render import render_video
 
     settings = get_settings()
-    local = {i: Path(e.source) for i, e in enumerate(spec.elements) if e.source and Path(e.source).is_file()}
-    remote = spec.model_copy(update={"elements": [e for i, e in enumerate(spec.elements) if i not in local]})
+    local = {
+        p.index: Path(source)
+        for p in spec.placed
+        if (source := source_of(p.element)) is not None and Path(source).is_file()
+    }
     with tempfile.TemporaryDirectory(prefix="videogen-") as tmp:
-        # The remaining elements (URL sources, font URLs) are fetched like the worker does; errors
-        # name them by their place in the spec the user wrote, not in the filtered copy.
-        remote_indexes = [i for i in range(len(spec.elements)) if i not in local]
-        fetched = await fetch_sources(
-            remote, Path(tmp), settings, label=lambda i: spec.element_label(remote_indexes[i])
-        )
-        sources = {**local, **{remote_indexes[i]: Path(f.path) for i, f in fetched.items()}}
+        # The remaining elements (URL sources, font URLs) are fetched like the worker does.
+        fetched = await fetch_sources(spec, Path(tmp), settings, skip=set(local))
+        sources = {**local, **{i: Path(f.path) for i, f in fetched.items()}}
 
         async def progress(percent: float) -> None:
             _progress_bar(percent, "rendering")

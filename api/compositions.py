@@ -32,7 +32,16 @@ from schemas.compositions import (
 )
 from schemas.errors import ErrorCode, JobError
 from schemas.events import PIPELINE, JobState
-from schemas.spec import RESOLUTION_PRESETS, Element, Shadow, Transition, VideoSpec
+from schemas.spec import (
+    RESOLUTION_PRESETS,
+    AudioElement,
+    Element,
+    Shadow,
+    TextElement,
+    Transition,
+    VideoElement,
+    VideoSpec,
+)
 from schemas.views import iso
 
 COMPOSITION_PREFIX = "comp_"
@@ -235,9 +244,9 @@ def _check_overlays(request: CompositionRequest, video_end: float | None) -> Non
 # --- translation -------------------------------------------------------------------------------
 
 
-def _clip_element(n: int, clip: CompositionClip, placed: Placed) -> Element:
+def _clip_element(n: int, clip: CompositionClip, placed: Placed) -> VideoElement:
     transition = clip.transition_in if clip.transition_in != "none" else None
-    return Element(
+    return VideoElement(
         id=f"clips.{n}",
         type="video",
         source=clip.url.strip(),
@@ -269,12 +278,12 @@ def _check_positions(request: CompositionRequest, width: int, height: int) -> No
         raise refuse(ErrorCode.INVALID_INPUT, "invalid overlay position", problems)
 
 
-def _overlay_element(n: int, overlay: CompositionOverlay, width: int, height: int) -> Element:
+def _overlay_element(n: int, overlay: CompositionOverlay, width: int, height: int) -> TextElement:
     """A text element whose box runs from a pixel position to the output's far edge, the text at
     that corner; on a 'center' axis the box is the whole output and the text centered in it."""
     x, y, style = overlay.position.x, overlay.position.y, overlay.style
     at_x, at_y = isinstance(x, float), isinstance(y, float)
-    return Element(
+    return TextElement(
         id=f"overlays.{n}",
         type="text",
         text=overlay.content,
@@ -303,14 +312,14 @@ def to_spec(request: CompositionRequest) -> VideoSpec:
     _check_overlays(request, video_end)
     width, height = RESOLUTION_PRESETS[request.output.resolution]
     _check_positions(request, width, height)
-    elements = [
+    elements: list[Element] = [
         _clip_element(n, clip, p) for n, (clip, p) in enumerate(zip(request.clips, placed, strict=True))
     ]
     elements += [_overlay_element(n, overlay, width, height) for n, overlay in enumerate(request.overlays)]
     audio = request.audio
     if audio is not None and audio.music_url is not None:
         elements.append(
-            Element(
+            AudioElement(
                 id="audio.music",
                 type="audio",
                 source=audio.music_url.strip(),
@@ -322,7 +331,7 @@ def to_spec(request: CompositionRequest) -> VideoSpec:
         )
     if audio is not None and audio.voiceover_url is not None:
         elements.append(
-            Element(
+            AudioElement(
                 id="audio.voiceover",
                 type="audio",
                 source=audio.voiceover_url.strip(),

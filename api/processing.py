@@ -12,7 +12,7 @@ from __future__ import annotations
 from api.compositions import NOT_VIDEO, field_problem, format_problem, refuse
 from schemas.errors import ErrorCode
 from schemas.processing import DEFAULT_COLOR_PRESET, ProcessClipsRequest
-from schemas.spec import Element, VideoSpec
+from schemas.spec import VideoElement, VideoSpec
 
 CLIP_PREFIX = "clip_"
 NORMALIZED_RESOLUTION = "720p"  # 1280x720
@@ -58,7 +58,7 @@ def clip_spec(request: ProcessClipsRequest, index: int) -> VideoSpec:
         thumbnail="thumbnail" in operations,
         color_preset=preset,
         elements=[
-            Element(
+            VideoElement(
                 id=f"clips.{index}", type="video", source=request.clips[index].strip(), fit_mode="contain"
             )
         ],

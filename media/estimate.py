@@ -12,6 +12,7 @@ costs a client a timeout.
 
 from __future__ import annotations
 
+from schemas.elements import PlayableElement, source_of
 from schemas.spec import VideoSpec
 
 UNKNOWN_MEDIA_SECONDS = 10.0
@@ -26,7 +27,7 @@ def planned_duration(spec: VideoSpec) -> float:
     for element in spec.elements:
         if isinstance(element.duration, float):
             length = element.duration
-        elif element.trim_end is not None:
+        elif isinstance(element, PlayableElement) and element.trim_end is not None:
             length = element.trim_end - (element.trim_start or 0.0)
         elif element.type in ("video", "audio"):
             length = UNKNOWN_MEDIA_SECONDS
@@ -37,7 +38,7 @@ def planned_duration(spec: VideoSpec) -> float:
 
 
 def estimate_seconds(spec: VideoSpec) -> float:
-    sources = sum(1 for e in spec.elements if e.source)
+    sources = sum(1 for p in spec.placed if source_of(p.element))
     pixels = spec.out_width * spec.out_height / (1280 * 720)
     render = planned_duration(spec) * pixels * 0.6 * FORMAT_FACTOR[spec.output_format]
     return round(3.0 + 0.5 * sources + render, 2)

@@ -20,7 +20,7 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from media.netguard import Resolver, check_url, redact, system_resolver
 from media.retry import async_retrying
 from media.screening import screen_source
 from media.source_cache import CacheEntry, SourceCache, shared_cache
+from schemas.elements import TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.events import SourceFile
 from schemas.settings import Settings
@@ -70,10 +71,14 @@ class Wanted:
 def wanted_sources(spec: VideoSpec) -> list[Wanted]:
     """Every element source, and every text element's font_family that is a URL."""
     wanted = []
-    for index, element in enumerate(spec.elements):
-        if element.source:
-            wanted.append(Wanted(index, element.source.strip(), element.type))
-        elif element.type == "text" and element.font_family and _URL_LIKE.match(element.font_family.strip()):
+    for placed in spec.placed:
+        index, element = placed.index, placed.element
+        source = source_of(element)
+        if source:
+            wanted.append(Wanted(index, source.strip(), element.type))
+        elif (
+            isinstance(element, TextElement) and element.font_family and _URL_LIKE.match(element.font_family)
+        ):
             wanted.append(Wanted(index, element.font_family.strip(), "font"))
     return wanted
 
@@ -143,17 +148,18 @@ async def fetch_sources(
     settings: Settings,
     *,
     s3_client: Any | None = None,
-    label: Callable[[int], str] | None = None,
+    skip: Collection[int] = (),
     cache: SourceCache | None = None,
     resolver: Resolver = system_resolver,
 ) -> dict[int, SourceFile]:
     """Download and screen every source of `spec` into `dest_dir`, keyed by element index.
 
-    `cache` defaults to the worker's shared cache (SOURCE_CACHE_MB); `resolver` is for
-    tests. On any failure or cancellation, every file this call created is removed.
+    `skip` names elements whose files the caller already has; `cache` defaults to the worker's
+    shared cache (SOURCE_CACHE_MB); `resolver` is for tests. On any failure or cancellation,
+    every file this call created is removed.
     """
-    name = label or spec.element_label
-    wanted = wanted_sources(spec)
+    name = spec.element_label
+    wanted = [w for w in wanted_sources(spec) if w.index not in skip]
     if not wanted:
         return {}
     dest_dir.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from schemas.spec import Element, resolve_length
+from media.graph import Filter, f
 
 
 @dataclass(frozen=True)
@@ -24,29 +24,6 @@ class Fit:
     scale_h: int
     crop: tuple[int, int] | None = None  # x, y offset of the box inside the scaled media
     pad: tuple[int, int] | None = None  # x, y offset of the scaled media inside the box
-
-
-def element_box(element: Element, out_w: int, out_h: int, media: tuple[int, int] | None) -> Box:
-    """The element's box: explicit lengths, the media's aspect for a missing one, else the output."""
-    w = resolve_length(element.width, out_w) if element.width is not None else None
-    h = resolve_length(element.height, out_h) if element.height is not None else None
-    if w is None and h is None:
-        w, h = float(out_w), float(out_h)
-    elif w is None:
-        assert h is not None
-        w = h * media[0] / media[1] if media else float(out_w)
-    elif h is None:
-        h = w * media[1] / media[0] if media else float(out_h)
-    width, height = max(1, round(w)), max(1, round(h))
-    if element.x is None:
-        x = (out_w - width) / 2
-    else:
-        x = resolve_length(element.x, out_w) - resolve_length(element.x_anchor, width)
-    if element.y is None:
-        y = (out_h - height) / 2
-    else:
-        y = resolve_length(element.y, out_h) - resolve_length(element.y_anchor, height)
-    return Box(round(x), round(y), width, height)
 
 
 def fit_media(mode: str, media_w: int, media_h: int, box: Box, *, fills_output: bool) -> Fit:
@@ -68,3 +45,15 @@ def rotated_size(w: int, h: int, degrees: float) -> tuple[int, int]:
     a = math.radians(degrees)
     c, s = abs(math.cos(a)), abs(math.sin(a))
     return math.ceil(w * c + h * s - 1e-6), math.ceil(w * s + h * c - 1e-6)
+
+
+def fit_filters(fit: Fit, box_w: int, box_h: int, *, alpha: bool) -> list[Filter]:
+    """Media scaled to the fit, then cropped (cover) or padded with transparency (contain)."""
+    filters = [f("scale", fit.scale_w, fit.scale_h, flags="bicubic"), f("setsar", 1)]
+    if fit.crop is not None:
+        filters.append(f("crop", box_w, box_h, fit.crop[0], fit.crop[1]))
+    if fit.pad is not None:
+        filters += [f("format", "yuva420p"), f("pad", box_w, box_h, fit.pad[0], fit.pad[1], color="black@0")]
+    else:
+        filters.append(f("format", "yuva420p" if alpha else "yuv420p"))
+    return filters

@@ -6,32 +6,33 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from media.color import color_filters
+from media.graph import Stream, chain, f, join, split
 from media.timeline import Timeline
 from schemas.events import Encoding
-from schemas.spec import VideoSpec
+from schemas.spec import VideoElement, VideoSpec
 
 # Restricts every input to local files: a playlist or concat file naming URLs is not followed.
-INPUT_GUARD = ["-protocol_whitelist", "file,pipe"]
+INPUT_PROTOCOLS = "file,pipe"
+INPUT_GUARD = ["-protocol_whitelist", INPUT_PROTOCOLS]
 STILL_FORMATS = ("jpg", "png")
 X264_CRF = {"low": 28, "medium": 23, "high": 18}
 VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 
 
-def finish_chains(spec: VideoSpec, video: str, duration: float) -> list[str]:
-    """Turns the composed stream into [vout] in the pixel format the output wants, colour graded
-    first when the spec names a preset."""
-    grade = "".join(f"{chain}," for chain in color_filters(spec.color_preset))
+def finish(spec: VideoSpec, video: Stream, duration: float) -> Stream:
+    """The composed stream in the pixel format the output wants, colour graded first when the
+    spec names a preset."""
+    grade = color_filters(spec.color_preset)
     if spec.output_format in STILL_FORMATS:
         at = min(spec.snapshot_time, max(0.0, duration - 1.0 / spec.fps))
         pix = "yuvj420p" if spec.output_format == "jpg" else "rgb24"
-        return [f"[{video}]trim=start={at:.6f},setpts=PTS-STARTPTS,{grade}format={pix}[vout]"]
+        return chain(
+            video, [f("trim", start=f"{at:.6f}"), f("setpts", "PTS-STARTPTS"), *grade, f("format", pix)]
+        )
     if spec.output_format == "gif":
-        return [
-            f"[{video}]{grade}split[gif_a][gif_b]",
-            "[gif_a]palettegen[palette]",
-            "[gif_b][palette]paletteuse=dither=sierra2_4a[vout]",
-        ]
-    return [f"[{video}]{grade}format=yuv420p[vout]"]
+        frames, for_palette = split(chain(video, grade), 2)
+        return join([frames, for_palette.filter("palettegen")], "paletteuse", dither="sierra2_4a")
+    return chain(video, [*grade, f("format", "yuv420p")])
 
 
 X264_PRESET = "veryfast"
@@ -66,32 +67,27 @@ def encoding(spec: VideoSpec) -> Encoding:
     )
 
 
-def encoder_args(spec: VideoSpec, duration: float, threads: int) -> list[str]:
+def encoder_options(spec: VideoSpec, duration: float, threads: int) -> dict[str, object]:
+    """Output options of the rendered file (ffmpeg-python turns each into `-name value`)."""
     fmt, enc = spec.output_format, encoding(spec)
     if fmt in STILL_FORMATS:
-        return ["-frames:v", "1", "-update", "1", *(["-q:v", "2"] if fmt == "jpg" else [])]
-    common = ["-t", f"{duration:.6f}", "-r", f"{spec.fps:g}", "-threads", str(threads)]
+        return {"frames:v": 1, "update": 1, **({"q:v": 2} if fmt == "jpg" else {})}
+    common: dict[str, object] = {"t": f"{duration:.6f}", "r": f"{spec.fps:g}", "threads": threads}
     if fmt == "gif":
-        return [*common, "-loop", "0", "-f", "gif"]
-    audio = ["-c:a", str(enc.audio_codec), "-b:a", str(enc.audio_bitrate)]
+        return {**common, "loop": 0, "f": "gif"}
+    audio = {"c:a": enc.audio_codec, "b:a": enc.audio_bitrate}
     if fmt == "webm":
-        video = [
-            "-c:v",
-            enc.video_codec,
-            "-crf",
-            str(enc.crf),
-            "-b:v",
-            "0",
-            "-deadline",
-            str(enc.preset),
-            "-cpu-used",
-            "8",
-            "-row-mt",
-            "1",
-        ]
-        return [*common, *video, *audio, "-f", "webm"]
-    video = ["-c:v", enc.video_codec, "-preset", str(enc.preset), "-crf", str(enc.crf), "-pix_fmt", "yuv420p"]
-    return [*common, *video, *audio, "-movflags", "+faststart", "-f", "mov" if fmt == "mov" else "mp4"]
+        video = {
+            "c:v": enc.video_codec,
+            "crf": enc.crf,
+            "b:v": 0,
+            "deadline": enc.preset,
+            "cpu-used": 8,
+            "row-mt": 1,
+        }
+        return {**common, **video, **audio, "f": "webm"}
+    video = {"c:v": enc.video_codec, "preset": enc.preset, "crf": enc.crf, "pix_fmt": "yuv420p"}
+    return {**common, **video, **audio, "movflags": "+faststart", "f": "mov" if fmt == "mov" else "mp4"}
 
 
 COPYABLE = {"mp4": ("h264", {"aac"}), "mov": ("h264", {"aac"}), "webm": ("vp9", {"opus", "vorbis"})}
@@ -106,7 +102,12 @@ def stream_copy_args(
     clip = timeline.clips[0]
     element, info = clip.element, clip.info
     codec, audio_codecs = COPYABLE[spec.output_format]
-    if element.type != "video" or info is None or info.kind != "video" or info.video_codec != codec:
+    if (
+        not isinstance(element, VideoElement)
+        or info is None
+        or info.kind != "video"
+        or info.video_codec != codec
+    ):
         return None
     plain = (
         info.pix_fmt == "yuv420p"
@@ -122,7 +123,11 @@ def stream_copy_args(
         and clip.end >= clip.media_length - 1e-3
         and element.duration_mode == "auto"
         and element.opacity == 1
-        and element.rotation % 360 == 0
+        and element.rotation == 0
+        and element.scale == 1
+        and not element.animations
+        and element.effect is None
+        and element.speed == 1
         and element.fade_in == 0
         and element.fade_out == 0
         and element.volume == 1

@@ -17,6 +17,7 @@ from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.text import DEFAULT_FONT, choose_font
+from schemas.elements import TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -131,8 +132,9 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
     """
     infos: dict[int, MediaInfo] = {}
     by_path: dict[Path, MediaInfo] = {}
-    for index, element in enumerate(spec.elements):
-        if element.type not in ("video", "image", "audio"):
+    for placed in spec.placed:
+        index = placed.index
+        if source_of(placed.element) is None:
             continue
         path = sources.get(index)
         if path is None:
@@ -158,10 +160,8 @@ def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> d
     Only needed when a text element names a family that is not bundled; the system's own
     configuration is included when the machine has one.
     """
-    names = [
-        index for index, element in enumerate(spec.elements)
-        if element.type == "text" and choose_font(element, sources.get(index)).family is not None
-    ]  # fmt: skip
+    texts = [(p.index, p.element) for p in spec.placed if isinstance(p.element, TextElement)]
+    names = [index for index, text in texts if choose_font(text, sources.get(index)).family is not None]
     if not names:
         return {}
     conf = work_dir / "fonts.conf"

@@ -2,9 +2,9 @@
 
 User text never enters the filter graph: it is written verbatim to a file that drawtext reads
 with `expansion=none`, so quotes, colons, backslashes, `%` and newlines are just characters.
-Every other user string placed in the graph (a fontconfig family name) goes through
-`escape_value`. Wrapping is done here with the font's advance widths because drawtext does
-not wrap.
+Every other user string placed in the graph (a fontconfig family name) is an option value the
+node graph escapes. Wrapping and measuring are done here with the font's metrics because
+drawtext does not wrap.
 """
 
 from __future__ import annotations
@@ -17,20 +17,14 @@ from pathlib import Path
 import font_roboto
 from fontTools.ttLib import TTFont
 
-from media.layout import Box
-from schemas.spec import Element
+from media.graph import Filter, f
+from schemas.elements import TextElement
 
 DEFAULT_FONT = Path(font_roboto.font_files["Roboto"])
 BUNDLED_FONTS: dict[str, Path] = {
     re.sub(r"(?<!^)([A-Z])", r" \1", name).lower(): Path(path)
     for name, path in font_roboto.font_files.items()
 }  # "roboto", "roboto bold", "roboto bold italic", ...
-
-
-def escape_value(value: str) -> str:
-    """Escape a filter option value for both levels of FFmpeg's filtergraph parsing."""
-    option_level = re.sub(r"([\\':])", r"\\\1", value)
-    return re.sub(r"([\\'\[\],;])", r"\\\1", option_level)
 
 
 def ffmpeg_color(color: str) -> str:
@@ -47,7 +41,7 @@ class Font:
     metrics: Path
 
 
-def choose_font(element: Element, font_file: Path | None) -> Font:
+def choose_font(element: TextElement, font_file: Path | None) -> Font:
     if font_file is not None:
         return Font(file=font_file, family=None, metrics=font_file)
     family = (element.font_family or "Roboto").strip()
@@ -58,18 +52,27 @@ def choose_font(element: Element, font_file: Path | None) -> Font:
 
 
 @lru_cache(maxsize=16)
-def _advances(font_path: Path) -> tuple[dict[int, int], int, int]:
-    """Code point -> advance width, the fallback advance and units per em of a font file."""
+def _advances(font_path: Path) -> tuple[dict[int, int], int, int, int]:
+    """Code point -> advance width, the fallback advance, units per em and line height of a font."""
     font = TTFont(str(font_path), lazy=True, fontNumber=0)
     cmap = font.getBestCmap() or {}
     hmtx = font["hmtx"].metrics
     advances = {code: hmtx[glyph][0] for code, glyph in cmap.items() if glyph in hmtx}
     fallback = hmtx[font.getGlyphOrder()[0]][0]
-    return advances, fallback, font["head"].unitsPerEm
+    line = font["hhea"].ascent - font["hhea"].descent
+    return advances, fallback, font["head"].unitsPerEm, line
+
+
+def text_block(text: str, font_path: Path, size: float, line_spacing: float) -> tuple[float, float]:
+    """Width and height of wrapped text as drawtext lays it out (lines of the font's height)."""
+    _, _, units, line = _advances(font_path)
+    lines = text.split("\n")
+    width = max(text_width(row, font_path, size) for row in lines)
+    return width, len(lines) * line * size / units + (len(lines) - 1) * line_spacing
 
 
 def text_width(text: str, font_path: Path, size: float) -> float:
-    advances, fallback, units = _advances(font_path)
+    advances, fallback, units, _ = _advances(font_path)
     return sum(advances.get(ord(ch), fallback) for ch in text) * size / units
 
 
@@ -95,37 +98,33 @@ def wrap_text(text: str, font_path: Path, size: float, max_width: float) -> str:
     return "\n".join(lines)
 
 
-def drawtext_filter(element: Element, font: Font, text_file: Path, size: float, box: Box) -> str:
+def drawtext_filter(
+    element: TextElement, font: Font, text_file: Path, size: float, **options: object
+) -> Filter:
     """drawtext drawing the (already wrapped) text of `text_file` inside a box-sized canvas."""
     pad = element.background_padding
-    x = {
-        "left": f"{pad:g}",
-        "center": "(w-text_w)/2",
-        "right": f"w-text_w-{pad:g}",
-    }[element.align]
+    x = {"left": f"{pad:g}", "center": "(w-text_w)/2", "right": f"w-text_w-{pad:g}"}[element.align]
     y = {"top": f"{pad:g}", "center": "(h-text_h)/2", "bottom": f"h-text_h-{pad:g}"}[element.vertical_align]
-    options = [
-        f"fontfile={escape_value(str(font.file))}"
-        if font.file
-        else f"font={escape_value(font.family or '')}",
-        f"textfile={escape_value(str(text_file))}",
-        "expansion=none",
-        f"fontsize={size:.2f}",
-        f"fontcolor={ffmpeg_color(element.color or '#ffffff')}",
-        f"line_spacing={element.line_spacing:g}",
-        f"text_align={element.align[0].upper()}",
-        f"x={x}",
-        f"y={y}",
-    ]
+    drawn: dict[str, object] = {"fontfile": str(font.file)} if font.file else {"font": font.family or ""}
+    drawn |= {
+        "textfile": str(text_file),
+        "expansion": "none",
+        "fontsize": f"{size:.2f}",
+        "fontcolor": ffmpeg_color(element.color or "#ffffff"),
+        "line_spacing": f"{element.line_spacing:g}",
+        "text_align": element.align[0].upper(),
+        "x": x,
+        "y": y,
+    }
     if element.background_color:
-        options += ["box=1", f"boxcolor={ffmpeg_color(element.background_color)}", f"boxborderw={pad:g}"]
+        drawn |= {"box": 1, "boxcolor": ffmpeg_color(element.background_color), "boxborderw": f"{pad:g}"}
     if element.stroke and element.stroke.width > 0:
-        options += [f"borderw={element.stroke.width:g}", f"bordercolor={ffmpeg_color(element.stroke.color)}"]
+        drawn |= {"borderw": f"{element.stroke.width:g}", "bordercolor": ffmpeg_color(element.stroke.color)}
     if element.shadow:
         shadow = element.shadow
-        options += [
-            f"shadowx={shadow.x:g}",
-            f"shadowy={shadow.y:g}",
-            f"shadowcolor={ffmpeg_color(shadow.color)}",
-        ]
-    return "drawtext=" + ":".join(options)
+        drawn |= {
+            "shadowx": f"{shadow.x:g}",
+            "shadowy": f"{shadow.y:g}",
+            "shadowcolor": ffmpeg_color(shadow.color),
+        }
+    return f("drawtext", **drawn, **options)

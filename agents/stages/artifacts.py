@@ -15,6 +15,7 @@ from media.fetch import fetch_sources
 from media.output import encoding
 from media.probe import MediaInfo
 from media.render import RenderOutcome, render_video
+from schemas.elements import source_of
 from schemas.events import (
     Encoding,
     JobContext,
@@ -93,7 +94,7 @@ def rendered_file(ctx: JobContext, sources: Mapping[str, SourceFile], outcome: R
 async def fetch_job_sources(ctx: JobContext, runtime: StageRuntime, attempt_id: str) -> dict[str, SourceFile]:
     """Download a job's sources into this attempt's own directory."""
     settings = runtime.settings
-    wants_s3 = any((e.source or "").startswith("s3://") for e in ctx.spec.elements)
+    wants_s3 = any((source_of(p.element) or "").startswith("s3://") for p in ctx.spec.placed)
     client = await asyncio.to_thread(s3_client, settings) if wants_s3 else None
     fetched = await fetch_sources(
         ctx.spec, sources_dir(settings, ctx.job_id, attempt_id), settings, s3_client=client

@@ -63,7 +63,26 @@ SPEC: dict[str, Any] = {"width": 640, "height": 360, "elements": [{"type": "text
     [
         ({"width": [1]}, "width", "integer"),
         ({"elements": [{"type": "text", "text": [1]}]}, "elements.0.text", "string"),
-        ({"elements": [{"type": "text", "text": "hi", "x": [1]}]}, "elements.0.x", "a length"),
+        ({"elements": [{"type": "text", "text": "hi", "x": {"a": 1}}]}, "elements.0.x", "a length"),
+        (
+            {"elements": [{"type": "text", "text": "hi", "x": [1]}]},
+            "elements.0.x.0",
+            "a keyframe is an object",
+        ),
+        (
+            {"elements": [{"type": "text", "text": "hi", "x": [{"time": 0, "value": "left"}]}]},
+            "elements.0.x.0.value",
+            "is not a length",
+        ),
+        (
+            {
+                "elements": [
+                    {"type": "text", "text": "hi", "x": [{"time": 1, "value": 0}, {"time": 1, "value": 5}]}
+                ]
+            },
+            "elements.0.x.1.time",
+            "keyframe times must increase",
+        ),
         ({"elements": [{"type": "text", "text": "hi", "width": {"a": 1}}]}, "elements.0.width", "a length"),
         ({"elements": [{"type": "text", "text": "hi", "font_size": [1]}]}, "elements.0.font_size", "pixels"),
         ({"elements": [{"type": "text", "text": "hi", "duration": [1]}]}, "elements.0.duration", "seconds"),

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from media.compiler import CompiledRender, compile_render
-from media.layout import Box, Fit, element_box, fit_media, rotated_size
+from media.layout import Box, Fit, fit_media, rotated_size
+from media.placement import Frame, place
 from media.probe import MediaInfo
-from media.text import DEFAULT_FONT, escape_value, wrap_text
+from media.text import DEFAULT_FONT, wrap_text
 from media.timeline import resolve_timeline
+from schemas.elements import ColorElement, ImageElement, VisualElement
 from schemas.errors import JobError
-from schemas.spec import Element, VideoSpec
+from schemas.spec import VideoSpec
 
 VIDEO = MediaInfo(
     kind="video",
@@ -65,7 +67,10 @@ def test_inputs_are_local_only_seeked_and_bounded() -> None:
     argv = _compile(spec, {0: VIDEO}).argv
     i = argv.index("-i")
     assert argv[i + 1] == "file:/media/in0"
-    assert argv[i - 2 : i] == ["-protocol_whitelist", "file,pipe"]
+    input_options = argv[argv.index("-nostdin") + 1 : i]
+    assert (
+        argv[argv.index("-protocol_whitelist") + 1] == "file,pipe" and "-protocol_whitelist" in input_options
+    )
     assert argv[argv.index("-ss") + 1] == "2.000000" and argv.index("-ss") < i  # input seeking
     assert argv[argv.index("-t") + 1] == "3.000000"
     assert "-nostdin" in argv and argv.count("-filter_complex") == 1
@@ -90,11 +95,12 @@ def test_text_never_enters_the_graph() -> None:
     assert written.replace("\n", "") == text.replace("\n", "")
 
 
-def test_escape_value_for_both_parser_levels() -> None:
-    assert escape_value("plain") == "plain"
-    assert escape_value("a:b") == "a\\\\:b"
-    assert escape_value("x'y") == "x\\\\\\'y"
-    assert escape_value("[a],b;c") == "\\[a\\]\\,b\\;c"
+def test_option_values_are_escaped_for_both_parser_levels() -> None:
+    spec = _spec({"type": "text", "text": "t", "font_family": "a:b'c[d],e;f", "duration": 1})
+    compiled = _compile(spec, {})
+    graph = compiled.argv[compiled.argv.index("-filter_complex") + 1]
+    # option level escapes \ ' = :, then the graph level escapes \ ' [ ] , ; (backslashes included)
+    assert "font=a\\\\:b\\\\\\'c\\[d\\]\\,e\\;f:" in graph
 
 
 def test_timeline_durations() -> None:
@@ -114,27 +120,27 @@ def test_timeline_errors_name_the_element() -> None:
         resolve_timeline(_spec({"type": "image", "source": "i"}), {0: IMAGE}, max_duration=600)
     with pytest.raises(JobError, match="more than the 5 s allowed"):
         resolve_timeline(_spec({"type": "color", "color": "#000000", "duration": 9}), {}, max_duration=5)
-    with pytest.raises(JobError, match="element logo: duration 'media'"):
+    with pytest.raises(JobError, match="element clip: duration 'media'"):
         resolve_timeline(
-            _spec({"id": "logo", "type": "image", "source": "i", "duration": "media"}),
+            _spec({"id": "clip", "type": "video", "source": "v", "duration": "media"}),
             {0: IMAGE},
             max_duration=600,
         )
 
 
+def _box(element: VisualElement, media: tuple[int, int] | None) -> Box:
+    return place(element, Frame(720, 1280), media, 1.0).static_box()
+
+
 def test_boxes_and_anchors() -> None:
     def box(**fields: Any) -> Box:
-        return element_box(
-            Element.model_validate({"type": "color", "color": "#000000", **fields}), 720, 1280, None
-        )
+        return _box(ColorElement.model_validate({"type": "color", "color": "#000000", **fields}), None)
 
     assert box(x="5%", y="5%", width="25%", height="25%") == Box(36, 64, 180, 320)
     assert box(width=100, height=50) == Box(310, 615, 100, 50)  # centered
     assert box(x="50%", y=0, x_anchor="50%", width=100, height=50) == Box(310, 0, 100, 50)
     assert box() == Box(0, 0, 720, 1280)
-    media = element_box(
-        Element.model_validate({"type": "image", "source": "i", "width": 200}), 720, 1280, (400, 100)
-    )
+    media = _box(ImageElement.model_validate({"type": "image", "source": "i", "width": 200}), (400, 100))
     assert (media.w, media.h) == (200, 50)  # the missing side keeps the media's aspect
 
 
@@ -160,7 +166,7 @@ def test_transition_chain_uses_xfade_with_offsets() -> None:
         },
     )
     graph = _compile(spec, {}).argv[_compile(spec, {}).argv.index("-filter_complex") + 1]
-    assert "xfade=transition=slideleft:duration=1.000000:offset=2.000000" in graph
+    assert "xfade=duration=1.000000:offset=2.000000:transition=slideleft" in graph
 
 
 def test_wrap_keeps_newlines_and_splits_long_words() -> None:

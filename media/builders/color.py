@@ -1,0 +1,20 @@
+"""`color`: a solid fill, drawn once and held."""
+
+from __future__ import annotations
+
+from media.builders import Build
+from media.context import RenderContext
+from media.graph import Stream, chain, f, source
+from media.text import ffmpeg_color
+from schemas.elements import ColorElement
+
+
+def build(ctx: RenderContext, job: Build) -> Stream:
+    element = job.clip.element
+    assert isinstance(element, ColorElement)
+    fill = source(
+        "color", c=ffmpeg_color(element.color), s=f"{job.width}x{job.height}", r=f"{ctx.fps:g}", d=1
+    )
+    return chain(
+        fill, [f("trim", end_frame=1), f("format", "yuva420p" if job.alpha else "yuv420p"), *ctx.hold()]
+    )

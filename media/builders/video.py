@@ -1,0 +1,40 @@
+"""`video`: played at its speed and the output's rate, fitted, looped, moved by an effect."""
+
+from __future__ import annotations
+
+from media.builders import Build
+from media.builders.effects import ken_burns
+from media.builders.fitting import fitted
+from media.context import RenderContext
+from media.graph import Filter, Stream, chain, f
+from media.timeline import Clip
+from schemas.elements import VideoElement
+
+MAX_LOOP_BYTES = 1 << 30
+
+
+def build(ctx: RenderContext, job: Build) -> Stream:
+    clip, element = job.clip, job.clip.element
+    assert isinstance(element, VideoElement)
+    filters: list[Filter] = []
+    if element.speed != 1:
+        filters.append(f("setpts", f"(PTS-STARTPTS)/{element.speed:g}"))
+    filters += [f("fps", f"{ctx.fps:g}"), *fitted(job, element.fit_mode)]
+    if clip.loops_segment:
+        filters += _segment_loop(ctx, clip, job)
+    filters += ken_burns(element.effect, element.effect_scale, job.length, ctx.fps)
+    return chain(ctx.media(clip)["v:0"], filters)
+
+
+def _segment_loop(ctx: RenderContext, clip: Clip, job: Build) -> list[Filter]:
+    """Repeats a trimmed segment by holding its (box-sized) frames in memory."""
+    assert clip.media_length is not None
+    frames = max(1, round(clip.media_length * ctx.fps))
+    held = frames * job.width * job.height * (2.5 if job.alpha else 1.5)
+    if held > MAX_LOOP_BYTES:
+        raise ctx.invalid(
+            clip,
+            f"looping a {clip.media_length:.1f} s trimmed segment at {job.width}x{job.height} needs too much "
+            "memory; loop a shorter segment or the whole file",
+        )
+    return [f("loop", loop=-1, size=frames, start=0), f("setpts", f"N/({ctx.fps:g}*TB)")]

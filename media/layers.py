@@ -1,0 +1,197 @@
+"""One visual clip as a layer: its builder's pixels timed (length, freeze, fades), made
+translucent, resized, wiped and rotated over its local time, and where its corner goes.
+
+A layer that does not move keeps whole-pixel numbers and fixed filters, exactly the graph the
+renderer made before motion existed; only what moves pays for per-frame expressions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from media import builders
+from media.builders import Build
+from media.builders import text as text_builder
+from media.builders.fitting import pads
+from media.context import RenderContext
+from media.graph import Filter, Stream, chain, f, join, source
+from media.layout import rotated_size
+from media.motion import Curve
+from media.placement import Frame, Placement, largest, place
+from media.timeline import Clip
+from schemas.elements import (
+    Animation,
+    ColorElement,
+    CompositionElement,
+    FramedElement,
+    TextElement,
+    VisualElement,
+)
+
+MAX_BOX_SIDE = 32_768  # beyond FFmpeg's frame size limits
+WIPES = {"left": "wiperight", "right": "wipeleft", "up": "wipedown", "down": "wipeup"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A stream in local time (from 0) and where its top-left corner goes in its frame."""
+
+    stream: Stream
+    left: Curve
+    top: Curve
+    still: tuple[int, int] | None  # whole-pixel corner of a layer that does not move
+    size: tuple[int, int]  # the stream's frame size
+
+    def position(self, origin: float) -> tuple[object, object]:
+        """overlay's x and y when the layer starts at `origin` on the main stream's clock."""
+        if self.still is not None:
+            return self.still
+        clock = f"(t-{origin:.6f})"
+        return self.left.expr(clock), self.top.expr(clock)
+
+
+def clip_layer(
+    ctx: RenderContext, clip: Clip, frame: Frame, *, length: float, freeze: bool, alpha: bool | None = None
+) -> Layer:
+    element = clip.element
+    assert isinstance(element, VisualElement)
+    placement = placement_of(ctx, clip, frame, length)
+    still = placement.rotation.is_constant and not placement.resizes and not placement.moves
+    if still:
+        box = placement.static_box()
+        width, height = box.w, box.h
+    else:
+        width, height = largest(placement.width, length), largest(placement.height, length)
+    if max(width, height) > MAX_BOX_SIDE:
+        raise ctx.invalid(clip, f"its box {width}x{height} is too large")
+    job = Build(clip, frame, width, height, False, length)
+    if alpha is None:
+        alpha = needs_alpha(job, placement)
+    job = Build(clip, frame, width, height, alpha, length)
+    stream = builders.builder_for(element)(ctx, job)
+    stream = chain(stream, _timed(ctx, clip, placement, alpha, length=length, freeze=freeze))
+    left, top = placement.left, placement.top
+    if placement.resizes:
+        ax, ay = placement.anchor
+        stream = chain(stream, _resize(placement, width, height))
+        left = left.plus(placement.width.times(Curve.constant(ax))).plus(Curve.constant(-width * ax))
+        top = top.plus(placement.height.times(Curve.constant(ay))).plus(Curve.constant(-height * ay))
+    for wipe in placement.wipes:
+        stream = _wipe(ctx, stream, wipe, width, height, length)
+    rotation = placement.rotation
+    if rotation.is_constant and rotation.at(0) % 360:
+        rw, rh = rotated_size(width, height, rotation.at(0) % 360)
+        stream = chain(stream, [f("rotate", a=f"{rotation.at(0) % 360:g}*PI/180", ow=rw, oh=rh, c="none")])
+    elif not rotation.is_constant:
+        rw = rh = math.ceil(math.hypot(width, height))
+        stream = chain(stream, [f("rotate", a=f"({rotation.expr()})*PI/180", ow=rw, oh=rh, c="none")])
+    else:
+        rw, rh = width, height
+    if still:
+        return Layer(stream, left, top, (box.x + (width - rw) // 2, box.y + (height - rh) // 2), (rw, rh))
+    shift = Curve.constant(-(rw - width) / 2), Curve.constant(-(rh - height) / 2)
+    return Layer(stream, left.plus(shift[0]), top.plus(shift[1]), None, (rw, rh))
+
+
+def placement_of(ctx: RenderContext, clip: Clip, frame: Frame, length: float) -> Placement:
+    element = clip.element
+    assert isinstance(element, VisualElement)
+    info = clip.info
+    media = (info.width, info.height) if info and info.width and info.height else None
+    hug = None
+    if isinstance(element, TextElement) and text_builder.hugs(element):
+        hug = text_builder.hug_size(ctx, clip, frame)
+    return place(element, frame, media, length, hug=hug)
+
+
+def needs_alpha(job: Build, placement: Placement) -> bool:
+    """Whether the layer's stream must carry transparency (costs an alpha plane per frame)."""
+    element, info = job.clip.element, job.clip.info
+    rotation = placement.rotation
+    return (
+        isinstance(element, TextElement)
+        or (isinstance(element, CompositionElement) and len(element.background_color or "") != 7)
+        or (isinstance(element, ColorElement) and len(element.color) == 9)
+        or (info is not None and info.has_alpha)
+        or (isinstance(element, FramedElement) and pads(job, element.fit_mode))
+        or not placement.opacity.is_constant
+        or placement.opacity.at(0) < 1
+        or element.fade_in > 0
+        or element.fade_out > 0
+        or not rotation.is_constant
+        or rotation.at(0) % 360 != 0
+        or placement.resizes
+        or bool(placement.wipes)
+    )
+
+
+def _timed(
+    ctx: RenderContext, clip: Clip, placement: Placement, alpha: bool, *, length: float, freeze: bool
+) -> list[Filter]:
+    """Length, fades and opacity of a stream whose time starts at 0."""
+    element = clip.element
+    filters: list[Filter] = []
+    if freeze:
+        filters.append(f("tpad", stop_mode="clone", stop_duration=f"{length:.6f}"))
+    filters.append(f("trim", duration=f"{length:.6f}"))
+    if element.fade_in > 0:
+        filters.append(f("fade", t="in", st=0, d=f"{min(element.fade_in, length):.6f}", alpha=int(alpha)))
+    if element.fade_out > 0:
+        fade = min(element.fade_out, length)
+        filters.append(f("fade", t="out", st=f"{length - fade:.6f}", d=f"{fade:.6f}", alpha=int(alpha)))
+    opacity = placement.opacity
+    if opacity.is_constant and opacity.at(0) < 1:
+        filters.append(f("lut", a=f"val*{opacity.at(0):.4f}"))
+    elif not opacity.is_constant:
+        filters += _opacity_commands(ctx, clip, opacity, length)
+    return filters
+
+
+def _opacity_commands(ctx: RenderContext, clip: Clip, opacity: Curve, length: float) -> list[Filter]:
+    """Opacity that changes: lut's alpha set per frame by sendcmd (lut cannot see time)."""
+    name = f"lut@opacity{clip.index}"
+    frames = max(1, math.ceil(length * ctx.fps))
+    lines, last = [], opacity.at(0)
+    for n in range(1, frames + 1):
+        t = n / ctx.fps
+        value = opacity.at(t)
+        if abs(value - last) >= 1e-4:
+            lines.append(f"{t - 0.5 / ctx.fps:.6f} {name} a val*{max(0.0, min(1.0, value)):.4f};")
+            last = value
+    path = ctx.work_dir / f"opacity_{clip.index}.cmd"
+    ctx.text_files[path] = "\n".join(lines) + "\n"
+    return [f("sendcmd", f=str(path)), f(name, a=f"val*{max(0.0, min(1.0, opacity.at(0))):.4f}")]
+
+
+def _resize(placement: Placement, width: int, height: int) -> list[Filter]:
+    """The content scaled per frame and padded back to its largest size about the anchor."""
+    ax, ay = placement.anchor
+    return [
+        f("scale", w=f"max(1,{placement.width.expr()})", h=f"max(1,{placement.height.expr()})", eval="frame"),
+        f(
+            "pad",
+            w=width,
+            h=height,
+            x=f"(ow-iw)*{ax:.6f}",
+            y=f"(oh-ih)*{ay:.6f}",
+            color="black@0",
+            eval="frame",
+        ),
+    ]
+
+
+def _wipe(
+    ctx: RenderContext, stream: Stream, wipe: Animation, width: int, height: int, length: float
+) -> Stream:
+    """Revealed (or hidden) from an edge: a wipe against a transparent stream of the same size."""
+    seconds = min(wipe.duration, length)
+    blank = chain(
+        source("color", c="black@0", s=f"{width}x{height}", r=f"{ctx.fps:g}", d=f"{seconds:.6f}"),
+        [f("format", "yuva420p")],
+    )
+    transition = WIPES[wipe.direction]
+    if wipe.time == "start":
+        return join([blank, stream], "xfade", transition=transition, duration=f"{seconds:.6f}", offset=0)
+    offset = f"{length - seconds:.6f}"
+    return join([stream, blank], "xfade", transition=transition, duration=f"{seconds:.6f}", offset=offset)

@@ -1,0 +1,405 @@
+"""One model per element type, in a union discriminated by `type`.
+
+Shared fields live in small bases: every element has a place in time; visual ones a box, motion
+and a transition; media ones a source; audible ones volume and speed. Properties that move take a
+value or keyframes (schemas.motion).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from schemas.motion import (
+    Animation,
+    Effect,
+    LengthKeyframe,
+    Lengths,
+    OpacityKeyframe,
+    RotationKeyframe,
+    Scale,
+    ScaleKeyframe,
+    VolumeKeyframe,
+    check_scale,
+    keyframe_list,
+    keyframe_order_errors,
+    raise_at,
+)
+from schemas.units import FONT_SIZE_RE, Color, Length, check_length, is_number, kind
+
+TransitionType = Literal[
+    "fade",
+    "crossfade",
+    "dissolve",
+    "wipeleft",
+    "wiperight",
+    "wipeup",
+    "wipedown",
+    "slideleft",
+    "slideright",
+    "slideup",
+    "slidedown",
+    "fadeblack",
+    "fadewhite",
+    "circleopen",
+    "circleclose",
+]
+MAX_ANIMATIONS = 8
+
+
+class Transition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: TransitionType = "crossfade"
+    duration: float = Field(
+        1.0, gt=0, le=10, description="Seconds the transition overlaps the previous clip."
+    )
+
+
+class Stroke(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    color: Color = "#000000"
+    width: float = Field(2.0, ge=0, le=50)
+
+
+class Shadow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    color: Color = "#000000aa"
+    x: float = Field(2.0, ge=-100, le=100)
+    y: float = Field(2.0, ge=-100, le=100)
+
+
+class ElementBase(BaseModel):
+    """Where an element is in time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, max_length=64, description="Your name for the element, used in errors.")
+    track: int = Field(1, ge=0, le=1000, description="Higher tracks are drawn on top.")
+    time: float = Field(0.0, ge=0, description="Start on the timeline, seconds.")
+    duration: float | Literal["media"] | None = Field(
+        None, description="Seconds, 'media' for the source's length, or omitted: until the output ends."
+    )
+    fade_in: float = Field(0.0, ge=0, description="Seconds of fade in (visual and audio).")
+    fade_out: float = Field(0.0, ge=0, description="Seconds of fade out (visual and audio).")
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration_type(cls, value: object) -> object:
+        if (
+            value is None
+            or value == "media"
+            or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        ):
+            return value
+        if isinstance(value, str) and is_number(value):
+            return value  # a numeric string: pydantic parses it, as before
+        shown = repr(value) if isinstance(value, str) else kind(value)
+        raise ValueError(f"must be seconds (a number) or 'media'; got {shown}")
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float) and value <= 0:
+            raise ValueError("duration must be positive")
+        return value
+
+    @property
+    def is_visual(self) -> bool:
+        return isinstance(self, VisualElement)
+
+
+class VisualElement(ElementBase):
+    """Something seen: a box placed by anchors, moving by keyframes and animations."""
+
+    x: Lengths | None = Field(None, description="Where the anchor point goes; omitted: centred.")
+    y: Lengths | None = None
+    width: Lengths | None = None
+    height: Lengths | None = None
+    x_anchor: Length = Field("0%", description="Point of the element placed at x, percent of its width.")
+    y_anchor: Length = Field("0%", description="Point of the element placed at y, percent of its height.")
+    scale: Scale = Field(1.0, description="Size factor about the anchor point: 1.2 or '120%', or keyframes.")
+    opacity: Annotated[float, Field(ge=0, le=1)] | list[OpacityKeyframe] = 1.0
+    rotation: Annotated[float, Field(ge=-3600, le=3600)] | list[RotationKeyframe] = Field(
+        0.0, description="Degrees clockwise about the box's centre, or keyframes."
+    )
+    animations: list[Animation] = Field(
+        default_factory=list, max_length=MAX_ANIMATIONS, description="Enter and exit presets."
+    )
+    transition: Transition | None = Field(
+        None, description="Transition from the previous clip on the same track into this one."
+    )
+
+    @field_validator("x", "y", "width", "height", mode="before")
+    @classmethod
+    def _lengths(cls, value: object) -> object:
+        if isinstance(value, list):
+            return keyframe_list(value, LengthKeyframe)
+        return value if value is None else check_length(value)
+
+    @field_validator("x_anchor", "y_anchor", mode="before")
+    @classmethod
+    def _anchor(cls, value: object) -> float | str:
+        return check_length(value)
+
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _scale(cls, value: object) -> object:
+        return keyframe_list(value, ScaleKeyframe) if isinstance(value, list) else check_scale(value)
+
+    @field_validator("opacity", "rotation", mode="before")
+    @classmethod
+    def _number_or_keyframes(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, list):
+            return keyframe_list(value, OpacityKeyframe if info.field_name == "opacity" else RotationKeyframe)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and is_number(value):
+            return value
+        raise ValueError(f"must be a number or a list of keyframes; got {kind(value)}")
+
+    @model_validator(mode="after")
+    def _motion(self) -> VisualElement:
+        errors: list[InitErrorDetails] = []
+        for name in ("x", "y", "width", "height", "scale", "opacity", "rotation"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                errors += keyframe_order_errors(name, value)
+        for n, animation in enumerate(self.animations):
+            if animation.type == "typewriter" and not isinstance(self, TextElement):
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "typewriter_not_text", "typewriter animates text elements only"
+                        ),
+                        loc=("animations", n, "type"),
+                        input=animation.type,
+                    )
+                )
+        raise_at(type(self).__name__, errors)
+        return self
+
+
+class SourcedElement(ElementBase):
+    source: str = Field(..., min_length=1, max_length=4096, description="URL of the media.")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("source must not be empty")
+        return value
+
+
+class PlayableElement(SourcedElement):
+    """A source with a length: trimmed, looped or frozen, played at a speed, heard at a volume."""
+
+    trim_start: float | None = Field(None, ge=0, description="Seconds skipped at the start of the source.")
+    trim_end: float | None = Field(None, gt=0, description="Source time where the element stops.")
+    duration_mode: Literal["auto", "loop", "freeze"] = "auto"
+    speed: float = Field(
+        1.0,
+        ge=0.25,
+        le=4,
+        description="Playback rate of the source (pitch kept); 'media' duration is divided by it.",
+    )
+    volume: Annotated[float, Field(ge=0, le=10)] | list[VolumeKeyframe] = Field(
+        1.0, description="Linear gain of the element's sound, or keyframes."
+    )
+    muted: bool = False
+    voiceover: bool = Field(False, description="Duck other audio under this element.")
+
+    @field_validator("volume", mode="before")
+    @classmethod
+    def _volume(cls, value: object) -> object:
+        return keyframe_list(value, VolumeKeyframe) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _trim(self) -> PlayableElement:
+        if self.trim_start is not None and self.trim_end is not None and self.trim_end <= self.trim_start:
+            raise ValueError("trim_end must be after trim_start")
+        if isinstance(self.volume, list):
+            raise_at(type(self).__name__, keyframe_order_errors("volume", self.volume))
+        return self
+
+    @property
+    def silent(self) -> bool:
+        return self.muted or (not isinstance(self.volume, list) and self.volume == 0)
+
+
+class FramedElement(BaseModel):
+    """Media fitted into a box, optionally moving inside it (Ken Burns)."""
+
+    fit_mode: Literal["cover", "contain", "fill", "auto"] = "auto"
+    effect: Effect | None = Field(
+        None, description="Ken Burns motion of the content inside the box over the element's duration."
+    )
+    effect_scale: float = Field(
+        1.2, ge=1.0, le=4.0, description="How far an effect zooms (zoom-*) or pans (pan-*)."
+    )
+
+
+class VideoElement(PlayableElement, VisualElement, FramedElement):
+    type: Literal["video"]
+
+
+class ImageElement(SourcedElement, VisualElement, FramedElement):
+    """A still, or an animated image (GIF, APNG, WebP) that plays once."""
+
+    type: Literal["image"]
+
+
+class TextElement(VisualElement):
+    type: Literal["text"]
+    text: str = Field(..., max_length=5000)
+    font_family: str | None = Field(None, max_length=4096, description="Fontconfig name or a font file URL.")
+    font_size: float | str = Field(48.0, description="Pixels, or vmin/vmax/vh/vw units ('5vmin').")
+    color: Color | None = Field(None, description="Text color (default white).")
+    background_color: Color | None = Field(None, description="Box behind text.")
+    background_padding: float = Field(0.0, ge=0, le=500)
+    stroke: Stroke | None = None
+    shadow: Shadow | None = None
+    align: Literal["left", "center", "right"] = "center"
+    vertical_align: Literal["top", "center", "bottom"] = Field(
+        "center", description="Where the text sits in the height of a given box."
+    )
+    line_spacing: float = Field(0.0, ge=-100, le=500)
+
+    # A value of no member's type is one error at the field's own path, not one per union member.
+    @field_validator("font_size", mode="before")
+    @classmethod
+    def _font_size_type(cls, value: object) -> object:
+        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            raise ValueError(f"must be pixels (48) or a size such as '5vmin'; got {kind(value)}")
+        return value
+
+    @field_validator("font_size")
+    @classmethod
+    def _font_size(cls, value: float | str) -> float | str:
+        if isinstance(value, str) and not FONT_SIZE_RE.match(value):
+            raise ValueError(f"{value!r} is not a font size: use pixels or vmin/vmax/vh/vw units")
+        if isinstance(value, (int, float)) and not 1 <= value <= 2000:
+            raise ValueError("font_size must be between 1 and 2000 pixels")
+        return value
+
+    @model_validator(mode="after")
+    def _no_media(self) -> TextElement:
+        if self.duration == "media":
+            raise ValueError("a text element has no media; give duration in seconds")
+        return self
+
+
+class ColorElement(VisualElement):
+    type: Literal["color"]
+    color: Color = Field(..., description="The fill: '#rrggbb' or '#rrggbbaa'.")
+
+    @model_validator(mode="after")
+    def _no_media(self) -> ColorElement:
+        if self.duration == "media":
+            raise ValueError("a color element has no media; give duration in seconds")
+        return self
+
+
+class AudioElement(PlayableElement):
+    type: Literal["audio"]
+
+
+class CompositionElement(VisualElement):
+    """Elements on a local timeline inside a box, moved and faded as one layer."""
+
+    type: Literal["composition"]
+    background_color: Color | None = Field(
+        None, description="Fill behind the nested elements; default transparent."
+    )
+    elements: ElementList = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _no_media(self) -> CompositionElement:
+        if self.duration == "media":
+            raise ValueError("a composition has no media; give duration in seconds, or omit it")
+        return self
+
+
+Element = Annotated[
+    VideoElement | ImageElement | TextElement | AudioElement | ColorElement | CompositionElement,
+    Field(discriminator="type"),
+]
+ELEMENT_MODELS: dict[str, type[ElementBase]] = {
+    "video": VideoElement,
+    "image": ImageElement,
+    "text": TextElement,
+    "audio": AudioElement,
+    "color": ColorElement,
+    "composition": CompositionElement,
+}
+ELEMENT_TYPES = tuple(ELEMENT_MODELS)
+
+
+def _validate_elements(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Each element by its type's model, with errors at `elements.2.x`, not `elements.2.text.x`
+    as pydantic's tagged union would name them."""
+    if not isinstance(value, list):
+        return handler(value)
+    items: list[Any] = []
+    errors: list[InitErrorDetails] = []
+    for n, item in enumerate(value):
+        if isinstance(item, ElementBase):
+            items.append(item)
+            continue
+        model = ELEMENT_MODELS.get(str(item.get("type"))) if isinstance(item, dict) else None
+        if model is None:
+            shown = repr(item.get("type")) if isinstance(item, dict) else kind(item)
+            message = f"type must be one of {', '.join(ELEMENT_TYPES)}; got {shown}"
+            loc: tuple[int | str, ...] = (n, "type") if isinstance(item, dict) else (n,)
+            errors.append(
+                InitErrorDetails(type=PydanticCustomError("element_type", message), loc=loc, input=item)
+            )
+            continue
+        try:
+            items.append(model.model_validate(item, context=info.context))
+        except ValueError as exc:
+            errors += _located(n, exc, item["type"])
+    raise_at("elements", errors)
+    return handler(items)
+
+
+def _located(n: int, exc: ValueError, element_type: str) -> list[InitErrorDetails]:
+    if not isinstance(exc, ValidationError):
+        return [InitErrorDetails(type=PydanticCustomError("value_error", str(exc)), loc=(n,), input=None)]
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(err["type"], _message(err, element_type)),
+            loc=(n, *err["loc"]),
+            input=err.get("input"),
+        )
+        for err in exc.errors()
+    ]
+
+
+def _message(err: Any, element_type: str) -> str:
+    if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+        return f"a {element_type} element has no field {err['loc'][0]!r}"
+    return str(err["msg"])
+
+
+def source_of(element: ElementBase) -> str | None:
+    """The element's media URL, for the types that have one."""
+    return element.source if isinstance(element, SourcedElement) else None
+
+
+ElementList = Annotated[list[Element], WrapValidator(_validate_elements)]
+CompositionElement.model_rebuild()

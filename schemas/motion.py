@@ -1,0 +1,160 @@
+"""How an element moves: keyframed properties, enter/exit animation presets and Ken Burns effects.
+
+A keyframed property is a list of `{"time", "value", "easing"}` with `time` in seconds from the
+element's own start; before the first keyframe its value holds, after the last the last value
+holds, and `easing` shapes the segment arriving at its keyframe.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from schemas.units import Length, check_length, kind
+
+Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out", "step"]
+EASINGS: tuple[str, ...] = ("linear", "ease-in", "ease-out", "ease-in-out", "step")
+AnimationType = Literal["fade", "slide", "scale", "wipe", "spin", "typewriter"]
+Direction = Literal["left", "right", "up", "down"]
+Effect = Literal["zoom-in", "zoom-out", "pan-left", "pan-right", "pan-up", "pan-down"]
+
+
+class _Keyframe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time: float = Field(..., ge=0, le=86_400, description="Seconds from the element's start.")
+    easing: Easing = Field("linear", description="Shape of the segment arriving at this keyframe.")
+
+
+class LengthKeyframe(_Keyframe):
+    value: Length
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _length(cls, value: object) -> float | str:
+        return check_length(value)
+
+
+class ScaleKeyframe(_Keyframe):
+    value: float | str = Field(..., description="A factor (1.2) or percent ('120%').")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _scale(cls, value: object) -> float | str:
+        return check_scale(value)
+
+
+class OpacityKeyframe(_Keyframe):
+    value: float = Field(..., ge=0, le=1)
+
+
+class RotationKeyframe(_Keyframe):
+    value: float = Field(..., ge=-3600, le=3600, description="Degrees, clockwise.")
+
+
+class VolumeKeyframe(_Keyframe):
+    value: float = Field(..., ge=0, le=10)
+
+
+def check_scale(value: object) -> float | str:
+    """A factor or a percent, between 0 and 10 times."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"must be a factor (1.2) or percent ('120%'); got {kind(value)}")
+    factor = scale_factor(value)
+    if factor is None:
+        raise ValueError(f"must be a factor (1.2) or percent ('120%'); got {value!r}")
+    if not 0 <= factor <= 10:
+        raise ValueError(f"must be between 0 and 10 times (0% to 1000%); got {value!r}")
+    return value if isinstance(value, str) else float(value)
+
+
+def scale_factor(value: float | str) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = value.strip()
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
+
+
+Lengths = Annotated[
+    float | str | list[LengthKeyframe],
+    Field(description="A length, or keyframes of lengths: [{'time': 0, 'value': '0%'}, ...]."),
+]
+Scale = Annotated[
+    float | str | list[ScaleKeyframe], Field(description="A factor (1.2), percent ('120%') or keyframes.")
+]
+
+
+class Animation(BaseModel):
+    """An enter (`time: start`) or exit (`time: end`) preset over `duration` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: AnimationType
+    time: Literal["start", "end"] = "start"
+    duration: float = Field(0.6, gt=0, le=60, description="Seconds the animation lasts.")
+    direction: Direction = Field(
+        "left",
+        description="slide: the output edge it enters from or exits to; wipe: the edge revealed first.",
+    )
+    easing: Easing = "ease-out"
+
+
+def keyframe_order_errors(name: str, keyframes: Sequence[_Keyframe]) -> list[InitErrorDetails]:
+    """One error per keyframe whose time does not come after the previous one's."""
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(
+                "keyframe_order",
+                "keyframe times must increase: {time} s is not after the previous keyframe's {previous} s",
+                {"time": f"{later.time:g}", "previous": f"{earlier.time:g}"},
+            ),
+            loc=(name, n + 1, "time"),
+            input=later.time,
+        )
+        for n, (earlier, later) in enumerate(itertools.pairwise(keyframes))
+        if later.time <= earlier.time
+    ]
+
+
+def keyframe_list(value: list[Any], model: type[_Keyframe]) -> list[Any]:
+    """Keyframes validated one by one, errors at `x.1.value` rather than once per member of the
+    property's value-or-keyframes union."""
+    if not value:
+        raise ValueError("a keyframe list needs at least one keyframe")
+    items: list[Any] = []
+    errors: list[InitErrorDetails] = []
+    for n, item in enumerate(value):
+        if isinstance(item, model):
+            items.append(item)
+        elif not isinstance(item, dict):
+            message = 'a keyframe is an object: {"time": seconds, "value": ...}'
+            errors.append(
+                InitErrorDetails(type=PydanticCustomError("keyframe", message), loc=(n,), input=item)
+            )
+        else:
+            try:
+                items.append(model.model_validate(item))
+            except ValidationError as exc:
+                errors += [
+                    InitErrorDetails(
+                        type=PydanticCustomError(err["type"], str(err["msg"])),
+                        loc=(n, *err["loc"]),
+                        input=err["input"],
+                    )
+                    for err in exc.errors()
+                ]
+    raise_at(model.__name__, errors)
+    return items
+
+
+def raise_at(title: str, errors: list[InitErrorDetails]) -> None:
+    """Errors located inside a field (`x[1].time`), not at the field as a whole."""
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)

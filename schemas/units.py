@@ -1,0 +1,86 @@
+"""Lengths, font sizes and colours as a spec writes them, checked and resolved to pixels."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(%|px)?\s*$")
+FONT_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|vmin|vmax|vh|vw|%)?\s*$")
+_COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+
+
+def kind(value: object) -> str:
+    """How a message names a wrongly typed JSON value."""
+    names: dict[type, str] = {list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_length(value: object) -> float | str:
+    if isinstance(value, bool):
+        raise ValueError("must be a length: pixels (120, '120px') or percent ('25%'); got bool")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be a length: pixels (120, '120px') or percent ('25%'); got {kind(value)}")
+    if not LENGTH_RE.match(value):
+        raise ValueError(f"{value!r} is not a length: use pixels (120) or percent ('25%')")
+    return value.strip()
+
+
+Length = Annotated[
+    float | str,
+    Field(
+        description="Pixels (number, or '120px') or percent ('25%') of the output "
+        "(of the enclosing composition inside one)."
+    ),
+]
+
+
+def resolve_length(value: float | str, total: float) -> float:
+    """A spec length in pixels; percent is of `total`."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = LENGTH_RE.match(value)
+    if not match:
+        raise ValueError(f"not a length: {value!r}")
+    number = float(match.group(1))
+    return number * total / 100.0 if match.group(2) == "%" else number
+
+
+def resolve_font_size(value: float | str, width: int, height: int) -> float:
+    """Font size in pixels; vmin/vmax/vh/vw are percent of the output like in CSS."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = FONT_SIZE_RE.match(value)
+    if not match:
+        raise ValueError(f"not a font size: {value!r}")
+    number, unit = float(match.group(1)), match.group(2) or "px"
+    base = {
+        "px": 100.0,
+        "vmin": min(width, height),
+        "vmax": max(width, height),
+        "vh": height,
+        "vw": width,
+        "%": height,
+    }[unit]
+    return number if unit == "px" else number * base / 100.0
+
+
+def _check_color(value: str) -> str:
+    if not _COLOR_RE.match(value):
+        raise ValueError(f"{value!r} is not a color: use '#rrggbb' or '#rrggbbaa'")
+    return value.lower()
+
+
+Color = Annotated[str, AfterValidator(_check_color)]
