@@ -214,6 +214,150 @@ def montage(src: Sources) -> Composition:
     return Composition("60 s 1080p montage, 6 clips, crossfades", spec, sources, args, moviepy)
 
 
+MOTION_EFFECTS = ["zoom-in", "pan-left", "zoom-out", "pan-right", "zoom-in"]
+TITLES = [(2.0, "Five places"), (12.0, "Six moving logos"), (22.0, "One FFmpeg pass")]
+
+
+def _ken_burns(effect: str, seconds: float) -> str:
+    """The perspective window an expert would write for a smooth zoom or pan (scale 1.2)."""
+    p = f"clip(in/(30*{seconds}),0,1)"
+    if effect.startswith("zoom"):
+        zoom = f"(1+0.2*{p})" if effect == "zoom-in" else f"(1.2-0.2*{p})"
+        w, h = f"W/{zoom}", f"H/{zoom}"
+        x, y = f"(W-{w})/2", f"(H-{h})/2"
+    else:
+        w, h = "W/1.2", "H/1.2"
+        x = f"(W-{w})*{p if effect == 'pan-left' else f'(1-{p})'}"
+        y = f"(H-{h})/2"
+    corners = f"x0={x}:y0={y}:x1={x}+{w}:y1={y}:x2={x}:y2={y}+{h}:x3={x}+{w}:y3={y}+{h}"
+    return f"perspective={corners}:sense=source:eval=frame"
+
+
+def motion(src: Sources) -> Composition:
+    """30 s 1280x720: five stills with Ken Burns effects and crossfades, six logos on keyframed
+    paths, three titles fading and sliding in and out, a music bed."""
+    starts = [6 * n for n in range(len(src.stills))]
+    elements: list[dict[str, Any]] = []
+    for n, start in enumerate(starts):
+        still: dict[str, Any] = {
+            "type": "image",
+            "source": f"still{n}",
+            "time": start,
+            "duration": min(7, 30 - start),
+            "effect": MOTION_EFFECTS[n],
+        }
+        if n:
+            still["transition"] = {"type": "crossfade", "duration": 1}
+        elements.append(still)
+    for k in range(6):
+        path = [{"time": 0, "value": 40}, {"time": 8, "value": 1120}]
+        elements.append(
+            {"type": "image", "source": f"logo{k}", "track": 2, "time": 4 * k, "duration": 8,
+             "width": 120, "height": 120, "x": path, "y": 40 + 80 * k}
+        )  # fmt: skip
+    for start, title in TITLES:
+        animations = [
+            {"type": "fade", "duration": 0.6, "easing": "linear"},
+            {"type": "slide", "direction": "down", "duration": 0.6, "easing": "linear"},
+            {"type": "fade", "time": "end", "duration": 0.6, "easing": "linear"},
+        ]
+        elements.append(
+            {"type": "text", "text": title, "track": 3, "time": start, "duration": 6, "x": 0, "y": 560,
+             "width": 1280, "height": 120, "font_size": 64, "color": "#ffffff", "animations": animations}
+        )  # fmt: skip
+    elements.append({"type": "audio", "source": "music", "duration": 30})
+    spec = {
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "fps": 30,
+        "duration": 30,
+        "elements": elements,
+    }
+    logo_files = [src.logos[k % len(src.logos)] for k in range(6)]
+    sources = {n: still for n, still in enumerate(src.stills)}
+    sources |= {len(src.stills) + k: logo for k, logo in enumerate(logo_files)}
+    sources[len(src.stills) + 6 + len(TITLES)] = src.music
+
+    parts = []
+    for n, start in enumerate(starts):
+        seconds = min(7, 30 - start)
+        parts.append(
+            f"[{n}:v]scale=1280:720,setsar=1,format=yuv420p,{HOLD},trim=duration={seconds},"
+            f"{_ken_burns(MOTION_EFFECTS[n], seconds)},setpts=PTS-STARTPTS[p{n}]"
+        )
+    last = "p0"
+    for n in range(1, len(starts)):
+        parts.append(f"[{last}][p{n}]xfade=transition=fade:duration=1:offset={starts[n]}[x{n}]")
+        last = f"x{n}"
+    for k in range(6):
+        i = len(src.stills) + k
+        parts.append(
+            f"[{i}:v]scale=120:120,format=yuva420p,{HOLD},trim=duration=8,setpts=PTS+{4 * k}/TB[g{k}];"
+            f"[{last}][g{k}]overlay=x='40+1080*(t-{4 * k})/8':y={40 + 80 * k}:eof_action=pass[o{k}]"
+        )
+        last = f"o{k}"
+    for n, (start, title) in enumerate(TITLES):
+        text_file = src.music.parent / f"title_{n}.txt"
+        text_file.write_text(title, encoding="utf-8")
+        local = f"(t-{start})"
+        alpha = f"if(lt({local},0.6),{local}/0.6,if(gt({local},5.4),(6-{local})/0.6,1))"
+        y = f"560+(120-text_h)/2+160*max(0,1-{local}/0.6)"
+        parts.append(
+            f"[{last}]drawtext=fontfile={DEFAULT_FONT}:textfile={text_file}:expansion=none:fontsize=64:"
+            f"fontcolor=white:x=(w-text_w)/2:y='{y}':alpha='{alpha}':"
+            f"enable='between(t,{start},{start + 6})'[t{n}]"
+        )
+        last = f"t{n}"
+    parts.append(f"[{last}]format=yuv420p[v]")
+    args = [a for path in [*src.stills, *logo_files, src.music] for a in ("-i", str(path))]
+    music_input = len(src.stills) + 6
+    args += ["-filter_complex", ";".join(parts), "-map", "[v]", "-map", f"{music_input}:a", "-t", "30"]
+    args += [*ENCODE, *AUDIO]
+
+    def moviepy(out: Path, threads: int) -> None:
+        from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, TextClip, vfx
+
+        layers: list[Any] = []
+        for n, (start, path) in enumerate(zip(starts, src.stills, strict=True)):
+            seconds = min(7, 30 - start)
+            effect = MOTION_EFFECTS[n]
+            still = ImageClip(str(path)).resized((1280, 720)).with_duration(seconds)
+            if effect.startswith("zoom"):
+                grow = (
+                    (lambda t, s=seconds: 1 + 0.2 * t / s)
+                    if effect == "zoom-in"
+                    else (lambda t, s=seconds: 1.2 - 0.2 * t / s)
+                )
+                still = still.resized(grow).with_position("center")
+            else:
+                sign = -1 if effect == "pan-left" else 1
+                still = still.resized(1.2).with_position(
+                    lambda t, s=seconds, d=sign: (-128 + d * 128 * (t / s - 0.5) * 2 / 2, -72)
+                )
+            layers.append(still.with_start(start).with_effects([vfx.CrossFadeIn(1)] if n else []))
+        for k, logo in enumerate(logo_files):
+            layers.append(
+                ImageClip(str(logo)).resized((120, 120)).with_start(4 * k).with_duration(8)
+                .with_position(lambda t, y=40 + 80 * k: (40 + 1080 * t / 8, y))
+            )  # fmt: skip
+        for start, title in TITLES:
+            text = TextClip(font=str(DEFAULT_FONT), text=title, font_size=64, color="white").with_duration(6)
+            base = 560 + (120 - text.h) // 2
+            layers.append(
+                text.with_start(start)
+                .with_position(lambda t, b=base: ("center", b + 160 * max(0.0, 1 - t / 0.6)))
+                .with_effects([vfx.CrossFadeIn(0.6), vfx.CrossFadeOut(0.6)])
+            )  # fmt: skip
+        music = AudioFileClip(str(src.music)).subclipped(0, 30)
+        video = CompositeVideoClip(layers, size=(1280, 720)).with_duration(30).with_audio(music)
+        _write(video, out, threads, [music])
+
+    return Composition(
+        "30 s 720p motion: Ken Burns, keyframed logos, animated titles", spec, sources, args, moviepy
+    )
+
+
 def _write(video: Any, out: Path, threads: int, sources: list[Any]) -> None:
     """Encode like the other two, then close the readers so their FFmpeg processes are reaped."""
     video.write_videofile(
@@ -231,4 +375,4 @@ def _write(video: Any, out: Path, threads: int, sources: list[Any]) -> None:
         clip.close()
 
 
-ALL = [prd_example, overlays_text_music, montage]
+ALL = [prd_example, overlays_text_music, montage, motion]

@@ -16,6 +16,7 @@ class Sources:
     logos: list[Path]  # 4 PNGs with alpha, 300x300
     music: Path  # 60 s stereo
     clips: list[Path]  # 6 x 11 s, 1920x1080 30 fps, silent
+    stills: list[Path]  # 5 PNG photos-to-be, 1920x1080
 
 
 def _make(ffmpeg: str, out: Path, *args: str) -> Path:
@@ -73,4 +74,10 @@ def make_sources(ffmpeg: str, root: Path) -> Sources:
         )
         for n, pattern in enumerate(patterns[:MONTAGE_CLIPS])
     ]
-    return Sources(background=background, logos=logos, music=music, clips=clips)
+    stills = [
+        _make(
+            ffmpeg, root / f"still_{n}.png", "-f", "lavfi", "-i", f"{pattern}=s=1920x1080", "-frames:v", "1"
+        )
+        for n, pattern in enumerate(["testsrc2", "smptehdbars", "rgbtestsrc", "mandelbrot", "testsrc"])
+    ]
+    return Sources(background=background, logos=logos, music=music, clips=clips, stills=stills)

@@ -42,10 +42,10 @@ def compose(
         layer, start = _group_layer(ctx, group, frame)
         x, y = layer.position(start)
         options: dict[str, object] = {"x": x, "y": y, "eof_action": "pass"}
-        if transparent:
-            options["format"] = "yuva420"
+        if transparent:  # blends in 4:2:0 and keeps the canvas's alpha plane
+            options["format"] = "yuv420"
         video = join([video, layer.stream], "overlay", **options)
-    return video
+    return chain(video, [f("format", "yuva420p")]) if transparent else video
 
 
 def _fill(background: str | None, transparent: bool) -> str:

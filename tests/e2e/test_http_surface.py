@@ -16,7 +16,15 @@ def test_openapi_is_generated_and_browsable(stack: RunningStack) -> None:
         schema = response.json()
         assert "/api/v1/videocreate" in schema["paths"]
         assert "VideoCreateRequest" in schema["components"]["schemas"]
-        assert "Element" in schema["components"]["schemas"]
+        components = schema["components"]["schemas"]
+        for name in ("VideoElement", "ImageElement", "TextElement", "AudioElement", "ColorElement"):
+            assert name in components, name
+        # each type shows only its own fields
+        assert "text" in components["TextElement"]["properties"]
+        assert "text" not in components["AudioElement"]["properties"]
+        assert "keyframe" in str(
+            components["ColorElement"]["properties"]["x"]
+        ).lower() or "LengthKeyframe" in str(components["ColorElement"]["properties"]["x"])
         docs = client.get("/docs")
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
         redoc = client.get("/redoc", follow_redirects=True)
