@@ -17,6 +17,7 @@ from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.text import DEFAULT_FONT, choose_font
+from media.timeline import invalid
 from schemas.elements import TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
@@ -138,20 +139,13 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
             continue
         path = sources.get(index)
         if path is None:
-            raise _invalid(spec, index, "its source file was not provided to the renderer")
+            raise invalid(spec, index, "its source file was not provided to the renderer")
         try:
             infos[index] = by_path[path] if path in by_path else probe(path)
             by_path[path] = infos[index]
         except JobError as exc:
-            raise _invalid(spec, index, exc.message) from exc
+            raise invalid(spec, index, exc.message) from exc
     return infos
-
-
-def _invalid(spec: VideoSpec, index: int, reason: str) -> JobError:
-    label = spec.element_label(index)
-    return JobError(
-        ErrorCode.INVALID_INPUT, f"element {label}: {reason}", {"element": label, "reason": reason}
-    )
 
 
 def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> dict[str, str]:

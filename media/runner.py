@@ -82,12 +82,24 @@ async def run_ffmpeg(
     if work.exception() is not None:  # e.g. the progress callback failed: stop FFmpeg too
         await _kill(process, work)
         work.result()
+    if process.returncode != 0 and _out_of_memory(process.returncode, tail):
+        raise JobError(
+            ErrorCode.MEMORY_LIMIT_EXCEEDED,
+            "the render ran out of memory: use a smaller output size, fewer or shorter layers, "
+            "or give the worker more memory",
+            {"exit_code": process.returncode, "stderr_tail": list(tail)},
+        )
     if process.returncode != 0:
         raise JobError(
             ErrorCode.FFMPEG_ERROR,
             "FFmpeg failed to render the video",
             {"exit_code": process.returncode, "stderr_tail": list(tail)},
         )
+
+
+def _out_of_memory(returncode: int, tail: deque[str]) -> bool:
+    """FFmpeg failed to allocate, or the kernel's OOM killer ended it (SIGKILL we did not send)."""
+    return returncode == -signal.SIGKILL or any("Cannot allocate memory" in line for line in tail)
 
 
 async def _kill(process: asyncio.subprocess.Process, work: asyncio.Future[Any]) -> None:

@@ -102,3 +102,13 @@ async def test_cancelled_render_leaves_no_output(media: Media, tmp_path: Path) -
         await render_video(spec, {0: media.video(seconds=2)}, out, settings=SETTINGS, cancel=cancel)
     assert err.value.code == ErrorCode.CANCELLED and not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # the work directory is gone too
+
+
+async def test_a_render_killed_for_memory_is_memory_limit_exceeded() -> None:
+    """The kernel's OOM killer ends a process with SIGKILL; the runner did not send it."""
+    with pytest.raises(JobError) as err:
+        await run_ffmpeg(
+            "/bin/sh", ["-c", "echo 'Cannot allocate memory' >&2; kill -9 $$"], duration=1, timeout_seconds=60
+        )
+    assert err.value.code == ErrorCode.MEMORY_LIMIT_EXCEEDED
+    assert "smaller output" in err.value.message
