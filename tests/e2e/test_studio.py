@@ -71,7 +71,7 @@ def test_quick_render_plays_and_is_in_the_history(stack: RunningStack, browser: 
     page.click("#render")
     expect(page.locator("#error-message")).to_contain_text("INVALID_INPUT")
     fields = page.locator("#error-fields li")
-    expect(fields).to_have_text([re.compile("^output_format "), re.compile(r"^elements\.0 ")])
+    expect(fields).to_have_text([re.compile("^output_format "), re.compile(r"^elements\.0\.text ")])
 
     page.select_option("#example", index=1)
     page.select_option("#example", index=0)  # the default example, back in the editor
