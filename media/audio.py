@@ -61,22 +61,30 @@ def audio_chain(source: AudioSource) -> Stream:
     """One clip's sound: resampled, sped, gained, faded and delayed to its start."""
     clip, element = source.clip, source.clip.element
     assert isinstance(element, PlayableElement)
-    length = source.length
+    length, skip = source.length, clip.skip
+    whole = skip + length + clip.tail  # fades are placed in the element's own time
     filters = [f("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")]
+    if clip.lead:  # read from the start of a video frame: the sound starts where the picture plays
+        filters += [f("atrim", start=f"{clip.lead:.6f}"), f("asetpts", "PTS-STARTPTS")]
     if clip.loops_segment and clip.media_length is not None:
         filters.append(f("aloop", loop=-1, size=round(clip.media_length * clip.speed * SAMPLE_RATE)))
     filters += _tempo(clip.speed)
-    filters += [f("atrim", duration=f"{length:.6f}"), f("asetpts", "PTS-STARTPTS")]
+    if clip.loops_segment and clip.media_length is not None and skip:
+        filters.append(f("atrim", start=f"{skip % clip.media_length:.6f}"))  # the loop's phase
+    own_time = f"PTS-STARTPTS+round({skip:.6f}/TB)" if skip else "PTS-STARTPTS"
+    filters += [f("atrim", duration=f"{length:.6f}"), f("asetpts", own_time)]
     if isinstance(element.volume, list):
         curve = Curve(tuple((k.time, k.value, k.easing) for k in element.volume))
         filters.append(f("volume", volume=curve.expr(), eval="frame"))
     elif element.volume != 1:
         filters.append(f("volume", f"{element.volume:g}"))
     if source.fade_in > 0:
-        filters.append(f("afade", t="in", st=0, d=f"{min(source.fade_in, length):.6f}"))
+        filters.append(f("afade", t="in", st=0, d=f"{min(source.fade_in, whole):.6f}"))
     if source.fade_out > 0:
-        fade = min(source.fade_out, length)
-        filters.append(f("afade", t="out", st=f"{length - fade:.6f}", d=f"{fade:.6f}"))
+        fade = min(source.fade_out, whole)
+        filters.append(f("afade", t="out", st=f"{whole - fade:.6f}", d=f"{fade:.6f}"))
+    if skip:
+        filters.append(f("asetpts", "PTS-STARTPTS"))
     if clip.start > 0:
         filters.append(f("adelay", delays=round(clip.start * 1000), all=1))
     return chain(source.stream, filters)

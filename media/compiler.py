@@ -17,13 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from media.audio import AudioSource, audio_graph, is_audible
-from media.compose import compose, transition, transition_groups
+from media.compose import compose, transition, transition_groups, transition_start
 from media.context import RenderContext
-from media.graph import Stream, command
+from media.graph import Stream, chain, command, f
 from media.output import STILL_FORMATS, encoder_options, finish, stream_copy_args
 from media.placement import Frame
 from media.probe import MediaInfo
-from media.timeline import Clip, Timeline, resolve_children, resolve_timeline
+from media.timeline import Clip, Timeline, resolve_children, resolve_timeline, window
+from schemas.errors import ErrorCode, JobError
 from schemas.spec import VideoSpec
 
 
@@ -46,21 +47,44 @@ def compile_render(
     max_duration: float,
 ) -> CompiledRender:
     timeline = resolve_timeline(spec, infos, max_duration=max_duration)
+    early = 0.0  # seconds rendered before the range to begin inside a transition, then dropped
+    if spec.range is not None:
+        timeline, early = _ranged(timeline, spec.range.start, spec.range.duration)
     copy = stream_copy_args(spec, timeline, sources, out_path)
     if copy is not None:
         return CompiledRender(argv=copy, duration=timeline.duration, stream_copy=True)
     ctx = RenderContext(spec=spec, infos=infos, sources=sources, threads=threads, work_dir=work_dir)
     frame = Frame(spec.out_width, spec.out_height)
     video = compose(ctx, timeline, frame, background=spec.background_color, transparent=False)
-    streams = [finish(spec, video, timeline.duration)]
     sound = _audio(ctx, timeline)
+    if early:
+        video = chain(video, [f("trim", start=f"{early:.6f}"), f("setpts", "PTS-STARTPTS")])
+        sound = (
+            None
+            if sound is None
+            else chain(sound, [f("atrim", start=f"{early:.6f}"), f("asetpts", "PTS-STARTPTS")])
+        )
+    streams = [finish(spec, video, timeline.duration - early)]
     if sound is not None:
         streams.append(sound)
-    options = {**encoder_options(spec, timeline.duration, threads), "progress": "pipe:1", "nostats": None}
+    length = timeline.duration - early
+    options = {**encoder_options(spec, length, threads), "progress": "pipe:1", "nostats": None}
     global_args = ["-hide_banner", "-nostdin", "-y", "-filter_complex_threads", str(threads)]
     argv = command([(streams, f"file:{out_path}", options)], global_args)
-    duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else timeline.duration
+    duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else length
     return CompiledRender(argv=argv, duration=duration, text_files=ctx.text_files)
+
+
+def _ranged(timeline: Timeline, start: float, duration: float) -> tuple[Timeline, float]:
+    """The range's timeline (begun early when the range starts inside a transition) and how early."""
+    if start >= timeline.duration:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"range.start {start:g} s is past the end of the video ({timeline.duration:.2f} s)",
+            {"field": "range.start"},
+        )
+    begin = transition_start(timeline, start)
+    return window(timeline, begin, duration + start - begin), start - begin
 
 
 def _audio(ctx: RenderContext, timeline: Timeline) -> Stream | None:

@@ -64,7 +64,8 @@ def transition_groups(clips: list[Clip]) -> list[list[Clip]]:
         element = clip.element
         assert isinstance(element, VisualElement)
         previous = last_on_track.get(element.track)
-        if element.transition is not None and previous is not None and previous[-1].start < clip.start:
+        began = previous[-1].start - previous[-1].skip if previous else 0.0  # its own start, windows aside
+        if element.transition is not None and previous is not None and began < clip.start - clip.skip:
             previous.append(clip)
             continue
         group = [clip]
@@ -77,7 +78,18 @@ def transition(clip: Clip) -> tuple[str, float]:
     element = clip.element
     assert isinstance(element, VisualElement) and element.transition is not None
     name = element.transition.type
-    return XFADE_NAMES.get(name, name), min(element.transition.duration, clip.length)
+    return XFADE_NAMES.get(name, name), min(element.transition.duration, clip.skip + clip.length + clip.tail)
+
+
+def transition_start(timeline: Timeline, at: float) -> float:
+    """Where a window beginning `at` must really begin so that no transition is cut: xfade cannot
+    start part way, so a window starting inside one starts at the transition's beginning."""
+    start = at
+    for group in transition_groups([clip for clip in timeline.clips if clip.is_visual]):
+        for clip in group[1:]:
+            if clip.start < at < clip.start + transition(clip)[1]:
+                start = min(start, clip.start)
+    return start
 
 
 def _is_backdrop(ctx: RenderContext, group: list[Clip], frame: Frame, duration: float) -> bool:
@@ -109,8 +121,9 @@ def _group_layer(ctx: RenderContext, group: list[Clip], frame: Frame) -> tuple[L
         clip = group[0]
         freeze = clip.freezes and (clip.media_length or clip.length) < clip.length
         layer = clip_layer(ctx, clip, frame, length=clip.length, freeze=freeze)
-        shifted = chain(layer.stream, [f("setpts", f"PTS-STARTPTS+{clip.start:.6f}/TB")])
-        return Layer(shifted, layer.left, layer.top, layer.still, layer.size), clip.start
+        shifted = chain(layer.stream, [f("setpts", f"PTS-STARTPTS+round({clip.start:.6f}/TB)")])
+        # the layer's own time 0 on this timeline's clock (before it, when the timeline began later)
+        return Layer(shifted, layer.left, layer.top, layer.still, layer.size), clip.start - clip.skip
     return _xfade_layer(ctx, group, frame), group[0].start
 
 
@@ -128,7 +141,8 @@ def _xfade_layer(ctx: RenderContext, group: list[Clip], frame: Frame) -> Layer:
         end = following.start + transition(following)[1] if following else clip.end
         layer = clip_layer(ctx, clip, frame, length=end - clip.start, freeze=True, alpha=alpha)
         stream = chain(layer.stream, [f("setpts", "PTS-STARTPTS")])
-        streams.append(_on_canvas(ctx, layer, stream, frame, end - clip.start) if alpha else stream)
+        placed = _on_canvas(ctx, layer, stream, frame, end - clip.start, clip.skip) if alpha else stream
+        streams.append(placed)
     merged = streams[0]
     for clip, stream in zip(group[1:], streams[1:], strict=True):
         name, seconds = transition(clip)
@@ -139,11 +153,13 @@ def _xfade_layer(ctx: RenderContext, group: list[Clip], frame: Frame) -> Layer:
             duration=f"{seconds:.6f}",
             offset=f"{clip.start - start:.6f}",
         )
-    shifted = chain(merged, [f("setpts", f"PTS-STARTPTS+{start:.6f}/TB")])
+    shifted = chain(merged, [f("setpts", f"PTS-STARTPTS+round({start:.6f}/TB)")])
     return Layer(shifted, Curve.constant(0.0), Curve.constant(0.0), (0, 0), (frame.width, frame.height))
 
 
-def _on_canvas(ctx: RenderContext, layer: Layer, stream: Stream, frame: Frame, length: float) -> Stream:
+def _on_canvas(
+    ctx: RenderContext, layer: Layer, stream: Stream, frame: Frame, length: float, skip: float
+) -> Stream:
     """The stream placed on a transparent frame-sized canvas, unless it already fills it."""
     if layer.still == (0, 0) and layer.size == (frame.width, frame.height):
         return stream
@@ -151,6 +167,6 @@ def _on_canvas(ctx: RenderContext, layer: Layer, stream: Stream, frame: Frame, l
         source("color", c="black@0", s=f"{frame.width}x{frame.height}", r=f"{ctx.fps:g}", d=f"{length:.6f}"),
         [f("format", "yuva420p")],
     )
-    x, y = layer.position(0.0)
+    x, y = layer.position(-skip)
     placed = join([canvas, stream], "overlay", x=x, y=y, eof_action="pass", format="yuv420")
     return chain(placed, [f("format", "yuva420p")])

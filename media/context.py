@@ -55,6 +55,8 @@ class RenderContext:
             )
         return self.inputs[clip.index]
 
-    def hold(self) -> list[Filter]:
-        """One frame repeated for ever at the output's rate: stills are drawn and scaled once."""
-        return [f("loop", loop=-1, size=1, start=0), f("setpts", f"N/({self.fps:g}*TB)")]
+    def hold(self, skip: float = 0.0) -> list[Filter]:
+        """One frame repeated for ever at the output's rate from time `skip`: stills are drawn and
+        scaled once."""
+        start = f"+round({skip:.6f}/TB)" if skip else ""
+        return [f("loop", loop=-1, size=1, start=0), f("setpts", f"N/({self.fps:g}*TB){start}")]

@@ -30,7 +30,6 @@ from schemas.elements import (
 )
 
 MAX_BOX_SIDE = 32_768  # beyond FFmpeg's frame size limits
-WIPES = {"left": "wiperight", "right": "wipeleft", "up": "wipedown", "down": "wipeup"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,14 @@ def clip_layer(
 ) -> Layer:
     element = clip.element
     assert isinstance(element, VisualElement)
-    placement = placement_of(ctx, clip, frame, length)
+    whole = clip.skip + length + clip.tail  # the element's own length, in and out of this timeline
+    placement = placement_of(ctx, clip, frame, whole)
     still = placement.rotation.is_constant and not placement.resizes and not placement.moves
     if still:
         box = placement.static_box()
         width, height = box.w, box.h
     else:
-        width, height = largest(placement.width, length), largest(placement.height, length)
+        width, height = largest(placement.width, whole), largest(placement.height, whole)
     if max(width, height) > MAX_BOX_SIDE:
         raise ctx.invalid(clip, f"its box {width}x{height} is too large")
     job = Build(clip, frame, width, height, False, length)
@@ -70,7 +70,7 @@ def clip_layer(
         alpha = needs_alpha(job, placement)
     job = Build(clip, frame, width, height, alpha, length)
     stream = builders.builder_for(element)(ctx, job)
-    stream = chain(stream, _timed(ctx, clip, placement, alpha, length=length, freeze=freeze))
+    stream = chain(stream, _timed(ctx, clip, placement, alpha, length=length, whole=whole, freeze=freeze))
     left, top = placement.left, placement.top
     if placement.resizes:
         ax, ay = placement.anchor
@@ -78,7 +78,7 @@ def clip_layer(
         left = left.plus(placement.width.times(Curve.constant(ax))).plus(Curve.constant(-width * ax))
         top = top.plus(placement.height.times(Curve.constant(ay))).plus(Curve.constant(-height * ay))
     for wipe in placement.wipes:
-        stream = _wipe(ctx, stream, wipe, width, height, length)
+        stream = _wipe(ctx, clip, stream, wipe, (width, height), whole)
     rotation = placement.rotation
     if rotation.is_constant and rotation.at(0) % 360:
         rw, rh = rotated_size(width, height, rotation.at(0) % 360)
@@ -127,31 +127,43 @@ def needs_alpha(job: Build, placement: Placement) -> bool:
 
 
 def _timed(
-    ctx: RenderContext, clip: Clip, placement: Placement, alpha: bool, *, length: float, freeze: bool
+    ctx: RenderContext,
+    clip: Clip,
+    placement: Placement,
+    alpha: bool,
+    *,
+    length: float,
+    whole: float,
+    freeze: bool,
 ) -> list[Filter]:
-    """Length, fades and opacity of a stream whose time starts at 0."""
+    """Length, fades and opacity of a stream in the element's own time (fades and opacity are
+    placed in the whole element, `length` is what this timeline shows of it)."""
     element = clip.element
     filters: list[Filter] = []
     if freeze:
         filters.append(f("tpad", stop_mode="clone", stop_duration=f"{length:.6f}"))
-    filters.append(f("trim", duration=f"{length:.6f}"))
+    if clip.skip:  # the stream is in the element's own time; a sought source may start a frame early
+        filters.append(f("trim", start=f"{clip.skip:.6f}", end=f"{clip.skip + length:.6f}"))
+    else:
+        filters.append(f("trim", duration=f"{length:.6f}"))
     if element.fade_in > 0:
-        filters.append(f("fade", t="in", st=0, d=f"{min(element.fade_in, length):.6f}", alpha=int(alpha)))
+        filters.append(f("fade", t="in", st=0, d=f"{min(element.fade_in, whole):.6f}", alpha=int(alpha)))
     if element.fade_out > 0:
-        fade = min(element.fade_out, length)
-        filters.append(f("fade", t="out", st=f"{length - fade:.6f}", d=f"{fade:.6f}", alpha=int(alpha)))
+        fade = min(element.fade_out, whole)
+        filters.append(f("fade", t="out", st=f"{whole - fade:.6f}", d=f"{fade:.6f}", alpha=int(alpha)))
     opacity = placement.opacity
     if opacity.is_constant and opacity.at(0) < 1:
         filters.append(f("lut", a=f"val*{opacity.at(0):.4f}"))
     elif not opacity.is_constant:
-        filters += _opacity_commands(ctx, clip, opacity, length)
+        filters += _opacity_commands(ctx, clip, opacity, whole)
     return filters
 
 
-def _opacity_commands(ctx: RenderContext, clip: Clip, opacity: Curve, length: float) -> list[Filter]:
-    """Opacity that changes: lut's alpha set per frame by sendcmd (lut cannot see time)."""
+def _opacity_commands(ctx: RenderContext, clip: Clip, opacity: Curve, whole: float) -> list[Filter]:
+    """Opacity that changes: lut's alpha set per frame by sendcmd (lut cannot see time). Commands
+    before the stream's first frame all run on it, leaving the value of that moment."""
     name = f"lut@opacity{clip.index}"
-    frames = max(1, math.ceil(length * ctx.fps))
+    frames = max(1, math.ceil(whole * ctx.fps))
     lines, last = [], opacity.at(0)
     for n in range(1, frames + 1):
         t = n / ctx.fps
@@ -182,16 +194,30 @@ def _resize(placement: Placement, width: int, height: int) -> list[Filter]:
 
 
 def _wipe(
-    ctx: RenderContext, stream: Stream, wipe: Animation, width: int, height: int, length: float
+    ctx: RenderContext, clip: Clip, stream: Stream, wipe: Animation, size: tuple[int, int], whole: float
 ) -> Stream:
-    """Revealed (or hidden) from an edge: a wipe against a transparent stream of the same size."""
-    seconds = min(wipe.duration, length)
-    blank = chain(
-        source("color", c="black@0", s=f"{width}x{height}", r=f"{ctx.fps:g}", d=f"{seconds:.6f}"),
-        [f("format", "yuva420p")],
+    """Revealed from (or hidden towards) an edge: the stream's alpha multiplied by a mask, an
+    opaque panel sliding over a transparent one, in the element's own time (so a window that
+    begins mid-wipe continues it)."""
+    width, height = size
+    seconds = min(wipe.duration, whole)
+    start = 0.0 if wipe.time == "start" else whole - seconds
+    entering = wipe.time == "start"
+    travel = {"left": -width, "right": width, "up": -height, "down": height}[wipe.direction]
+    offset = Curve.ramp(
+        start, start + seconds, travel if entering else 0.0, 0.0 if entering else travel, wipe.easing
     )
-    transition = WIPES[wipe.direction]
-    if wipe.time == "start":
-        return join([blank, stream], "xfade", transition=transition, duration=f"{seconds:.6f}", offset=0)
-    offset = f"{length - seconds:.6f}"
-    return join([stream, blank], "xfade", transition=transition, duration=f"{seconds:.6f}", offset=offset)
+    clock = [f("trim", start=f"{clip.skip:.6f}")] if clip.skip else []
+    canvas = chain(
+        source("color", c="black@0", s=f"{width}x{height}", r=f"{ctx.fps:g}", d=f"{whole:.6f}"),
+        [*clock, f("format", "yuva420p")],
+    )
+    panel = chain(
+        source("color", c="white", s=f"{width}x{height}", r=f"{ctx.fps:g}", d=f"{whole:.6f}"),
+        [*clock, f("format", "yuva420p")],
+    )
+    horizontal = wipe.direction in ("left", "right")
+    position = {"x": offset.expr(), "y": 0} if horizontal else {"x": 0, "y": offset.expr()}
+    mask = join([canvas, panel], "overlay", **position, format="yuv420")
+    modes = {"c0_mode": "normal", "c1_mode": "normal", "c2_mode": "normal", "c3_mode": "multiply"}
+    return join([stream, chain(mask, [f("format", "yuva420p")])], "blend", **modes)

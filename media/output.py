@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from media.color import color_filters
-from media.graph import Stream, chain, f, join, split
+from media.graph import Filter, Stream, chain, f, join, split
 from media.timeline import Timeline
 from schemas.events import Encoding
 from schemas.spec import VideoElement, VideoSpec
@@ -29,13 +29,33 @@ def finish(spec: VideoSpec, video: Stream, duration: float) -> Stream:
         return chain(
             video, [f("trim", start=f"{at:.6f}"), f("setpts", "PTS-STARTPTS"), *grade, f("format", pix)]
         )
+    grade += _draft(spec)
     if spec.output_format == "gif":
         frames, for_palette = split(chain(video, grade), 2)
         return join([frames, for_palette.filter("palettegen")], "paletteuse", dither="sierra2_4a")
     return chain(video, [*grade, f("format", "yuv420p")])
 
 
+PREVIEW_SIDE = 640
+PREVIEW_FPS = 15.0
+
+
+def output_fps(spec: VideoSpec) -> float:
+    return min(spec.fps, PREVIEW_FPS) if spec.preview else spec.fps
+
+
+def _draft(spec: VideoSpec) -> list[Filter]:
+    """A preview is the composed video made smaller and sparser at the very end, so its layout
+    and timing are the full render's."""
+    if not spec.preview:
+        return []
+    factor = min(1.0, PREVIEW_SIDE / max(spec.out_width, spec.out_height))
+    width, height = (max(2, round(side * factor / 2) * 2) for side in (spec.out_width, spec.out_height))
+    return [f("fps", f"{output_fps(spec):g}"), f("scale", width, height, flags="bilinear")]
+
+
 X264_PRESET = "veryfast"
+PREVIEW_CRF = 30
 
 
 def encoding(spec: VideoSpec) -> Encoding:
@@ -59,9 +79,9 @@ def encoding(spec: VideoSpec) -> Encoding:
     crf = spec.crf if spec.crf is not None else X264_CRF[spec.quality]
     return Encoding(
         video_codec="libx264",
-        crf=min(crf, 51),
-        fps=spec.fps,
-        preset=X264_PRESET,
+        crf=PREVIEW_CRF if spec.preview else min(crf, 51),
+        fps=output_fps(spec),
+        preset="ultrafast" if spec.preview else X264_PRESET,
         audio_codec="aac",
         audio_bitrate="192k" if spec.quality == "high" else "128k",
     )
@@ -72,7 +92,7 @@ def encoder_options(spec: VideoSpec, duration: float, threads: int) -> dict[str,
     fmt, enc = spec.output_format, encoding(spec)
     if fmt in STILL_FORMATS:
         return {"frames:v": 1, "update": 1, **({"q:v": 2} if fmt == "jpg" else {})}
-    common: dict[str, object] = {"t": f"{duration:.6f}", "r": f"{spec.fps:g}", "threads": threads}
+    common: dict[str, object] = {"t": f"{duration:.6f}", "r": f"{output_fps(spec):g}", "threads": threads}
     if fmt == "gif":
         return {**common, "loop": 0, "f": "gif"}
     audio = {"c:a": enc.audio_codec, "b:a": enc.audio_bitrate}
@@ -137,6 +157,8 @@ def stream_copy_args(
         and element.height is None
         and not spec.loudness_normalization
         and spec.color_preset is None
+        and spec.range is None
+        and not spec.preview
     )
     keep_audio = info.has_audio and not element.muted
     if not plain or (keep_audio and info.audio_codec not in audio_codecs):

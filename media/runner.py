@@ -82,7 +82,7 @@ async def run_ffmpeg(
     if work.exception() is not None:  # e.g. the progress callback failed: stop FFmpeg too
         await _kill(process, work)
         work.result()
-    if process.returncode != 0 and _out_of_memory(process.returncode, tail):
+    if process.returncode != 0 and _out_of_memory(process.returncode or 0, tail):
         raise JobError(
             ErrorCode.MEMORY_LIMIT_EXCEEDED,
             "the render ran out of memory: use a smaller output size, fewer or shorter layers, "

@@ -28,6 +28,9 @@ class Clip:
     end: float
     source_start: float
     media_length: float | None  # timeline seconds of source after trimming and speed; None for stills
+    skip: float = 0.0  # seconds of the element's own time already played when its timeline starts
+    tail: float = 0.0  # seconds of the element's own time left after its timeline ends
+    lead: float = 0.0  # source seconds read before `source_start + lead`, where playing begins
 
     @property
     def length(self) -> float:
@@ -56,7 +59,7 @@ class Clip:
         element = self.element
         if not isinstance(element, PlayableElement) or self.media_length is None or not self.loops:
             return False
-        return self.source_start > 0 or element.trim_end is not None
+        return bool(element.trim_start) or element.trim_end is not None
 
     @property
     def decoded_length(self) -> float:
@@ -64,7 +67,7 @@ class Clip:
         if self.loops_segment:
             assert self.media_length is not None
             return min(self.media_length, self.length) * self.speed
-        return self.played_length * self.speed
+        return self.played_length * self.speed + self.lead
 
     @property
     def played_length(self) -> float:
@@ -117,9 +120,62 @@ def intrinsic_length(spec: VideoSpec, parent: int, infos: Mapping[int, MediaInfo
 
 
 def resolve_children(spec: VideoSpec, parent: Clip, infos: Mapping[int, MediaInfo]) -> Timeline:
-    """A composition's own timeline: its elements, cut to the composition's clip length."""
+    """A composition's own timeline: its elements, cut to the composition's clip length (and
+    windowed like it when the composition is partly played already)."""
     drafts, _ = _drafts(spec, spec.children(parent.index), infos)
-    return _cut(drafts, parent.length)
+    whole = _cut(drafts, parent.skip + parent.length)
+    return window(whole, parent.skip, parent.length) if parent.skip else whole
+
+
+def window(timeline: Timeline, start: float, duration: float) -> Timeline:
+    """The part [start, start + duration) of a timeline as a timeline of its own (a `range`, or one
+    chunk of a chunked render). Each clip that began earlier keeps `skip`, the seconds of its own
+    time already played, so its motion, fades and sources carry on exactly where they were: media
+    is sought past them (a looped file to the same phase), nothing before the window is decoded."""
+    end = min(timeline.duration, start + duration)
+    clips = []
+    for clip in timeline.clips:
+        if clip.end <= start or clip.start >= end:
+            continue
+        skip = max(0.0, start - clip.start)
+        moved = replace(
+            clip,
+            start=max(0.0, clip.start - start),
+            end=min(clip.end, end) - start,
+            skip=clip.skip + skip,
+            tail=clip.tail + max(0.0, clip.end - end),
+        )
+        clips.append(_sought(moved, skip) if skip and clip.media_length is not None else moved)
+    return Timeline(duration=end - start, clips=clips)
+
+
+def _sought(clip: Clip, skip: float) -> Clip:
+    """A media clip started `skip` seconds into its own time: its source read from there on."""
+    assert clip.media_length is not None
+    if clip.loops_segment:
+        return clip  # the graph repeats the segment and drops the phase already played
+    if clip.loops:
+        phase = (clip.source_start + skip * clip.speed) % (clip.media_length * clip.speed)
+        return _on_frame(replace(clip, source_start=phase))
+    left = clip.media_length - skip
+    if left <= 0:  # a frozen clip whose media ended before: hold its last frame
+        last = 0.04
+        held = clip.source_start + (clip.media_length - last) * clip.speed
+        return _on_frame(replace(clip, source_start=held, media_length=last))
+    return _on_frame(replace(clip, source_start=clip.source_start + skip * clip.speed, media_length=left))
+
+
+def _on_frame(clip: Clip) -> Clip:
+    """Seeks to the start of the source frame showing at `source_start`, keeping the rest as
+    `lead`: FFmpeg drops a frame that began before the seek point, though it still shows there,
+    and the frames must fall on the same instants as in an unwindowed render."""
+    fps = clip.info.fps if clip.info is not None else None
+    if not fps or clip.media_length is None:
+        return clip
+    frame = 1.0 / fps
+    start = math.floor(clip.source_start / frame + 1e-6) * frame
+    lead = clip.source_start - start
+    return replace(clip, source_start=start, lead=lead, media_length=clip.media_length + lead / clip.speed)
 
 
 def _cut(drafts: list[Clip], duration: float) -> Timeline:

@@ -75,6 +75,13 @@ RESOLUTION_PRESETS: dict[str, tuple[int, int]] = {
 ColorPreset = Literal["warm", "cool", "vivid", "muted", "bw", "vintage"]
 
 
+class TimeRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: float = Field(0.0, ge=0, description="Seconds into the timeline.")
+    duration: float = Field(..., gt=0, description="Seconds rendered from there (to the end at most).")
+
+
 @dataclass(frozen=True)
 class Placed:
     """An element of the spec at any depth: its flat index (top-level elements keep their position),
@@ -114,6 +121,14 @@ class VideoSpec(BaseModel):
         description="A colour grade of the whole output: warm, cool, vivid (more contrast and "
         "saturation), muted (less), bw (black and white) or vintage (faded, yellowed).",
     )
+    range: TimeRange | None = Field(
+        None, description="Render only this part of the timeline: {'start': 10, 'duration': 5}."
+    )
+    preview: bool = Field(
+        False,
+        description="A fast draft for editors: at most 640 px on its longer side, at most 15 fps, "
+        "the fastest encoder settings. Same layout and timing as the full render, lower quality.",
+    )
     elements: ElementList = Field(..., min_length=1, max_length=MAX_ELEMENTS)
 
     @model_validator(mode="after")
@@ -128,6 +143,8 @@ class VideoSpec(BaseModel):
                 self.width, self.height = preset
         if self.width is None or self.height is None:
             raise ValueError("give width and height (or a resolution preset)")
+        if self.range is not None and self.output_format in ("jpg", "png"):
+            raise ValueError(f"a {self.output_format} output is one frame: use snapshot_time, not range")
         if self.thumbnail and self.output_format in ("jpg", "png"):
             raise ValueError(f"a {self.output_format} output is a still already; thumbnail is for videos")
         if len(self.placed) > MAX_ELEMENTS:

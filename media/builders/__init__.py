@@ -1,7 +1,8 @@
 """One builder per visual element type, in one table.
 
-A builder draws an element's own pixels at the size asked, as a stream whose time starts at 0
-(held for ever when the element is a still). Timing, fades, motion and placement are the same
+A builder draws an element's own pixels at the size asked, as a stream whose time is the
+element's own, starting at `Build.skip` (0 unless the timeline is a window that began after the
+element did), held for ever when the element is a still. Timing, fades, motion and placement are the same
 for every type and live in media.layers; sound is media.audio's.
 """
 
@@ -33,7 +34,17 @@ class Build:
     width: int
     height: int
     alpha: bool  # the stream must carry transparency
-    length: float
+    length: float  # seconds the layer lasts on its timeline
+
+    @property
+    def skip(self) -> float:
+        """Seconds of the element's own time before its timeline starts: the stream begins there."""
+        return self.clip.skip
+
+    @property
+    def whole(self) -> float:
+        """The element's own length, the parts outside its timeline included."""
+        return self.clip.skip + self.length + self.clip.tail
 
 
 Builder = Callable[[RenderContext, Build], Stream]

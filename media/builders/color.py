@@ -15,6 +15,5 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     fill = source(
         "color", c=ffmpeg_color(element.color), s=f"{job.width}x{job.height}", r=f"{ctx.fps:g}", d=1
     )
-    return chain(
-        fill, [f("trim", end_frame=1), f("format", "yuva420p" if job.alpha else "yuv420p"), *ctx.hold()]
-    )
+    pixels = "yuva420p" if job.alpha else "yuv420p"
+    return chain(fill, [f("trim", end_frame=1), f("format", pixels), *ctx.hold(job.skip)])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from media import compose
 from media.builders import Build
+from media.builders.fitting import from_skip
 from media.context import RenderContext
-from media.graph import Stream
+from media.graph import Stream, chain
 from media.placement import Frame
 from media.timeline import resolve_children
 from schemas.elements import CompositionElement
@@ -16,4 +17,5 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     assert isinstance(element, CompositionElement)
     timeline = resolve_children(ctx.spec, job.clip, ctx.infos)
     frame = Frame(job.width, job.height)
-    return compose.compose(ctx, timeline, frame, background=element.background_color, transparent=True)
+    stream = compose.compose(ctx, timeline, frame, background=element.background_color, transparent=True)
+    return chain(stream, from_skip(job))

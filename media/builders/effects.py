@@ -7,14 +7,18 @@ a naive crop or zoompan.
 
 from __future__ import annotations
 
+from media.builders import Build
 from media.graph import Filter, f
 from schemas.motion import Effect
 
 
-def ken_burns(effect: Effect | None, scale: float, length: float, fps: float) -> list[Filter]:
+def ken_burns(effect: Effect | None, scale: float, job: Build, fps: float) -> list[Filter]:
+    """The window over the element's whole own length; perspective counts frames (`in`), so a
+    stream that starts `skip` seconds in starts that many frames on."""
     if effect is None:
         return []
-    p = f"clip(in/({fps:g}*{max(length, 1 / fps):.6f}),0,1)"
+    start = f"+{job.skip * fps:.6f}" if job.skip else ""
+    p = f"clip((in{start})/({fps:g}*{max(job.whole, 1 / fps):.6f}),0,1)"
     s = f"{scale:g}"
     if effect in ("zoom-in", "zoom-out"):
         zoom = f"(1+({s}-1)*{p})" if effect == "zoom-in" else f"({s}-({s}-1)*{p})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from media.builders import Build
-from media.graph import Filter
+from media.graph import Filter, f
 from media.layout import Box, fit_filters, fit_media
 
 
@@ -13,6 +13,11 @@ def fitted(job: Build, fit_mode: str) -> list[Filter]:
     fills = (job.width, job.height) == (job.frame.width, job.frame.height)
     fit = fit_media(fit_mode, info.width, info.height, Box(0, 0, job.width, job.height), fills_output=fills)
     return fit_filters(fit, job.width, job.height, alpha=job.alpha)
+
+
+def from_skip(job: Build) -> list[Filter]:
+    """Timestamps moved to the element's own time when its timeline began after it did."""
+    return [f("setpts", f"PTS+round({job.skip:.6f}/TB)")] if job.skip else []
 
 
 def pads(job: Build, fit_mode: str) -> bool:

@@ -86,14 +86,15 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     size = f"{job.width}x{job.height}"
     if not lay.text.strip():
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
-        return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), *ctx.hold()])
+        return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), *ctx.hold(job.skip)])
     if not typewriters:
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
         drawn = drawtext_filter(element, lay.font, _text_file(ctx, clip, lay.text, 0), lay.size)
-        return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), drawn, *ctx.hold()])
-    canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=f"{job.length:.6f}")
-    filters: list[Filter] = [f("format", "yuva420p")]
-    for n, (start, end, shown) in enumerate(_steps(typewriters, lay.text, job.length, ctx.fps)):
+        return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), drawn, *ctx.hold(job.skip)])
+    canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=f"{job.whole:.6f}")
+    filters: list[Filter] = [f("trim", start=f"{job.skip:.6f}")] if job.skip else []
+    filters.append(f("format", "yuva420p"))
+    for n, (start, end, shown) in enumerate(_steps(typewriters, lay.text, job.whole, ctx.fps)):
         enable = f"gte(t,{start:.6f})" if end is None else f"gte(t,{start:.6f})*lt(t,{end:.6f})"
         text_file = _text_file(ctx, clip, _prefix(lay.text, shown), n)
         filters.append(drawtext_filter(element, lay.font, text_file, lay.size, enable=enable))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from media.builders import Build
 from media.builders.effects import ken_burns
-from media.builders.fitting import fitted
+from media.builders.fitting import fitted, from_skip
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f
 from media.timeline import Clip
@@ -17,12 +17,14 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     clip, element = job.clip, job.clip.element
     assert isinstance(element, VideoElement)
     filters: list[Filter] = []
-    if element.speed != 1:
-        filters.append(f("setpts", f"(PTS-STARTPTS)/{element.speed:g}"))
+    if element.speed != 1 or clip.lead:
+        lead = f"-round({clip.lead:.6f}/TB)" if clip.lead else ""
+        filters.append(f("setpts", f"(PTS{lead})/{element.speed:g}"))
     filters += [f("fps", f"{ctx.fps:g}"), *fitted(job, element.fit_mode)]
     if clip.loops_segment:
         filters += _segment_loop(ctx, clip, job)
-    filters += ken_burns(element.effect, element.effect_scale, job.length, ctx.fps)
+    filters += from_skip(job)
+    filters += ken_burns(element.effect, element.effect_scale, job, ctx.fps)
     return chain(ctx.media(clip)["v:0"], filters)
 
 
@@ -37,4 +39,8 @@ def _segment_loop(ctx: RenderContext, clip: Clip, job: Build) -> list[Filter]:
             f"looping a {clip.media_length:.1f} s trimmed segment at {job.width}x{job.height} needs too much "
             "memory; loop a shorter segment or the whole file",
         )
-    return [f("loop", loop=-1, size=frames, start=0), f("setpts", f"N/({ctx.fps:g}*TB)")]
+    repeat = [f("loop", loop=-1, size=frames, start=0), f("setpts", f"N/({ctx.fps:g}*TB)")]
+    if job.skip:  # a window began mid-loop: the phase already played is dropped
+        phase = job.skip % clip.media_length
+        repeat += [f("trim", start=f"{phase:.6f}"), f("setpts", "PTS-STARTPTS")]
+    return repeat
