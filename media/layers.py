@@ -17,6 +17,7 @@ from media.builders.fitting import pads
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, join, source
 from media.layout import rotated_size
+from media.looks import source_size
 from media.motion import Curve
 from media.placement import Frame, Placement, largest, place
 from media.timeline import Clip
@@ -97,8 +98,9 @@ def clip_layer(
 def placement_of(ctx: RenderContext, clip: Clip, frame: Frame, length: float) -> Placement:
     element = clip.element
     assert isinstance(element, VisualElement)
-    info = clip.info
-    media = (info.width, info.height) if info and info.width and info.height else None
+    media = source_size(element, clip.info)
+    if media is not None and min(media) <= 0:
+        raise ctx.invalid(clip, "its crop lies outside the source; give x, y, width and height within it")
     hug = None
     if isinstance(element, TextElement) and text_builder.hugs(element):
         hug = text_builder.hug_size(ctx, clip, frame)
@@ -115,6 +117,7 @@ def needs_alpha(job: Build, placement: Placement) -> bool:
         or (isinstance(element, ColorElement) and len(element.color) == 9)
         or (info is not None and info.has_alpha)
         or (isinstance(element, FramedElement) and pads(job, element.fit_mode))
+        or (isinstance(element, FramedElement) and element.chroma_key is not None)
         or not placement.opacity.is_constant
         or placement.opacity.at(0) < 1
         or element.fade_in > 0

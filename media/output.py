@@ -147,6 +147,10 @@ def stream_copy_args(
         and element.scale == 1
         and not element.animations
         and element.effect is None
+        and not element.filters
+        and element.color_preset is None
+        and element.chroma_key is None
+        and element.crop is None
         and element.speed == 1
         and element.fade_in == 0
         and element.fade_out == 0

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from schemas.looks import ChromaKey, ColorPreset, Crop, LookFilter
 from schemas.motion import (
     Animation,
     Effect,
@@ -57,6 +58,7 @@ TransitionType = Literal[
     "circleclose",
 ]
 MAX_ANIMATIONS = 8
+MAX_FILTERS = 10
 
 
 class Transition(BaseModel):
@@ -143,6 +145,10 @@ class VisualElement(ElementBase):
     transition: Transition | None = Field(
         None, description="Transition from the previous clip on the same track into this one."
     )
+    filters: list[LookFilter] = Field(
+        default_factory=list, max_length=MAX_FILTERS, description="Colour filters, applied in order."
+    )
+    color_preset: ColorPreset | None = Field(None, description="A colour grade of this element.")
 
     @field_validator("x", "y", "width", "height", mode="before")
     @classmethod
@@ -248,6 +254,8 @@ class FramedElement(BaseModel):
     effect: Effect | None = Field(
         None, description="Ken Burns motion of the content inside the box over the element's duration."
     )
+    chroma_key: ChromaKey | None = Field(None, description="Make one colour transparent (green screen).")
+    crop: Crop | None = Field(None, description="Use only this part of the source.")
     effect_scale: float = Field(
         1.2, ge=1.0, le=4.0, description="How far an effect zooms (zoom-*) or pans (pan-*)."
     )

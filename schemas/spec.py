@@ -29,6 +29,7 @@ from schemas.elements import (
     VideoElement,
     VisualElement,
 )
+from schemas.looks import ColorPreset
 from schemas.units import Color, Length, resolve_font_size, resolve_length
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "AudioElement",
     "Color",
     "ColorElement",
+    "ColorPreset",
     "CompositionElement",
     "Element",
     "ImageElement",
@@ -70,9 +72,6 @@ RESOLUTION_PRESETS: dict[str, tuple[int, int]] = {
     "vertical-1080p": (1080, 1920),
     "square": (1080, 1080),
 }
-
-
-ColorPreset = Literal["warm", "cool", "vivid", "muted", "bw", "vintage"]
 
 
 class TimeRange(BaseModel):

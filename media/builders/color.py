@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from media.builders import Build
+from media.builders.fitting import held
 from media.context import RenderContext
 from media.graph import Stream, chain, f, source
 from media.text import ffmpeg_color
@@ -16,4 +17,4 @@ def build(ctx: RenderContext, job: Build) -> Stream:
         "color", c=ffmpeg_color(element.color), s=f"{job.width}x{job.height}", r=f"{ctx.fps:g}", d=1
     )
     pixels = "yuva420p" if job.alpha else "yuv420p"
-    return chain(fill, [f("trim", end_frame=1), f("format", pixels), *ctx.hold(job.skip)])
+    return held(ctx, job, chain(fill, [f("trim", end_frame=1), f("format", pixels)]))

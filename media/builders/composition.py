@@ -7,6 +7,7 @@ from media.builders import Build
 from media.builders.fitting import from_skip
 from media.context import RenderContext
 from media.graph import Stream, chain
+from media.looks import looks
 from media.placement import Frame
 from media.timeline import resolve_children
 from schemas.elements import CompositionElement
@@ -18,4 +19,4 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     timeline = resolve_children(ctx.spec, job.clip, ctx.infos)
     frame = Frame(job.width, job.height)
     stream = compose.compose(ctx, timeline, frame, background=element.background_color, transparent=True)
-    return chain(stream, from_skip(job))
+    return chain(looks(stream, element, job.alpha), from_skip(job))

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from media.builders import Build
-from media.graph import Filter, f
+from media.context import RenderContext
+from media.graph import Filter, Stream, chain, f
 from media.layout import Box, fit_filters, fit_media
+from media.looks import crop_filters, looks, source_size
+from schemas.elements import VisualElement
 
 
 def fitted(job: Build, fit_mode: str) -> list[Filter]:
-    info = job.clip.info
-    assert info is not None and info.width and info.height
+    """The source cropped (when the element says so) and fitted into the box."""
+    element, info = job.clip.element, job.clip.info
+    assert isinstance(element, VisualElement)
+    size = source_size(element, info)
+    assert size is not None
     fills = (job.width, job.height) == (job.frame.width, job.frame.height)
-    fit = fit_media(fit_mode, info.width, info.height, Box(0, 0, job.width, job.height), fills_output=fills)
-    return fit_filters(fit, job.width, job.height, alpha=job.alpha)
+    fit = fit_media(fit_mode, *size, Box(0, 0, job.width, job.height), fills_output=fills)
+    return [*crop_filters(element, info), *fit_filters(fit, job.width, job.height, alpha=job.alpha)]
 
 
 def from_skip(job: Build) -> list[Filter]:
@@ -22,9 +28,18 @@ def from_skip(job: Build) -> list[Filter]:
 
 def pads(job: Build, fit_mode: str) -> bool:
     """Whether fitting leaves transparent bars (contain on another aspect)."""
-    info = job.clip.info
-    if info is None or not info.width or not info.height:
+    element = job.clip.element
+    assert isinstance(element, VisualElement)
+    size = source_size(element, job.clip.info)
+    if size is None:
         return False
     fills = (job.width, job.height) == (job.frame.width, job.frame.height)
     box = Box(0, 0, job.width, job.height)
-    return fit_media(fit_mode, info.width, info.height, box, fills_output=fills).pad is not None
+    return fit_media(fit_mode, *size, box, fills_output=fills).pad is not None
+
+
+def held(ctx: RenderContext, job: Build, stream: Stream) -> Stream:
+    """A still's pixels with its looks, then held from the element's first instant on."""
+    element = job.clip.element
+    assert isinstance(element, VisualElement)
+    return chain(looks(stream, element, job.alpha), ctx.hold(job.skip))

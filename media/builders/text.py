@@ -14,8 +14,10 @@ from pathlib import Path
 from fontTools.ttLib import TTLibError
 
 from media.builders import Build
+from media.builders.fitting import held
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, source
+from media.looks import looks
 from media.motion import EASE
 from media.placement import Frame
 from media.text import Font, choose_font, drawtext_filter, text_block, wrap_text
@@ -90,7 +92,7 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     if not typewriters:
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
         drawn = drawtext_filter(element, lay.font, _text_file(ctx, clip, lay.text, 0), lay.size)
-        return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), drawn, *ctx.hold(job.skip)])
+        return held(ctx, job, chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), drawn]))
     canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=f"{job.whole:.6f}")
     filters: list[Filter] = [f("trim", start=f"{job.skip:.6f}")] if job.skip else []
     filters.append(f("format", "yuva420p"))
@@ -98,7 +100,7 @@ def build(ctx: RenderContext, job: Build) -> Stream:
         enable = f"gte(t,{start:.6f})" if end is None else f"gte(t,{start:.6f})*lt(t,{end:.6f})"
         text_file = _text_file(ctx, clip, _prefix(lay.text, shown), n)
         filters.append(drawtext_filter(element, lay.font, text_file, lay.size, enable=enable))
-    return chain(canvas, filters)
+    return looks(chain(canvas, filters), element, job.alpha)
 
 
 def _text_file(ctx: RenderContext, clip: Clip, text: str, step: int) -> Path:

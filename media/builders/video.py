@@ -7,6 +7,7 @@ from media.builders.effects import ken_burns
 from media.builders.fitting import fitted, from_skip
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f
+from media.looks import looks
 from media.timeline import Clip
 from schemas.elements import VideoElement
 
@@ -21,11 +22,10 @@ def build(ctx: RenderContext, job: Build) -> Stream:
         lead = f"-round({clip.lead:.6f}/TB)" if clip.lead else ""
         filters.append(f("setpts", f"(PTS{lead})/{element.speed:g}"))
     filters += [f("fps", f"{ctx.fps:g}"), *fitted(job, element.fit_mode)]
-    if clip.loops_segment:
-        filters += _segment_loop(ctx, clip, job)
-    filters += from_skip(job)
-    filters += ken_burns(element.effect, element.effect_scale, job, ctx.fps)
-    return chain(ctx.media(clip)["v:0"], filters)
+    stream = looks(chain(ctx.media(clip)["v:0"], filters), element, job.alpha)
+    timing = _segment_loop(ctx, clip, job) if clip.loops_segment else []
+    timing += [*from_skip(job), *ken_burns(element.effect, element.effect_scale, job, ctx.fps)]
+    return chain(stream, timing)
 
 
 def _segment_loop(ctx: RenderContext, clip: Clip, job: Build) -> list[Filter]:

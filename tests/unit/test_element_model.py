@@ -70,6 +70,28 @@ def test_a_field_of_another_type_is_named() -> None:
         ({"type": "video", "source": "https://example.com/v.mp4", "speed": 8}, "elements.0.speed", "4"),
         ({"type": "color", "color": "#000000", "scale": "big"}, "elements.0.scale", "factor"),
         ({"type": "color", "color": "#000000", "effect": "zoom-in"}, "elements.0.effect", "Extra"),
+        (
+            {"type": "color", "color": "#000000", "filters": [{"type": "blur", "value": 500}]},
+            "elements.0.filters.0",
+            "between 0 and 100",
+        ),
+        (
+            {"type": "color", "color": "#000000", "filters": [{"type": "emboss"}]},
+            "elements.0.filters.0.type",
+            "sepia",
+        ),
+        ({"type": "text", "text": "t", "chroma_key": {"color": "#00ff00"}}, "elements.0.chroma_key", "Extra"),
+        (
+            {"type": "image", "source": "https://example.com/i.png", "chroma_key": {"similarity": 3}},
+            "elements.0.chroma_key.similarity",
+            "less than or equal to 1",
+        ),
+        (
+            {"type": "image", "source": "https://example.com/i.png", "crop": {"width": "half", "height": 10}},
+            "elements.0.crop.width",
+            "not a length",
+        ),
+        ({"type": "color", "color": "#000000", "color_preset": "sunny"}, "elements.0.color_preset", "warm"),
     ],
 )
 def test_bad_motion_is_refused_at_its_path(element: dict[str, Any], path: str, hint: str) -> None:
