@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from media.audio import AudioSource, audio_graph, is_audible
 from media.compose import compose, transition, transition_groups, transition_start
@@ -26,6 +27,13 @@ from media.probe import MediaInfo
 from media.timeline import Clip, Timeline, resolve_children, resolve_timeline, window
 from schemas.errors import ErrorCode, JobError
 from schemas.spec import VideoSpec
+
+Tracks = Literal["all", "video", "audio"]
+SOUND_OPTIONS = ("t", "threads", "c:a", "b:a")
+
+
+class Silent(JobError):
+    """The sound alone was asked for, and nothing in the spec makes any."""
 
 
 @dataclass(frozen=True)
@@ -45,30 +53,37 @@ def compile_render(
     work_dir: Path,
     threads: int,
     max_duration: float,
+    tracks: Tracks = "all",
 ) -> CompiledRender:
+    """The command rendering `spec`; `tracks` picks the picture or the sound alone (the parts
+    of a chunked render: chunks of picture, the sound once for the whole timeline)."""
     timeline = resolve_timeline(spec, infos, max_duration=max_duration)
     early = 0.0  # seconds rendered before the range to begin inside a transition, then dropped
     if spec.range is not None:
         timeline, early = _ranged(timeline, spec.range.start, spec.range.duration)
-    copy = stream_copy_args(spec, timeline, sources, out_path)
+    copy = stream_copy_args(spec, timeline, sources, out_path) if tracks == "all" else None
     if copy is not None:
         return CompiledRender(argv=copy, duration=timeline.duration, stream_copy=True)
     ctx = RenderContext(spec=spec, infos=infos, sources=sources, threads=threads, work_dir=work_dir)
-    frame = Frame(spec.out_width, spec.out_height)
-    video = compose(ctx, timeline, frame, background=spec.background_color, transparent=False)
-    sound = _audio(ctx, timeline)
-    if early:
-        video = chain(video, [f("trim", start=f"{early:.6f}"), f("setpts", "PTS-STARTPTS")])
-        sound = (
-            None
-            if sound is None
-            else chain(sound, [f("atrim", start=f"{early:.6f}"), f("asetpts", "PTS-STARTPTS")])
-        )
-    streams = [finish(spec, video, timeline.duration - early)]
-    if sound is not None:
-        streams.append(sound)
     length = timeline.duration - early
-    options = {**encoder_options(spec, length, threads), "progress": "pipe:1", "nostats": None}
+    streams: list[Stream] = []
+    if tracks != "audio":
+        frame = Frame(spec.out_width, spec.out_height)
+        video = compose(ctx, timeline, frame, background=spec.background_color, transparent=False)
+        if early:
+            video = chain(video, [f("trim", start=f"{early:.6f}"), f("setpts", "PTS-STARTPTS")])
+        streams.append(finish(spec, video, length))
+    sound = _audio(ctx, timeline) if tracks != "video" else None
+    if sound is not None:
+        if early:
+            sound = chain(sound, [f("atrim", start=f"{early:.6f}"), f("asetpts", "PTS-STARTPTS")])
+        streams.append(sound)
+    if not streams:
+        raise Silent(ErrorCode.INVALID_INPUT, "nothing in the spec can be heard")
+    encoder = encoder_options(spec, length, threads)
+    if tracks == "audio":
+        encoder = {key: value for key, value in encoder.items() if key in SOUND_OPTIONS} | {"f": "ipod"}
+    options = {**encoder, "progress": "pipe:1", "nostats": None}
     global_args = ["-hide_banner", "-nostdin", "-y", "-filter_complex_threads", str(threads)]
     argv = command([(streams, f"file:{out_path}", options)], global_args)
     duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else length

@@ -87,6 +87,13 @@ def encoding(spec: VideoSpec) -> Encoding:
     )
 
 
+GOP_SECONDS = 2.0
+
+
+def gop_frames(spec: VideoSpec) -> int:
+    return max(1, round(GOP_SECONDS * output_fps(spec)))
+
+
 def encoder_options(spec: VideoSpec, duration: float, threads: int) -> dict[str, object]:
     """Output options of the rendered file (ffmpeg-python turns each into `-name value`)."""
     fmt, enc = spec.output_format, encoding(spec)
@@ -106,7 +113,18 @@ def encoder_options(spec: VideoSpec, duration: float, threads: int) -> dict[str,
             "row-mt": 1,
         }
         return {**common, **video, **audio, "f": "webm"}
-    video = {"c:v": enc.video_codec, "preset": enc.preset, "crf": enc.crf, "pix_fmt": "yuv420p"}
+    # A keyframe every GOP_SECONDS, and only there: the boundaries a chunked render cuts at, so its
+    # chunks are coded like the one-pass render
+    gop = gop_frames(spec)
+    video = {
+        "c:v": enc.video_codec,
+        "preset": enc.preset,
+        "crf": enc.crf,
+        "pix_fmt": "yuv420p",
+        "g": gop,
+        "keyint_min": gop,
+        "sc_threshold": 0,
+    }
     return {**common, **video, **audio, "movflags": "+faststart", "f": "mov" if fmt == "mov" else "mp4"}
 
 

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from media.compiler import CompiledRender, compile_render
+from media.chunks import join_args
+from media.compiler import CompiledRender, Tracks, compile_render
 from media.cores import RENDERS
 from media.ffmpeg_bin import ffmpeg_bin
 from media.output import INPUT_GUARD
@@ -83,6 +84,66 @@ async def render_video(
     return outcome
 
 
+async def render_part(
+    spec: VideoSpec,
+    sources: Mapping[int, Path],
+    out_path: Path,
+    *,
+    settings: Settings,
+    tracks: Tracks,
+    on_progress: Callable[[float], Awaitable[None]] | None = None,
+    cancel: asyncio.Event | None = None,
+) -> Path:
+    """One part of a chunked render: the picture of a window (`spec.range`), or the whole sound."""
+    infos = await asyncio.to_thread(_probe_sources, spec, sources)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
+    try:
+        with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
+            compiled = await asyncio.to_thread(
+                _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks
+            )
+            env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
+            await run_ffmpeg(
+                ffmpeg_bin(settings), compiled.argv,
+                duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
+                on_progress=on_progress, cancel=cancel, env=env,
+            )  # fmt: skip
+        if not out_path.is_file() or out_path.stat().st_size == 0:
+            raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the chunk")
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return out_path
+
+
+async def join_parts(
+    spec: VideoSpec,
+    chunks: list[Path],
+    sound: Path | None,
+    out_path: Path,
+    *,
+    settings: Settings,
+    cancel: asyncio.Event | None = None,
+) -> RenderOutcome:
+    """The chunks joined in order with the sound muxed in, by stream copy, as a finished render."""
+    listing = out_path.with_name(f"{out_path.stem}.chunks.txt")
+    try:
+        argv = join_args(chunks, sound, listing, out_path, spec.output_format)
+        await run_ffmpeg(
+            ffmpeg_bin(settings), argv, duration=0.0,
+            timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
+        )  # fmt: skip
+        return await asyncio.to_thread(_outcome, spec, out_path, {}, False)
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    finally:
+        listing.unlink(missing_ok=True)
+
+
 def thumbnail_path(video: Path) -> Path:
     return video.with_name(f"{video.stem}.thumb.jpg")
 
@@ -115,11 +176,12 @@ def _compile(
     work_dir: Path,
     settings: Settings,
     threads: int,
+    tracks: Tracks = "all",
 ) -> CompiledRender:
     compiled = compile_render(
         spec, infos, sources, out_path,
         work_dir=work_dir, threads=threads,
-        max_duration=settings.max_output_duration_sec,
+        max_duration=settings.max_output_duration_sec, tracks=tracks,
     )  # fmt: skip
     for path, text in compiled.text_files.items():
         path.write_text(text, encoding="utf-8")
