@@ -229,7 +229,7 @@ def _ken_burns(effect: str, seconds: float) -> str:
         w, h = "W/1.2", "H/1.2"
         x = f"(W-{w})*{p if effect == 'pan-left' else f'(1-{p})'}"
         y = f"(H-{h})/2"
-    corners = f"x0={x}:y0={y}:x1={x}+{w}:y1={y}:x2={x}:y2={y}+{h}:x3={x}+{w}:y3={y}+{h}"
+    corners = f"x0='{x}':y0='{y}':x1='{x}+{w}':y1='{y}':x2='{x}':y2='{y}+{h}':x3='{x}+{w}':y3='{y}+{h}'"
     return f"perspective={corners}:sense=source:eval=frame"
 
 

@@ -18,26 +18,39 @@ from tests.engine.conftest import Media, Renderer, frame_at
 def _rich(media: Media) -> tuple[dict[str, Any], dict[int, Any]]:
     clip = media.red_blue()  # 1 s, red then blue
     wipe = {"type": "wipe", "direction": "left", "duration": 1.5, "easing": "ease-in-out"}
+    video = {"type": "video", "source": "v", "duration": 2.5, "duration_mode": "loop", "speed": 0.8}
+    green = {"type": "color", "color": "#00ff00", "time": 2, "duration": 2}
+    box = {"type": "color", "color": "#ffffff", "track": 2, "width": 40, "height": 40, "fade_in": 1}
+    path = [{"time": 0, "value": 0}, {"time": 4, "value": 280, "easing": "ease-in-out"}]
+    typed = {"type": "text", "text": "typewriter here", "track": 3, "x": 10, "y": 180, "font_size": 24}
+    typing = [{"type": "typewriter", "duration": 3, "easing": "linear"}, wipe]
+    nested = {"type": "color", "color": "#ff00ff", "width": "50%", "height": "50%"}
+    composition = {"type": "composition", "track": 4, "x": 200, "y": 120, "width": 100, "height": 100}
+    image = {"type": "image", "source": "i", "track": 5, "x": 0, "y": 100, "width": 80, "height": 60}
     spec = {
         "width": 320,
         "height": 240,
         "fps": 10,
         "duration": 4,
         "elements": [
-            {"type": "video", "source": "v", "duration": 2.5, "duration_mode": "loop", "speed": 0.8, "fit_mode": "fill"},
-            {"type": "color", "color": "#00ff00", "time": 2, "duration": 2, "transition": {"type": "wipeleft", "duration": 1}},
-            {"type": "color", "color": "#ffffff", "track": 2, "width": 40, "height": 40, "fade_in": 1, "fade_out": 1,
-             "x": [{"time": 0, "value": 0}, {"time": 4, "value": 280, "easing": "ease-in-out"}], "y": 20},
-            {"type": "text", "text": "typewriter here", "track": 3, "x": 10, "y": 180, "font_size": 24,
-             "animations": [{"type": "typewriter", "duration": 3, "easing": "linear"}, wipe]},
-            {"type": "composition", "track": 4, "x": 200, "y": 120, "width": 100, "height": 100, "time": 0.5,
-             "rotation": [{"time": 0, "value": 0}, {"time": 3, "value": 90}],
-             "elements": [{"type": "color", "color": "#ff00ff", "width": "50%", "height": "50%",
-                           "animations": [{"type": "slide", "direction": "up", "duration": 2}]}]},
-            {"type": "image", "source": "i", "track": 5, "x": 0, "y": 100, "width": 80, "height": 60,
-             "effect": "zoom-in", "time": 0.2, "opacity": [{"time": 0, "value": 0.2}, {"time": 3, "value": 1}]},
+            {**video, "fit_mode": "fill"},
+            {**green, "transition": {"type": "wipeleft", "duration": 1}},
+            {**box, "fade_out": 1, "x": path, "y": 20},
+            {**typed, "animations": typing},
+            {
+                **composition,
+                "time": 0.5,
+                "rotation": [{"time": 0, "value": 0}, {"time": 3, "value": 90}],
+                "elements": [{**nested, "animations": [{"type": "slide", "direction": "up", "duration": 2}]}],
+            },
+            {
+                **image,
+                "effect": "zoom-in",
+                "time": 0.2,
+                "opacity": [{"time": 0, "value": 0.2}, {"time": 3, "value": 1}],
+            },
         ],
-    }  # fmt: skip
+    }
     return spec, {0: clip, 5: media.split_png()}
 
 
