@@ -20,6 +20,7 @@ from streams import topics
 from streams.app import (
     app,
     batch_items_topic,
+    chunks_topic,
     dlq_topic,
     events_topic,
     fetched_topic,
@@ -43,6 +44,7 @@ TOPICS: dict[str, Any] = {
     topics.RESULTS: results_topic,
     topics.DLQ: dlq_topic,
     topics.BATCH_ITEMS: batch_items_topic,
+    topics.CHUNKS: chunks_topic,
 }
 
 
@@ -86,7 +88,17 @@ async def _send(topic: str, key: bytes, value: bytes) -> None:
 
 
 states = TableJobStates()
-runtime = StageRuntime(bus=Bus(_send, states), states=states, settings=get_settings(), caught_up=caught_up)
+
+
+def has_peers() -> bool:
+    """Other workers are in the group when this one is not assigned every chunk partition."""
+    mine = {tp.partition for tp in app.consumer.assignment() if tp.topic == topics.CHUNKS}
+    return 0 < len(mine) < get_settings().kafka_topic_partitions
+
+
+runtime = StageRuntime(
+    bus=Bus(_send, states), states=states, settings=get_settings(), caught_up=caught_up, has_peers=has_peers
+)
 
 
 async def records(stream: Any) -> AsyncIterator[Record]:

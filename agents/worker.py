@@ -12,7 +12,7 @@ from schemas.settings import get_settings
 from streams.admin import ensure_topics
 from streams.jsonlog import configure_logging
 
-STAGES = ("state", "validate", "fetch", "render", "upload", "notify", "batches", "analytics")
+STAGES = ("state", "validate", "fetch", "render", "chunks", "upload", "notify", "batches", "analytics")
 
 
 def run_worker() -> None:

@@ -42,15 +42,17 @@ async def render_chunked(
     sound_path = out_path.with_name(f"{out_path.stem}.sound.m4a")
     try:
         paths = await asyncio.gather(*(one(chunk) for chunk in chunks))
-        sound = await _sound(spec, sources, sound_path, settings)
-        return await join_parts(spec, list(paths), sound, out_path, settings=settings)
+        sound = await render_sound(spec, sources, sound_path, settings)
+        return await join_parts(spec, list(paths), sound, out_path, sources=sources, settings=settings)
     finally:
         for chunk in chunks:
             chunk_path(out_path, chunk).unlink(missing_ok=True)
         sound_path.unlink(missing_ok=True)
 
 
-async def _sound(spec: VideoSpec, sources: Mapping[int, Path], out: Path, settings: Settings) -> Path | None:
+async def render_sound(
+    spec: VideoSpec, sources: Mapping[int, Path], out: Path, settings: Settings
+) -> Path | None:
     """The whole timeline's sound, or None when nothing is audible."""
     try:
         return await render_part(spec, sources, out, settings=settings, tracks="audio")

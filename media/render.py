@@ -18,7 +18,7 @@ from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.text import DEFAULT_FONT, choose_font
-from media.timeline import invalid
+from media.timeline import invalid, resolve_timeline
 from schemas.elements import TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
@@ -125,23 +125,33 @@ async def join_parts(
     sound: Path | None,
     out_path: Path,
     *,
+    sources: Mapping[int, Path],
     settings: Settings,
     cancel: asyncio.Event | None = None,
 ) -> RenderOutcome:
-    """The chunks joined in order with the sound muxed in, by stream copy, as a finished render."""
+    """The chunks joined in order with the sound muxed in, by stream copy, as a finished render
+    (its inputs probed from `sources`, as a one-pass render reports them)."""
     listing = out_path.with_name(f"{out_path.stem}.chunks.txt")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         argv = join_args(chunks, sound, listing, out_path, spec.output_format)
         await run_ffmpeg(
             ffmpeg_bin(settings), argv, duration=0.0,
             timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
         )  # fmt: skip
-        return await asyncio.to_thread(_outcome, spec, out_path, {}, False)
+        infos = await asyncio.to_thread(_probe_sources, spec, sources)
+        return await asyncio.to_thread(_outcome, spec, out_path, infos, False)
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise
     finally:
         listing.unlink(missing_ok=True)
+
+
+def planned_duration(spec: VideoSpec, sources: Mapping[int, Path], settings: Settings) -> float:
+    """The output's length, its sources probed (what decides whether to chunk a render)."""
+    infos = _probe_sources(spec, sources)
+    return resolve_timeline(spec, infos, max_duration=settings.max_output_duration_sec).duration
 
 
 def thumbnail_path(video: Path) -> Path:

@@ -178,6 +178,14 @@ class Settings(BaseSettings):
         "every core, renders of a loaded worker cores / MAX_CONCURRENT_JOBS.",
     )
     max_concurrent_jobs: int = Field(2, description="Renders running at once per worker.")
+    chunk_min_seconds: float = Field(
+        60.0,
+        description="An MP4/MOV output longer than this is rendered in chunks spread over the worker "
+        "group (when it has more than one worker); 0 never chunks.",
+    )
+    chunk_seconds: float = Field(
+        20.0, description="Length of one chunk of a chunked render (rounded to whole 2 s GOPs)."
+    )
     processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")
     max_file_size_mb: float = Field(500.0, description="Largest single source file.")
     max_job_sources_mb: float = Field(2_000.0, description="Largest total of a job's sources.")

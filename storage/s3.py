@@ -154,6 +154,38 @@ def stored_size(settings: Settings, key: str) -> int | None:
         return None
 
 
+def chunk_key(job_id: str, attempt_id: str, name: str) -> str:
+    """Where the parts of a chunked render meet: under the results prefix, so the lifecycle rule
+    expires any that a crash left behind (the render stage deletes them once joined)."""
+    return f"{RESULTS_PREFIX}chunks/{job_id}/{attempt_id}/{name}"
+
+
+def put_marker(settings: Settings, key: str, text: str = "") -> None:
+    s3_client(settings).put_object(Bucket=settings.s3_bucket_name, Key=key, Body=text.encode("utf-8"))
+
+
+def read_marker(settings: Settings, key: str) -> str | None:
+    try:
+        body = s3_client(settings).get_object(Bucket=settings.s3_bucket_name, Key=key)["Body"]
+        return str(body.read().decode("utf-8", "replace"))
+    except (ClientError, BotoCoreError):
+        return None
+
+
+def download_file(settings: Settings, key: str, path: Path) -> None:
+    try:
+        s3_client(settings).download_file(settings.s3_bucket_name, key, str(path))
+    except (ClientError, BotoCoreError) as exc:
+        raise _map_error(exc) from exc
+
+
+def delete_prefix(settings: Settings, prefix: str) -> None:
+    client = s3_client(settings)
+    listed = client.list_objects_v2(Bucket=settings.s3_bucket_name, Prefix=prefix).get("Contents", [])
+    for item in listed:
+        client.delete_object(Bucket=settings.s3_bucket_name, Key=item["Key"])
+
+
 def delete_object(settings: Settings, key: str) -> None:
     s3_client(settings).delete_object(Bucket=settings.s3_bucket_name, Key=key)
 

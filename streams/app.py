@@ -86,6 +86,7 @@ events_topic = _raw_topic(topics.EVENTS)
 results_topic = _raw_topic(topics.RESULTS)
 dlq_topic = _raw_topic(topics.DLQ)
 batch_items_topic = _raw_topic(topics.BATCH_ITEMS)
+chunks_topic = _raw_topic(topics.CHUNKS)
 
 # job_id -> JobState as JSON; restored from its changelog topic when a worker starts.
 job_state = app.Table(

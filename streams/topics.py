@@ -16,6 +16,7 @@ EVENTS = "videogen.jobs.events"
 RESULTS = "videogen.jobs.results"
 DLQ = "videogen.jobs.dlq"
 BATCH_ITEMS = "videogen.batches.items"
+CHUNKS = "videogen.render.chunks"  # keyed by job id and chunk number: chunks spread over the group
 
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
@@ -32,6 +33,7 @@ ALL_TOPICS: tuple[str, ...] = (
     RESULTS,
     DLQ,
     BATCH_ITEMS,
+    CHUNKS,
     JOB_STATE_CHANGELOG,
     BATCH_CHANGELOG,
 )

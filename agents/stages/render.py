@@ -11,6 +11,7 @@ import logging
 import time
 
 from agents.stages.artifacts import RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN, render_job, render_present
+from agents.stages.chunked import render_chunked
 from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from schemas.events import JobFetched, JobRendered, RenderedFile
 from streams import topics
@@ -39,7 +40,9 @@ async def handle(message: JobFetched, runtime: StageRuntime) -> None:
         ctx, "render", "rendering", RENDER_PROGRESS_FLOOR, stage_status="started", attempt_id=attempt
     )
     started = time.monotonic()
-    rendered = await render_job(ctx, message.sources, runtime, attempt)
+    rendered = await render_chunked(ctx, message.sources, runtime, attempt) or await render_job(
+        ctx, message.sources, runtime, attempt
+    )
     seconds = time.monotonic() - started
     await bus.emit(
         ctx,

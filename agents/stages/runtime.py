@@ -318,6 +318,8 @@ class StageRuntime:
     # Waits until the job states hold every event already on the events partition of that number
     # (a worker given a partition in a rebalance folds its events while its stages start).
     caught_up: Callable[[int], Awaitable[None]] = field(default=lambda _partition: _nothing_to_wait_for())
+    # Whether other workers share the chunk topic (a chunked render only pays off with helpers).
+    has_peers: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def worker(self) -> str:

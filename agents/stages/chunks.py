@@ -1,0 +1,69 @@
+"""A chunk of a chunked render, on whichever worker its partition landed: the job's sources
+fetched here (the source cache makes a second fetch cheap), the window's picture rendered and
+stored for the render stage that joins them.
+
+A chunk task delivered twice finds its chunk stored and does nothing; one whose job no longer
+needs it (cancelled, failed, joined) finds the stop marker and stops, its FFmpeg killed mid-run.
+A worker that dies mid-chunk leaves the task uncommitted: Kafka gives it to another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from pathlib import Path
+
+from agents.stages.artifacts import fetch_job_sources
+from agents.stages.runtime import StageRuntime, new_attempt_id
+from agents.workdir import job_dir, sources_dir
+from media.chunks import Chunk, chunk_spec
+from media.render import render_part
+from schemas.chunks import ChunkTask
+from schemas.errors import JobError
+from storage.s3 import put_marker, stored_size, upload_file
+
+log = logging.getLogger(__name__)
+STOP_POLL_SECONDS = 1.0
+
+
+async def handle(task: ChunkTask, runtime: StageRuntime) -> None:
+    settings = runtime.settings
+    for key in (task.key, task.stop_key):
+        if await asyncio.to_thread(stored_size, settings, key) is not None:
+            return  # rendered already (a redelivery), or no longer wanted
+    attempt = new_attempt_id()
+    work = job_dir(settings, task.ctx.job_id) / f"chunk-{task.attempt_id}-{task.index}-{attempt}"
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch(task, runtime, stop))
+    try:
+        log.info("rendering chunk %d/%d of %s", task.index + 1, task.count, task.ctx.job_id)
+        sources = await fetch_job_sources(task.ctx, runtime, attempt)
+        chunk = Chunk(task.index, task.start, task.duration)
+        out = await render_part(
+            chunk_spec(task.ctx.spec, chunk),
+            {int(index): Path(source.path) for index, source in sources.items()},
+            work / f"chunk{task.index:04d}.mp4",
+            settings=settings,
+            tracks="video",
+            cancel=stop,
+        )
+        await asyncio.to_thread(upload_file, settings, out, task.key, "mp4")
+        log.info("chunk %d/%d of %s rendered", task.index + 1, task.count, task.ctx.job_id)
+    except JobError as exc:
+        if not stop.is_set():  # the render stage fails the job with the chunk's own error
+            await asyncio.to_thread(put_marker, settings, task.failed_key, f"{exc.code}\n{exc.message}")
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        await asyncio.to_thread(shutil.rmtree, sources_dir(settings, task.ctx.job_id, attempt), True)
+
+
+async def _watch(task: ChunkTask, runtime: StageRuntime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(STOP_POLL_SECONDS)
+        if await asyncio.to_thread(stored_size, runtime.settings, task.stop_key) is not None:
+            stop.set()

@@ -1,0 +1,188 @@
+"""A long video rendered in chunks by two workers through the real stack (Tansu, moto, FFmpeg):
+the joined file equals the one-pass render, and a worker killed mid-chunk costs nothing but time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from deploy.embedded import Stack, start_api, start_infrastructure, start_worker
+from media.ffmpeg_bin import ffmpeg_bin
+from media.render import render_video
+from schemas.settings import Settings
+from schemas.spec import VideoSpec
+from tests.e2e.conftest import MediaServer, free_port
+from tests.e2e.kafka_io import read_topic
+from tests.e2e.test_pipeline import follow_events, wait_for_terminal
+from tests.e2e.test_scale_out import Cluster
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    data_dir = tmp_path_factory.mktemp("chunked")
+    overrides = {
+        "PORT": str(free_port()),
+        "EMBEDDED_BROKER_PORT": str(free_port()),
+        "EMBEDDED_S3_PORT": str(free_port()),
+        "ANALYTICS_PORT": str(free_port()),
+        "DATA_DIR": str(data_dir),
+        "ALLOW_PRIVATE_SOURCES": "true",
+        "KAFKA_TOPIC_PARTITIONS": "4",
+        "KAFKA_SESSION_TIMEOUT_SECONDS": "10",
+        "MAX_CONCURRENT_JOBS": "1",
+        "FFMPEG_THREADS": "1",
+        "QUICK_RESPONSE_THRESHOLD_SECONDS": "0",
+        "CHUNK_MIN_SECONDS": "5",
+        "CHUNK_SECONDS": "4",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))}
+    stack = Stack(
+        Settings.model_validate({k.lower(): v for k, v in overrides.items()}), env={**env, **overrides}
+    )
+    try:
+        resolved = start_infrastructure(stack)
+        workers = [start_worker(stack, resolved, f"worker{i}", free_port()) for i in (1, 2)]
+        api = start_api(stack, resolved)
+        yield Cluster(stack, resolved, workers, api)
+    finally:
+        stack.stop()
+
+
+def long_job(media: MediaServer, seconds: int, size: tuple[int, int] = (320, 240)) -> dict[str, Any]:
+    """A transition and an animated title crossing the chunk boundaries (every 4 s), music under it."""
+    slide = {"type": "slide", "direction": "left", "duration": 0.8}
+    return {
+        "output_format": "mp4",
+        "width": size[0],
+        "height": size[1],
+        "fps": 10,
+        "duration": seconds,
+        "elements": [
+            {"type": "color", "color": "#0000ff", "duration": 4.5},
+            {"type": "color", "color": "#ff0000", "time": 3.5,
+             "transition": {"type": "wipeleft", "duration": 1}},
+            {"type": "text", "text": "Across the cut", "track": 2, "time": 7.6, "duration": 3, "x": 10,
+             "y": 10, "font_size": 24, "animations": [slide]},
+            {"type": "color", "color": "#ffff00", "track": 3, "width": 20, "height": 20, "y": 200,
+             "x": [{"time": 0, "value": 0}, {"time": seconds, "value": size[0] - 20}]},
+            {"type": "audio", "source": media.url("green_long.mp4"), "volume": 0.5},
+        ],
+    }  # fmt: skip
+
+
+def _download(cluster: Cluster, url: str, path: Path) -> Path:
+    path.write_bytes(httpx.get(url, timeout=60).content)
+    return path
+
+
+def _timestamps(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [round(float(frame.time), 4) for frame in container.decode(video=0)]
+
+
+def _psnr(a: Path, b: Path) -> float:
+    ffmpeg = ffmpeg_bin(Settings())
+    run = subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-i",
+            str(a),
+            "-i",
+            str(b),
+            "-lavfi",
+            "psnr",
+            "-threads",
+            "1",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"average:([0-9.]+|inf)", run.stderr)
+    assert match, run.stderr[-400:]
+    return float("inf") if match.group(1) == "inf" else float(match.group(1))
+
+
+def _chunk_log_lines(cluster: Cluster, job_id: str) -> dict[str, int]:
+    """Chunks each worker started for the job, from its log."""
+    counts = {}
+    for worker in cluster.workers:
+        assert worker.log_path is not None
+        text = worker.log_path.read_text(errors="replace")
+        counts[worker.name] = len(re.findall(rf"rendering chunk \d+/\d+ of {job_id}", text))
+    return counts
+
+
+def test_long_video_is_rendered_in_chunks_equal_to_one_pass(
+    cluster: Cluster, media_server: MediaServer, tmp_path: Path
+) -> None:
+    spec = long_job(media_server, 12)
+    with cluster.client() as client:
+        accepted = client.post("/api/v1/videocreate", json=spec)
+        assert accepted.status_code == 202, accepted.text
+        job_id = accepted.json()["job_id"]
+        steps = [event.get("current_step") for event in follow_events(client, job_id)]
+        final = wait_for_terminal(client, job_id)
+    assert final["status"] == "completed", final
+    assert "rendered chunk 3 of 3" in steps, steps
+    assert sum(_chunk_log_lines(cluster, job_id).values()) >= 3
+    chunked = _download(cluster, final["result_url"], tmp_path / "chunked.mp4")
+    local = {4: media_server.root / "green_long.mp4"}
+    one_pass = asyncio.run(
+        render_video(
+            VideoSpec.model_validate(spec),
+            local,
+            tmp_path / "one_pass.mp4",
+            settings=Settings(ffmpeg_threads=1),
+        )
+    ).path
+    assert _timestamps(chunked) == _timestamps(one_pass) and len(_timestamps(one_pass)) == 120
+    assert _psnr(chunked, one_pass) >= 45
+
+
+def test_worker_killed_mid_chunk_job_completes_once(cluster: Cluster, media_server: MediaServer) -> None:
+    with cluster.client() as client:
+        accepted = client.post("/api/v1/videocreate", json=long_job(media_server, 40, (960, 540)))
+        job_id = accepted.json()["job_id"]
+    coordinator = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # a chunk started by the worker that is not joining them
+        for worker in cluster.workers:
+            assert worker.log_path is not None
+            text = worker.log_path.read_text(errors="replace")
+            if re.search(rf"rendering {job_id} in \d+ chunks", text):
+                coordinator = worker
+        helpers = [
+            w for w in cluster.workers if w is not coordinator and _chunk_log_lines(cluster, job_id)[w.name]
+        ]
+        if coordinator is not None and helpers:
+            break
+        time.sleep(0.3)
+    assert coordinator is not None and helpers, "no chunk was rendered by the other worker"
+    victim = helpers[0]
+    assert victim.process is not None
+    os.killpg(victim.process.pid, signal.SIGKILL)
+    victim.process.wait(10)
+    with cluster.client() as client:
+        final = wait_for_terminal(client, job_id, timeout=300)
+    assert final["status"] == "completed", final
+    assert abs(final["duration_seconds"] - 40) <= 0.2
+    results = asyncio.run(read_topic(cluster.settings.bootstrap_servers, "videogen.jobs.results"))
+    assert [r["status"] for r in results if r["job_id"] == job_id] == ["completed"]
