@@ -78,6 +78,6 @@ def make_sources(ffmpeg: str, root: Path) -> Sources:
         _make(
             ffmpeg, root / f"still_{n}.png", "-f", "lavfi", "-i", f"{pattern}=s=1920x1080", "-frames:v", "1"
         )
-        for n, pattern in enumerate(["testsrc2", "smptehdbars", "rgbtestsrc", "mandelbrot", "testsrc"])
+        for n, pattern in enumerate(["testsrc2", "smptehdbars", "pal100bars", "mandelbrot", "testsrc"])
     ]
     return Sources(background=background, logos=logos, music=music, clips=clips, stills=stills)

@@ -21,6 +21,9 @@ _PLAYLIST_FORMATS = {"hls", "dash", "concat", "webm_dash_manifest", "imf"}
 _IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng")
 
 
+ALPHA_FORMATS = ("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya", "pal8")
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     kind: Literal["video", "image", "audio"]
@@ -37,11 +40,12 @@ class MediaInfo:
     pix_fmt: str | None
     sample_aspect_ratio: tuple[int, int] | None
     frame_count: int | None
+    opaque: bool = False  # a still whose pixel format has alpha, every pixel of it opaque
 
     @property
     def has_alpha(self) -> bool:
         fmt = self.pix_fmt or ""
-        return fmt.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya", "pal8"))
+        return fmt.startswith(ALPHA_FORMATS) and not self.opaque
 
 
 def probe(path: Path) -> MediaInfo:
@@ -120,7 +124,16 @@ def _probe_container(container: av.container.InputContainer) -> MediaInfo:
         pix_fmt=_pix_fmt(video, first.format.name),
         sample_aspect_ratio=sar_pair,
         frame_count=None if is_still else frames,
+        opaque=is_still and _opaque(first),
     )
+
+
+def _opaque(frame: av.VideoFrame) -> bool:
+    """Whether a decoded still has alpha in its format only (every pixel opaque): drawn as an
+    opaque picture it needs no alpha plane, and may be the frame's backdrop."""
+    if not frame.format.name.startswith(ALPHA_FORMATS):
+        return False
+    return bool(frame.to_ndarray(format="rgba")[..., 3].min() == 255)
 
 
 def _pix_fmt(video: av.VideoStream, decoded: str) -> str:

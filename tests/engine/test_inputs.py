@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from media.probe import probe
 from schemas.errors import JobError
 from tests.engine.conftest import Media, Renderer, frame_at, lavfi, make, near, pixel
 
@@ -158,3 +159,11 @@ def test_playlist_naming_other_files_is_not_followed(media: Media, render: Rende
     )
     err = _invalid(render, _spec(_video(id="clip")), {0: playlist})
     assert "clip" in err.message and "playlist" in err.message
+
+
+def test_an_opaque_picture_in_an_alpha_format_needs_no_alpha(media: Media) -> None:
+    """Editors often save RGBA PNGs with every pixel opaque: drawn as opaque pictures they can be
+    the frame's backdrop and skip the alpha plane; a picture with real transparency keeps it."""
+    opaque = make(media.path("opaque_rgba.png"), *lavfi("color=c=red:s=32x32,format=rgba"), "-frames:v", "1")
+    assert probe(opaque).pix_fmt == "rgba" and not probe(opaque).has_alpha
+    assert probe(media.alpha_png()).has_alpha
