@@ -2,7 +2,8 @@
 
 Controllers stay thin and share this service, so every surface gets the same backpressure,
 limits, tenant cap and rollback, and a job is a job whichever route created it. The service
-owns the API's long-lived parts (job store, publisher, estimator, rate limiter), typed.
+owns the API's long-lived parts (job store, template store, publisher, estimator, rate limiter),
+typed; templates are saved through it too (`templates`), as records on Kafka like jobs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from api.errors import ApiError
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
+from api.templates import Templates
+from api.templatestore import TemplateStore
 from media.limits import check_limits
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
@@ -76,12 +79,14 @@ class JobService:
         publisher: JobPublisher,
         estimator: LearningEstimator,
         limiter: RateLimiter,
+        templates: TemplateStore,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.publisher = publisher
         self.estimator = estimator
         self.limiter = limiter
+        self.templates = Templates(templates, publisher)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobService:
@@ -91,15 +96,18 @@ class JobService:
             JobPublisher(settings),
             LearningEstimator.from_settings(settings),
             RateLimiter(settings.rate_limit_per_minute),
+            TemplateStore(settings),
         )
 
     async def start(self) -> None:
         await self.publisher.start()
         await self.jobs.start()
+        await self.templates.store.start()
         await self.estimator.refresh()
 
     async def stop(self) -> None:
         await self.estimator.close()
+        await self.templates.store.stop()
         await self.jobs.stop()
         await self.publisher.stop()
 
