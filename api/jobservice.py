@@ -27,7 +27,7 @@ from api.templatestore import TemplateStore
 from media.limits import check_limits
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
-from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState, JobStatus
+from schemas.events import BatchRef, ErrorInfo, JobEvent, JobOrigin, JobRequested, JobState, JobStatus
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
@@ -120,10 +120,12 @@ class JobService:
         prefix: str = JOB_PREFIX,
         quick: bool = True,
         batch: BatchRef | None = None,
+        origin: JobOrigin | None = None,
     ) -> Submitted:
         """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
         `prefix` starts the job id: each surface's ids say which surface made them. A job of a
-        `batch` reports its end to the batch, whose one callback replaces the job's own."""
+        `batch` reports its end to the batch, whose one callback replaces the job's own. `origin`
+        (a template, a prompt) is kept with the job's state for the surface to show back."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
@@ -147,6 +149,7 @@ class JobService:
             element_counts=count_elements(spec),
             backlog=backlog,
             batch=batch,
+            origin=origin,
         )
         self._check_in_flight(tenant)  # no await between the check and the record
         self.jobs.record(accepted)
