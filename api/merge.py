@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]{0,63})\s*\}\}")
 SHOWN = 10  # names listed in a message
 
 Path = tuple[str | int, ...]
+Rename = Callable[[Path], Path]
 
 
 @dataclass(frozen=True)
@@ -199,12 +200,16 @@ def merge(
     return fill(document, values)
 
 
-def problems_of(exc: ValidationError, merged: Merged, prefix: str = "") -> list[dict[str, str]]:
-    """Pydantic's errors as field problems (`prefix` + dotted path), each saying which placeholder
-    the value came from, or that a placeholder left as written needs a default."""
+def problems_of(
+    exc: ValidationError, merged: Merged, prefix: str = "", rename: Rename | None = None
+) -> list[dict[str, str]]:
+    """Pydantic's errors as field problems (`prefix` + dotted path, after `rename` maps a path of
+    what was validated back to the document the caller wrote), each saying which placeholder the
+    value came from, or that a placeholder left as written needs a default."""
     problems = []
     for error in exc.errors():
-        path = dotted(tuple(error["loc"]))
+        loc = tuple(error["loc"])
+        path = dotted(rename(loc) if rename is not None else loc)
         message = error["msg"]
         if path in merged.origins:
             message += " (merged from " + ", ".join(f"{{{{{n}}}}}" for n in merged.origins[path]) + ")"

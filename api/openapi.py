@@ -16,6 +16,7 @@ from litestar.typing import FieldDefinition
 from pydantic import RootModel
 
 from api.composition_routes import CompositionController
+from api.generate_routes import GenerateController
 from api.routes import VideoController
 from api.template_routes import TemplateController
 
@@ -43,9 +44,9 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 
 
 def video_routes(keyed: bool, guards: list[Guard]) -> Router:
-    """The keyed routes (the PRD's, the compositions API, templates) behind `guards`
+    """The keyed routes (the PRD's, the compositions API, templates, seed 003's) behind `guards`
     (authentication, then the rate limit), documented as needing a key (either scheme) when
     API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
-    handlers = [VideoController, CompositionController, TemplateController]
+    handlers = [VideoController, CompositionController, TemplateController, GenerateController]
     return Router("/", route_handlers=handlers, security=security, guards=guards)

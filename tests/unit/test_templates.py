@@ -15,7 +15,7 @@ from api.app import create_app
 from api.jobservice import JobService
 from api.ratelimit import RateLimiter
 from api.templatestore import TemplateStore
-from schemas.events import JobEvent, JobRequested
+from schemas.events import JobEvent, JobRequested, JobState, job_ended
 from schemas.settings import Settings
 from schemas.templates import TemplateRecord
 from streams.codec import encode
@@ -38,10 +38,12 @@ TEMPLATE: dict[str, Any] = {
 
 
 class FoldingPublisher:
-    """Jobs are recorded; template records go straight into the fold, as Kafka would bring them."""
+    """Jobs are recorded; template records and cancels go straight into the folds, as Kafka would
+    bring them."""
 
-    def __init__(self, templates: TemplateStore) -> None:
+    def __init__(self, templates: TemplateStore, jobs: LocalStore) -> None:
         self.templates = templates
+        self.jobs = jobs
         self.sent: list[tuple[JobRequested, JobEvent]] = []
 
     async def start(self) -> None: ...
@@ -50,6 +52,10 @@ class FoldingPublisher:
 
     async def submit(self, request: JobRequested, accepted: JobEvent) -> None:
         self.sent.append((request, accepted))
+
+    async def cancel(self, state: JobState, request_id: str | None) -> None:
+        event, _ = job_ended(state.job_id, "cancelled", state.stage, 0.0, tenant=state.tenant)
+        self.jobs.push(event)
 
     async def template(self, template_id: str, record: TemplateRecord | None) -> None:
         self.templates.fold(template_id, record)
@@ -66,9 +72,9 @@ Stack = tuple[TestClient[Any], FoldingPublisher]
 @pytest.fixture()
 def stack() -> Iterator[Stack]:
     settings = Settings(api_keys="alpha:ka,beta:kb", kafka_bootstrap_servers="unused:9092")
-    templates = LocalTemplates(settings)
-    publisher = FoldingPublisher(templates)
-    service = JobService(settings, LocalStore(settings), publisher, SlowEstimate(), RateLimiter(0), templates)  # type: ignore[arg-type]
+    templates, jobs = LocalTemplates(settings), LocalStore(settings)
+    publisher = FoldingPublisher(templates, jobs)
+    service = JobService(settings, jobs, publisher, SlowEstimate(), RateLimiter(0), templates)  # type: ignore[arg-type]
     with TestClient(create_app(settings, service)) as client:
         client.headers["X-API-Key"] = "ka"
         yield client, publisher
