@@ -17,6 +17,7 @@ from pydantic import RootModel
 
 from api.composition_routes import CompositionController
 from api.generate_routes import GenerateController
+from api.prompt_routes import PromptController
 from api.routes import VideoController
 from api.template_routes import TemplateController
 
@@ -44,9 +45,15 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 
 
 def video_routes(keyed: bool, guards: list[Guard]) -> Router:
-    """The keyed routes (the PRD's, the compositions API, templates, seed 003's) behind `guards`
+    """The keyed routes (the PRD's, compositions, templates, seed 003's and 002's) behind `guards`
     (authentication, then the rate limit), documented as needing a key (either scheme) when
     API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
-    handlers = [VideoController, CompositionController, TemplateController, GenerateController]
+    handlers = [
+        VideoController,
+        CompositionController,
+        TemplateController,
+        GenerateController,
+        PromptController,
+    ]
     return Router("/", route_handlers=handlers, security=security, guards=guards)

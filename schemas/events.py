@@ -51,13 +51,17 @@ class BatchRef(BaseModel):
         return self
 
 
+PromptStyle = Literal["fun", "calm", "background"]
+AspectRatio = Literal["16:9", "9:16", "1:1", "4:3"]
+
+
 class PromptInfo(BaseModel):
     """What POST /api/videos/generate asked for (seed 002), which GET /api/videos/{id} shows back."""
 
     prompt: str
-    style: str
+    style: PromptStyle
     duration: float
-    aspect_ratio: str
+    aspect_ratio: AspectRatio
 
 
 class JobOrigin(BaseModel):
