@@ -1,6 +1,7 @@
 """What each prompt style looks, moves and sounds like: palette, font, pace, transitions, music.
 
-Data only: api/… picks a style by name, generator/scenes.py turns it into elements.
+Data only: the storyboard generator (generator/__init__.py) picks one by the job's style, and
+generator/storyboard.py and generator/scenes.py read it.
 """
 
 from __future__ import annotations
