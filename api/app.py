@@ -1,5 +1,6 @@
 """The Litestar application: routes, guards, error envelope, request ids, OpenAPI, and the job
-service (Kafka clients, estimator) that lives as long as the app and is injected into handlers."""
+service (Kafka clients, estimator) and prompt generator that live as long as the app and are
+injected into handlers."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ from api.jobservice import JobService
 from api.metrics import metrics_handler
 from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, video_routes
 from api.progress import composition_progress, job_progress
+from api.prompt_routes import in_seed_shape
 from api.ratelimit import RateLimit
 from api.requestid import with_request_id
 from api.studio_routes import root_redirect, studio_files
+from generator import PromptGenerator, prompt_generator
 from schemas.settings import Settings, get_settings
 
 
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
     keys = KeyRing.from_settings(settings)
     warn_if_open(keys)
     job_service = service or JobService.from_settings(settings)
+    generator = prompt_generator(settings)
     authenticator, rate_limit = Authenticator(keys), RateLimit(job_service.limiter)
 
     @asynccontextmanager
@@ -67,13 +71,18 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
     def provide_rate_limit() -> RateLimit:
         return rate_limit
 
-    handlers: dict[Any, Any] = {
-        ValidationException: on_validation_error,
-        ApiError: on_api_error,
-        RequestEntityTooLarge: too_large_handler(settings.max_request_body_bytes),
-        HTTPException: on_http_error,
-        Exception: on_unexpected,
-    }
+    def provide_generator() -> PromptGenerator:
+        return generator
+
+    handlers: dict[Any, Any] = in_seed_shape(
+        {
+            ValidationException: on_validation_error,
+            ApiError: on_api_error,
+            RequestEntityTooLarge: too_large_handler(settings.max_request_body_bytes),
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        }
+    )
     app = Litestar(
         route_handlers=[
             video_routes(not keys.open, [authenticator, rate_limit]),
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             "service": Provide(provide_service, use_cache=True, sync_to_thread=False),
             "authenticator": Provide(provide_authenticator, use_cache=True, sync_to_thread=False),
             "rate_limit": Provide(provide_rate_limit, use_cache=True, sync_to_thread=False),
+            "generator": Provide(provide_generator, use_cache=True, sync_to_thread=False),
         },
         lifespan=[kafka_clients],
         exception_handlers=handlers,

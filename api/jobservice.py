@@ -2,7 +2,8 @@
 
 Controllers stay thin and share this service, so every surface gets the same backpressure,
 limits, tenant cap and rollback, and a job is a job whichever route created it. The service
-owns the API's long-lived parts (job store, publisher, estimator, rate limiter), typed.
+owns the API's long-lived parts (job store, template store, publisher, estimator, rate limiter),
+typed; templates are saved through it too (`templates`), as records on Kafka like jobs.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from api.errors import ApiError
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
+from api.templates import Templates
+from api.templatestore import TemplateStore
 from media.limits import check_limits
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
-from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState, JobStatus
+from schemas.events import BatchRef, ErrorInfo, JobEvent, JobOrigin, JobRequested, JobState, JobStatus
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
@@ -76,12 +79,14 @@ class JobService:
         publisher: JobPublisher,
         estimator: LearningEstimator,
         limiter: RateLimiter,
+        templates: TemplateStore,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.publisher = publisher
         self.estimator = estimator
         self.limiter = limiter
+        self.templates = Templates(templates, publisher)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobService:
@@ -91,15 +96,18 @@ class JobService:
             JobPublisher(settings),
             LearningEstimator.from_settings(settings),
             RateLimiter(settings.rate_limit_per_minute),
+            TemplateStore(settings),
         )
 
     async def start(self) -> None:
         await self.publisher.start()
         await self.jobs.start()
+        await self.templates.store.start()
         await self.estimator.refresh()
 
     async def stop(self) -> None:
         await self.estimator.close()
+        await self.templates.store.stop()
         await self.jobs.stop()
         await self.publisher.stop()
 
@@ -112,10 +120,12 @@ class JobService:
         prefix: str = JOB_PREFIX,
         quick: bool = True,
         batch: BatchRef | None = None,
+        origin: JobOrigin | None = None,
     ) -> Submitted:
         """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
         `prefix` starts the job id: each surface's ids say which surface made them. A job of a
-        `batch` reports its end to the batch, whose one callback replaces the job's own."""
+        `batch` reports its end to the batch, whose one callback replaces the job's own. `origin`
+        (a template, a prompt) is kept with the job's state for the surface to show back."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
@@ -139,6 +149,7 @@ class JobService:
             element_counts=count_elements(spec),
             backlog=backlog,
             batch=batch,
+            origin=origin,
         )
         self._check_in_flight(tenant)  # no await between the check and the record
         self.jobs.record(accepted)

@@ -10,14 +10,14 @@ event below those offsets, so a GET right after a POST never 404s.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
+from api.topicfold import TopicFold
 from schemas.events import JobEvent, JobState, apply_event
 from schemas.settings import Settings
 from streams.codec import decode
@@ -25,72 +25,19 @@ from streams.topics import EVENTS
 
 log = logging.getLogger(__name__)
 
-CATCH_UP_TIMEOUT_SECONDS = 5.0
 
+class JobStore(TopicFold):
+    topic = EVENTS
 
-class JobStore:
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+        super().__init__(settings)
         self._states: dict[str, JobState] = {}
         self._active: set[str] = set()
         self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
-        self._consumer: AIOKafkaConsumer | None = None
-        self._partitions: list[TopicPartition] = []
-        self._task: asyncio.Task[None] | None = None
-        self._advanced = asyncio.Event()
 
-    async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.bootstrap_servers,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
-        )
-        await self._consumer.start()
-        partitions = await self._wait_for_partitions()
-        self._partitions = [TopicPartition(EVENTS, p) for p in sorted(partitions)]
-        self._consumer.assign(self._partitions)
-        await self._consumer.seek_to_beginning(*self._partitions)
-        self._task = asyncio.create_task(self._run(), name="jobstore")
-
-    async def _wait_for_partitions(self) -> set[int]:
-        assert self._consumer is not None
-        for _ in range(100):
-            partitions = self._consumer.partitions_for_topic(EVENTS)
-            if partitions:
-                return partitions
-            await self._consumer.topics()
-            await asyncio.sleep(0.2)
-        raise RuntimeError(f"topic {EVENTS} not found: start the worker (it creates the topics) first")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer:
-            await self._consumer.stop()
-
-    async def _run(self) -> None:
-        assert self._consumer is not None
-        while True:
-            try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading job events failed; retrying")
-                await asyncio.sleep(1)
-                continue
-            for records in batches.values():
-                for record in records:
-                    self._apply(record.value)
-            self._advanced.set()
-            self._advanced = asyncio.Event()
-
-    def _apply(self, raw: bytes | None) -> None:
+    def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event = decode(JobEvent, raw or b"")
+            event = decode(JobEvent, record.value or b"")
         except (ValueError, ValidationError):
             log.warning("ignoring undecodable job event")
             return
@@ -139,27 +86,6 @@ class JobStore:
         asked for right after a POST shows the job)."""
         await self.catch_up()
         return list(self._states.values())
-
-    async def catch_up(self, timeout: float = CATCH_UP_TIMEOUT_SECONDS) -> bool:
-        """Wait until everything on the events topic as of now has been folded in."""
-        assert self._consumer is not None
-        ends = await self._consumer.end_offsets(self._partitions)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not await self._reached(ends):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._advanced.wait(), remaining)
-        return True
-
-    async def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        assert self._consumer is not None
-        for tp, end in ends.items():
-            if await self._consumer.position(tp) < end:
-                return False
-        return True
 
     async def watch(self, job_id: str) -> AsyncGenerator[JobState, None]:
         """Every new state of the job, starting with the current one, until it ends."""

@@ -1,4 +1,5 @@
-"""Publishing job requests from the API with aiokafka, acknowledged by the broker before we answer."""
+"""Publishing from the API with aiokafka (job requests, cancels, batch items, templates), each
+acknowledged by the broker before we answer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode
 from schemas.events import ErrorInfo, JobEvent, JobRequested, JobState, job_ended
 from schemas.settings import Settings
+from schemas.templates import TemplateRecord
 from streams.codec import encode, key_bytes
-from streams.topics import BATCH_ITEMS, EVENTS, REQUESTED, RESULTS
+from streams.topics import BATCH_ITEMS, EVENTS, REQUESTED, RESULTS, TEMPLATES
 
 
 class JobPublisher:
@@ -59,6 +61,12 @@ class JobPublisher:
     async def batch_item(self, item: BatchItemEnded) -> None:
         """An item of a batch that ended without becoming a job (it could not be queued)."""
         await self._producer.send_and_wait(BATCH_ITEMS, encode(item), key=key_bytes(item.batch.id))
+
+    async def template(self, template_id: str, record: TemplateRecord | None) -> None:
+        """A template's new version, or None to delete it (a tombstone, which compaction keeps
+        until every reader has had time to see it)."""
+        value = encode(record) if record is not None else None
+        await self._producer.send_and_wait(TEMPLATES, value, key=key_bytes(template_id))
 
     async def ping(self) -> None:
         await self._producer.client.fetch_all_metadata()

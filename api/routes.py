@@ -20,9 +20,10 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 from api.auth import current_tenant
 from api.errors import error_response
 from api.jobservice import JobService, Submitted, status_endpoint
-from schemas.events import JobState, JobStatus
-from schemas.requests import VideoCreateRequest
+from schemas.events import JobOrigin, JobState, JobStatus
+from schemas.requests import VideoCreateBody
 from schemas.responses import ErrorEnvelope, JobAccepted, JobCompleted, JobFailed, JobHistory, JobProcessing
+from schemas.templates import TemplateRender
 from schemas.views import job_summary, job_view
 
 JobView = JobCompleted | JobFailed | JobProcessing
@@ -92,7 +93,9 @@ class VideoController(Controller):
         status_code=200,
         summary="Create a video",
         description="Renders at once when the estimate is within QUICK_RESPONSE_THRESHOLD_SECONDS "
-        "(200 with result_url); otherwise, or if the render takes longer, 202 with a job id to follow.",
+        "(200 with result_url); otherwise, or if the render takes longer, 202 with a job id to follow. "
+        "The body is a video spec, or a saved template's `template_id` with `merge` values and "
+        "`modifications`.",
         responses={
             200: ResponseSpec(
                 JobCompleted,
@@ -103,8 +106,10 @@ class VideoController(Controller):
             400: ResponseSpec(
                 ErrorEnvelope,
                 generate_examples=False,
-                description="Invalid spec (INVALID_INPUT, naming the field).",
+                description="Invalid spec, or a template's value missing or not fitting its field "
+                "(INVALID_INPUT, naming the field).",
             ),
+            404: error_spec("Unknown template, or another tenant's (NOT_FOUND)."),
             409: error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
             413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
             422: error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
@@ -120,11 +125,16 @@ class VideoController(Controller):
     )
     async def create(
         self,
-        data: Annotated[VideoCreateRequest, Body(title="Video spec")],
+        data: Annotated[VideoCreateBody, Body(title="Video spec, or a template and its values")],
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
     ) -> Response[Any]:
-        return _answer(await service.submit(data.spec(), tenant, data.callback_url))
+        body = data.root
+        if isinstance(body, TemplateRender):
+            spec = await service.templates.spec_for(body.template_id, tenant, body.merge, body.modifications)
+            origin = JobOrigin(template_id=body.template_id)
+            return _answer(await service.submit(spec, tenant, body.callback_url, origin=origin))
+        return _answer(await service.submit(body.spec(), tenant, body.callback_url))
 
     @get(
         "/videoresult/{job_id:str}",

@@ -51,6 +51,26 @@ class BatchRef(BaseModel):
         return self
 
 
+PromptStyle = Literal["fun", "calm", "background"]
+AspectRatio = Literal["16:9", "9:16", "1:1", "4:3"]
+
+
+class PromptInfo(BaseModel):
+    """What POST /api/videos/generate asked for (seed 002), which GET /api/videos/{id} shows back."""
+
+    prompt: str
+    style: PromptStyle
+    duration: float
+    aspect_ratio: AspectRatio
+
+
+class JobOrigin(BaseModel):
+    """What a job was made from, kept with it so that the surface that made it can show it back."""
+
+    template_id: str | None = Field(None, description="The saved template the job was rendered from.")
+    prompt: PromptInfo | None = Field(None, description="The prompt of a prompt-to-video job.")
+
+
 class JobRequested(BaseModel):
     """The contract for upstream producers on `videogen.jobs.requested` (and what the API sends)."""
 
@@ -225,6 +245,7 @@ class JobEvent(BaseModel):
     )
     callback: CallbackDelivery | None = None
     batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")
+    origin: JobOrigin | None = Field(None, description="What the job was made from (accepted events).")
     result: ResultInfo | None = None
     error: ErrorInfo | None = None
     stage_status: StageStatus | None = Field(
@@ -338,6 +359,7 @@ class JobState(BaseModel):
     error: ErrorInfo | None = None
     callback: CallbackDelivery | None = None
     batch: BatchRef | None = Field(None, description="The batch the job belongs to, if any.")
+    origin: JobOrigin | None = Field(None, description="What the job was made from, if a surface said.")
     stages: dict[str, StageRecord] = Field(default_factory=dict)
 
     @property
@@ -374,6 +396,8 @@ def apply_event(state: JobState | None, event: JobEvent) -> JobState:
         update["submitted_at_ms"] = event.submitted_at_ms
     if event.batch is not None and state.batch is None:
         update["batch"] = event.batch
+    if event.origin is not None and state.origin is None:
+        update["origin"] = event.origin
     if event.estimated_seconds is not None:
         update["estimated_seconds"] = event.estimated_seconds
     if event.status in TERMINAL or state.status == "queued":

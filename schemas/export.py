@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from schemas.batches import BatchItemEnded
 from schemas.events import DeadLetter, JobEvent, JobRequested, JobResult
 from schemas.spec import VideoSpec
+from schemas.templates import TemplateRecord
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 EXPORTED: dict[str, type[BaseModel]] = {
@@ -22,6 +23,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "dead_letter": DeadLetter,
     "batch_item_ended": BatchItemEnded,
     "video_spec": VideoSpec,
+    "template_record": TemplateRecord,
 }
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -231,6 +231,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where the embedded stack keeps its state.")
     work_dir: Path | None = Field(None, description="Per-job temp files. Unset: DATA_DIR/work.")
 
+    # Prompt-to-video jobs
+    prompt_generator: Literal["storyboard", "http"] = Field(
+        "storyboard",
+        description="How POST /api/videos/generate turns a prompt into a video: `storyboard` (built in, "
+        "offline: the prompt's phrases as animated typography over moving backgrounds, with a palette, font, "
+        "pace and synthesized music per style) or `http` (a text-to-video model at PROMPT_GENERATOR_URL; its "
+        "video is rendered to the asked size and duration).",
+    )
+    prompt_generator_url: str | None = Field(
+        None,
+        description="The text-to-video endpoint PROMPT_GENERATOR=http POSTs each prompt to (README: Prompt "
+        "generators); it answers with the URL of its video within NETWORK_TIMEOUT.",
+    )
+
     log_level: str = Field("INFO", description="Log level of every process.")
 
     @field_validator("allowed_source_hosts", "source_s3_buckets", mode="before")
@@ -246,6 +260,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _generator_url(self) -> Settings:
+        if self.prompt_generator == "http" and not self.prompt_generator_url:
+            raise ValueError("PROMPT_GENERATOR=http needs PROMPT_GENERATOR_URL")
+        return self
 
     @property
     def job_work_root(self) -> Path:

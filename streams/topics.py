@@ -1,7 +1,9 @@
 """Topic names: the Kafka contract. Every topic has the same partition count and key = job id,
 so all of one job's messages land on the same partition number everywhere and its stages
 stay on one worker. The batch topic is keyed by batch id instead, so all of a batch's items meet
-on one partition, where the `batches` table (co-partitioned with it) folds them."""
+on one partition, where the `batches` table (co-partitioned with it) folds them. The templates
+topic is keyed by template id and compacted: the latest version of each template is kept for good
+(a null value deletes it), and every API instance folds all of it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ RESULTS = "videogen.jobs.results"
 DLQ = "videogen.jobs.dlq"
 BATCH_ITEMS = "videogen.batches.items"
 CHUNKS = "videogen.render.chunks"  # keyed by job id and chunk number: chunks spread over the group
+TEMPLATES = "videogen.templates"
 
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
@@ -34,7 +37,8 @@ ALL_TOPICS: tuple[str, ...] = (
     DLQ,
     BATCH_ITEMS,
     CHUNKS,
+    TEMPLATES,
     JOB_STATE_CHANGELOG,
     BATCH_CHANGELOG,
 )
-COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG, BATCH_CHANGELOG})
+COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG, BATCH_CHANGELOG, TEMPLATES})

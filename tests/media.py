@@ -8,6 +8,8 @@ from pathlib import Path
 
 import av
 import imageio_ffmpeg
+import numpy as np
+import numpy.typing as npt
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -116,3 +118,14 @@ def pixel(path: Path, t: float, x: int, y: int) -> tuple[int, int, int]:
 
 def near(rgb: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(rgb, expected, strict=True))
+
+
+def frame_at(path: Path, t: float) -> npt.NDArray[np.uint8]:
+    """The frame shown at `t` seconds, as an RGB array (height, width, 3)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= t - 1e-3:
+                return np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+    raise AssertionError(f"{path} has no frame at {t}s")

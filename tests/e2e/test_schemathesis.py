@@ -2,8 +2,9 @@
 content type, headers, body) as the document says.
 
 The API under test answers every POST with 202 at once (QUICK_RESPONSE_THRESHOLD_SECONDS=0; a
-composition and a process-clips batch always do), and each accepted job is cancelled straight
-away, so generated specs never keep the shared worker busy. The internal routes are enabled
+composition, a process-clips batch, a seed 003 render and a prompt job always do, the last with
+201), and each accepted job is cancelled straight away, so generated specs never keep the shared
+worker busy. The internal routes are enabled
 (INTERNAL_API_KEYS) and called with their key.
 """
 
@@ -54,6 +55,16 @@ OPERATIONS = [
     ("GET", "/api/v1/compositions/{composition_id}"),
     ("GET", "/api/v1/compositions/{composition_id}/download"),
     ("GET", "/api/v1/compositions/{composition_id}/metadata"),
+    ("POST", "/api/v1/templates"),
+    ("GET", "/api/v1/templates"),
+    ("GET", "/api/v1/templates/{template_id}"),
+    ("PUT", "/api/v1/templates/{template_id}"),
+    ("DELETE", "/api/v1/templates/{template_id}"),
+    ("POST", "/api/video/generate"),
+    ("GET", "/api/video/status/{jobId}"),
+    ("DELETE", "/api/video/cancel/{jobId}"),
+    ("POST", "/api/videos/generate"),
+    ("GET", "/api/videos/{jobId}"),
     ("POST", "/internal/v1/process-clips"),
     ("GET", "/internal/v1/jobs/{job_id}"),
     ("GET", "/health"),
@@ -71,11 +82,25 @@ def test_every_operation_is_fuzzed(api_schema: Any) -> None:
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
     ("POST", "/api/v1/videocreate", GenerationMode.NEGATIVE),
     ("POST", "/api/v1/compositions", GenerationMode.NEGATIVE),
+    ("POST", "/api/v1/templates", GenerationMode.NEGATIVE),
+    ("PUT", "/api/v1/templates/{template_id}", GenerationMode.NEGATIVE),
+    ("POST", "/api/video/generate", GenerationMode.NEGATIVE),
+    ("POST", "/api/videos/generate", GenerationMode.NEGATIVE),
     ("POST", "/internal/v1/process-clips", GenerationMode.NEGATIVE),
 ]
 # A schema-valid spec may still break a rule JSON Schema does not carry (a text element needs
 # `text`, a video a `source`): a 400 naming the field is right there, so that check is left out.
 EXCLUDED = [positive_data_acceptance]
+
+
+def _accepted_jobs(body: dict[str, Any]) -> list[str]:
+    """The jobs an accepted POST started: a batch lists them, the other surfaces name theirs (a
+    composition's id is its job's; a saved template starts none)."""
+    if "clips" in body:
+        return [c["job_id"] for c in body["clips"] if c["job_id"]]
+    data = body.get("data") or {}
+    found = body.get("job_id") or body.get("composition_id") or body.get("jobId") or data.get("jobId")
+    return [found] if found else []
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)
@@ -95,12 +120,8 @@ def test_api_matches_its_openapi(
     def check(case: Any) -> None:
         headers = {"X-API-Key": INTERNAL_KEY} if path.startswith("/internal/") else None
         response = case.call_and_validate(base_url=fuzzed_api, headers=headers, excluded_checks=EXCLUDED)
-        if response.status_code == 202:  # a composition's id is its job's; a batch lists its jobs
-            body = response.json()
-            jobs = [c["job_id"] for c in body.get("clips", [])] or [
-                body.get("job_id") or body["composition_id"]
-            ]
-            for job_id in jobs:
+        if response.status_code in (201, 202):
+            for job_id in _accepted_jobs(response.json()):
                 httpx.delete(f"{fuzzed_api}/api/v1/videoresult/{job_id}", timeout=30)
 
     check()

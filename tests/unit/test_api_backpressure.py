@@ -12,6 +12,7 @@ import api.app as api_app
 import api.jobservice as jobservice
 from schemas.events import JobState
 from schemas.settings import Settings
+from tests.unit.test_api_websocket import LocalTemplates
 
 
 class FakePublisher:
@@ -56,6 +57,7 @@ class FakeEstimator:
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Any]]:
     monkeypatch.setattr(jobservice, "JobPublisher", FakePublisher)
     monkeypatch.setattr(jobservice, "JobStore", FakeJobs)
+    monkeypatch.setattr(jobservice, "TemplateStore", LocalTemplates)
     monkeypatch.setattr(
         jobservice.LearningEstimator, "from_settings", classmethod(lambda cls, s: FakeEstimator())
     )

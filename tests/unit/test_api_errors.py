@@ -13,6 +13,7 @@ from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
+from api.templatestore import TemplateStore
 from schemas.settings import Settings
 
 
@@ -28,8 +29,9 @@ def client() -> TestClient[Any]:
         settings,
         JobStore(settings),
         JobPublisher(settings),
-        FixedEstimate(),
-        RateLimiter(0),  # type: ignore[arg-type]
+        FixedEstimate(),  # type: ignore[arg-type]
+        RateLimiter(0),
+        TemplateStore(settings),
     )
     return TestClient(create_app(settings, service))  # no lifespan: nothing here reaches Kafka
 

@@ -14,6 +14,7 @@ from api.app import create_app
 from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.ratelimit import RateLimiter
+from api.templatestore import TemplateStore
 from schemas.events import JobEvent, ResultInfo
 from schemas.settings import Settings
 from streams.jsonlog import redact
@@ -41,6 +42,17 @@ class LocalStore(JobStore):
 
     def push(self, event: JobEvent) -> None:
         self._fold(event)
+
+
+class LocalTemplates(TemplateStore):
+    """The real template fold; records come from `fold`, not from Kafka."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def catch_up(self, timeout: float = 0.0) -> bool:
+        return True
 
 
 class NoPublisher:
@@ -71,7 +83,7 @@ def _stack(per_minute: int = 0) -> Iterator[tuple[TestClient[Any], LocalStore]]:
     settings = Settings(api_keys="alpha:ka,beta:kb", kafka_bootstrap_servers="unused:9092")
     store = LocalStore(settings)
     limiter = RateLimiter(per_minute)
-    service = JobService(settings, store, NoPublisher(), NoEstimator(), limiter)  # type: ignore[arg-type]
+    service = JobService(settings, store, NoPublisher(), NoEstimator(), limiter, LocalTemplates(settings))  # type: ignore[arg-type]
     with TestClient(create_app(settings, service)) as client:
         yield client, store
 

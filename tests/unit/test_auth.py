@@ -17,6 +17,7 @@ from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
+from api.templatestore import TemplateStore
 from schemas.events import JobEvent, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
 
@@ -124,7 +125,12 @@ def _client(**settings: Any) -> TestClient[Any]:
         JobState(job_id="vg_busy", tenant="alpha", status="processing"),
     )
     service = JobService(
-        config, jobs, JobPublisher(config), FixedEstimate(), RateLimiter(config.rate_limit_per_minute)
+        config,
+        jobs,
+        JobPublisher(config),
+        FixedEstimate(),
+        RateLimiter(config.rate_limit_per_minute),
+        TemplateStore(config),
     )
     return TestClient(create_app(config, service))  # no lifespan: no Kafka needed
 

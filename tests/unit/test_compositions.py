@@ -30,7 +30,7 @@ from schemas.events import (
     StageRecord,
 )
 from schemas.settings import Settings
-from tests.unit.test_api_websocket import LocalStore, NoEstimator
+from tests.unit.test_api_websocket import LocalStore, LocalTemplates, NoEstimator
 
 SEED_EXAMPLE: dict[str, Any] = {
     "clips": [
@@ -346,7 +346,9 @@ Stack = tuple[TestClient[Any], LocalStore, RecordingPublisher]
 def stack() -> Iterator[Stack]:
     settings = Settings(api_keys="alpha:ka,beta:kb", kafka_bootstrap_servers="unused:9092")
     store, publisher = LocalStore(settings), RecordingPublisher()
-    service = JobService(settings, store, publisher, FixedEstimate(), RateLimiter(0))  # type: ignore[arg-type]
+    service = JobService(
+        settings, store, publisher, FixedEstimate(), RateLimiter(0), LocalTemplates(settings)
+    )  # type: ignore[arg-type]
     with TestClient(create_app(settings, service)) as client:
         client.headers["X-API-Key"] = "ka"
         yield client, store, publisher
@@ -380,7 +382,9 @@ def test_create_publishes_an_ordinary_job_and_answers_202(stack: Stack) -> None:
 def test_the_websocket_url_follows_the_clients_scheme(stack: Stack) -> None:
     _, store, publisher = stack
     settings = Settings(kafka_bootstrap_servers="unused:9092")
-    service = JobService(settings, store, publisher, FixedEstimate(), RateLimiter(0))  # type: ignore[arg-type]
+    service = JobService(
+        settings, store, publisher, FixedEstimate(), RateLimiter(0), LocalTemplates(settings)
+    )  # type: ignore[arg-type]
     with TestClient(create_app(settings, service), base_url="https://api.example.com") as client:
         assert _create(client)["websocket_url"].startswith("wss://api.example.com/ws/compositions/comp_")
 
@@ -489,7 +493,12 @@ def test_signed_urls_are_made_afresh_for_the_video_and_its_thumbnail() -> None:
         aws_secret_access_key="s",
     )
     service = JobService(
-        settings, LocalStore(settings), RecordingPublisher(), FixedEstimate(), RateLimiter(0)
+        settings,
+        LocalStore(settings),
+        RecordingPublisher(),
+        FixedEstimate(),
+        RateLimiter(0),
+        LocalTemplates(settings),
     )  # type: ignore[arg-type]
     video, thumbnail = service.result_urls(_state(status="completed", result=RESULT))
     assert video is not None and thumbnail is not None

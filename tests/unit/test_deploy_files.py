@@ -25,7 +25,7 @@ K8S = ROOT / "deploy" / "k8s"
 
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
-# The Kafka contract (DESIGN.md) plus the Faust table's changelog: every one has the same count.
+# The Kafka contract (DESIGN.md), the template store and the Faust tables' changelogs: all the same count.
 EXPECTED_TOPICS = {
     "videogen.jobs.requested",
     "videogen.jobs.validated",
@@ -36,6 +36,8 @@ EXPECTED_TOPICS = {
     "videogen.jobs.results",
     "videogen.jobs.dlq",
     "videogen.batches.items",
+    "videogen.render.chunks",
+    "videogen.templates",
     "videogen-job_state-changelog",
     "videogen-batches-changelog",
 }

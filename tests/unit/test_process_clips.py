@@ -21,7 +21,7 @@ from schemas.errors import ErrorCode, JobError
 from schemas.events import JobEvent, JobRequested
 from schemas.processing import MAX_CLIPS_PER_REQUEST, ProcessClipsRequest
 from schemas.settings import Settings
-from tests.unit.test_api_websocket import LocalStore, NoEstimator
+from tests.unit.test_api_websocket import LocalStore, LocalTemplates, NoEstimator
 
 BODY: dict[str, Any] = {
     "processing_id": "proc_xyz789",
@@ -111,7 +111,9 @@ Stack = tuple[TestClient[Any], RecordingPublisher]
 
 def _stack(publisher: RecordingPublisher, **settings: Any) -> Iterator[Stack]:
     config = Settings(kafka_bootstrap_servers="unused:9092", **settings)
-    service = JobService(config, LocalStore(config), publisher, Estimate(), RateLimiter(0))  # type: ignore[arg-type]
+    service = JobService(
+        config, LocalStore(config), publisher, Estimate(), RateLimiter(0), LocalTemplates(config)
+    )  # type: ignore[arg-type]
     with TestClient(create_app(config, service)) as client:
         yield client, publisher
 
