@@ -3,9 +3,10 @@ words, then the music bed under all of it. Everything the storyboard video looks
 moves is decided here, so adding motion (keyframed x/y/scale, enter and exit animations) is an
 edit of this module alone.
 
-Today's motion: backgrounds on one track joined by the style's transitions (slides, wipes, circles,
-dissolves), shapes and words fading in and out, the shapes' corner and angle changing per scene.
-The result is checked by `VideoSpec` like any spec.
+Motion: backgrounds on one track joined by the style's transitions (slides, wipes, circles,
+dissolves); shapes fading in and out while they drift across and turn (keyframes over the scene);
+words sliding in from a side that changes per scene and fading. The result is checked by
+`VideoSpec` like any spec.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ BACKGROUND_TRACK, SHAPE_TRACK, TEXT_TRACK = 1, 2, 3
 FPS = 30.0
 SHAPE_SIDE = 0.55  # of the shorter side
 SHAPE_ANGLES = (12.0, 45.0, -20.0, 30.0)
+SHAPE_DRIFT = 0.08  # of the width, over a scene
+SHAPE_TURN = 15.0  # degrees, over a scene
+TEXT_ENTRIES = ("up", "left", "down", "right")
+TEXT_SLIDE_SECONDS = 0.7
 # where a shape's center sits, as fractions of width and height; two shapes per scene, corners in turn
 SHAPE_CORNERS = (((0.1, 0.15), (0.9, 0.85)), ((0.88, 0.12), (0.12, 0.9)))
 TEXT_WIDTH, TEXT_HEIGHT = 0.84, 0.6  # of the output; the box is centered across
@@ -56,11 +61,20 @@ def _shapes(n: int, scene: Scene, style: Style, width: int, height: int) -> list
             "track": SHAPE_TRACK,
             "time": scene.start,
             "duration": scene.length,
-            "x": round(cx * width - side / 2),
+            "x": [
+                {"time": 0, "value": round(cx * width - side / 2)},
+                {
+                    "time": scene.length,
+                    "value": round((cx + (SHAPE_DRIFT if k else -SHAPE_DRIFT)) * width - side / 2),
+                },
+            ],
             "y": round(cy * height - side / 2),
             "width": side,
             "height": side,
-            "rotation": SHAPE_ANGLES[(n + 2 * k) % len(SHAPE_ANGLES)],
+            "rotation": [
+                {"time": 0, "value": SHAPE_ANGLES[(n + 2 * k) % len(SHAPE_ANGLES)]},
+                {"time": scene.length, "value": SHAPE_ANGLES[(n + 2 * k) % len(SHAPE_ANGLES)] + SHAPE_TURN},
+            ],
             "fade_in": fade,
             "fade_out": fade,
         }
@@ -114,6 +128,14 @@ def _text(n: int, scene: Scene, style: Style, width: int, height: int) -> dict[s
         "color": style.text_color,
         "fade_in": min(style.text_fade, (scene.length - delay) / 3),
         "fade_out": min(style.text_fade, (scene.length - delay) / 3),
+        "animations": [
+            {
+                "type": "slide",
+                "direction": TEXT_ENTRIES[n % len(TEXT_ENTRIES)],
+                "duration": min(TEXT_SLIDE_SECONDS, (scene.length - delay) / 3),
+                "easing": "ease-out",
+            }
+        ],
     }
     if style.outline is not None:
         element["stroke"] = {"color": style.outline, "width": 4}
