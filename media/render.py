@@ -56,17 +56,7 @@ async def render_video(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
-        with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
-            # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
-            compiled = await asyncio.to_thread(
-                _compile, spec, infos, sources, out_path, work_dir, settings, threads
-            )
-            env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
-            await run_ffmpeg(
-                ffmpeg_bin(settings), compiled.argv,
-                duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
-                on_progress=on_progress, cancel=cancel, env=env,
-            )  # fmt: skip
+        compiled = await _run(spec, infos, sources, out_path, work_dir, settings, "all", on_progress, cancel)
         outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, compiled.stream_copy)
         if spec.thumbnail:
             thumbnail = thumbnail_path(out_path)
@@ -84,6 +74,32 @@ async def render_video(
     return outcome
 
 
+async def _run(
+    spec: VideoSpec,
+    infos: dict[int, MediaInfo],
+    sources: Mapping[int, Path],
+    out_path: Path,
+    work_dir: Path,
+    settings: Settings,
+    tracks: Tracks,
+    on_progress: Callable[[float], Awaitable[None]] | None,
+    cancel: asyncio.Event | None,
+) -> CompiledRender:
+    """Compile and run one FFmpeg render with this worker's share of the cores."""
+    with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
+        # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
+        compiled = await asyncio.to_thread(
+            _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks
+        )
+        env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
+        await run_ffmpeg(
+            ffmpeg_bin(settings), compiled.argv,
+            duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
+            on_progress=on_progress, cancel=cancel, env=env,
+        )  # fmt: skip
+    return compiled
+
+
 async def render_part(
     spec: VideoSpec,
     sources: Mapping[int, Path],
@@ -99,16 +115,7 @@ async def render_part(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
     try:
-        with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
-            compiled = await asyncio.to_thread(
-                _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks
-            )
-            env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
-            await run_ffmpeg(
-                ffmpeg_bin(settings), compiled.argv,
-                duration=compiled.duration, timeout_seconds=settings.processing_timeout_minutes * 60,
-                on_progress=on_progress, cancel=cancel, env=env,
-            )  # fmt: skip
+        await _run(spec, infos, sources, out_path, work_dir, settings, tracks, on_progress, cancel)
         if not out_path.is_file() or out_path.stat().st_size == 0:
             raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the chunk")
     except BaseException:

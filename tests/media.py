@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +130,36 @@ def frame_at(path: Path, t: float) -> npt.NDArray[np.uint8]:
             if frame.time is not None and frame.time >= t - 1e-3:
                 return np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
     raise AssertionError(f"{path} has no frame at {t}s")
+
+
+def frame_times(path: Path) -> list[float]:
+    """Every video frame's timestamp (rounded to 0.1 ms)."""
+    with av.open(str(path)) as container:
+        return [round(float(frame.time), 4) for frame in container.decode(video=0)]
+
+
+def psnr(a: Path, b: Path) -> float:
+    """Average PSNR of two videos' frames, by FFmpeg's psnr filter (inf when identical)."""
+    run = subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-i",
+            str(a),
+            "-i",
+            str(b),
+            "-lavfi",
+            "psnr",
+            "-threads",
+            "1",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"average:([0-9.]+|inf)", run.stderr)
+    assert match, run.stderr[-400:]
+    return float("inf") if match.group(1) == "inf" else float(match.group(1))

@@ -7,58 +7,29 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import pytest
 
-from deploy.embedded import Stack, start_api, start_infrastructure, start_worker
-from media.ffmpeg_bin import ffmpeg_bin
 from media.render import render_video
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
-from tests.e2e.conftest import MediaServer, free_port
+from tests.e2e.conftest import MediaServer
 from tests.e2e.kafka_io import read_topic
 from tests.e2e.test_pipeline import follow_events, wait_for_terminal
-from tests.e2e.test_scale_out import Cluster
+from tests.e2e.test_scale_out import Cluster, two_workers
+from tests.media import frame_times, psnr
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    data_dir = tmp_path_factory.mktemp("chunked")
-    overrides = {
-        "PORT": str(free_port()),
-        "EMBEDDED_BROKER_PORT": str(free_port()),
-        "EMBEDDED_S3_PORT": str(free_port()),
-        "ANALYTICS_PORT": str(free_port()),
-        "DATA_DIR": str(data_dir),
-        "ALLOW_PRIVATE_SOURCES": "true",
-        "KAFKA_TOPIC_PARTITIONS": "4",
-        "KAFKA_SESSION_TIMEOUT_SECONDS": "10",
-        "MAX_CONCURRENT_JOBS": "1",
-        "FFMPEG_THREADS": "1",
-        "QUICK_RESPONSE_THRESHOLD_SECONDS": "0",
-        "CHUNK_MIN_SECONDS": "5",
-        "CHUNK_SECONDS": "4",
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))}
-    stack = Stack(
-        Settings.model_validate({k.lower(): v for k, v in overrides.items()}), env={**env, **overrides}
-    )
-    try:
-        resolved = start_infrastructure(stack)
-        workers = [start_worker(stack, resolved, f"worker{i}", free_port()) for i in (1, 2)]
-        api = start_api(stack, resolved)
-        yield Cluster(stack, resolved, workers, api)
-    finally:
-        stack.stop()
+    yield from two_workers(tmp_path_factory.mktemp("chunked"), CHUNK_MIN_SECONDS="5", CHUNK_SECONDS="4")
 
 
 def long_job(media: MediaServer, seconds: int, size: tuple[int, int] = (320, 240)) -> dict[str, Any]:
@@ -86,38 +57,6 @@ def long_job(media: MediaServer, seconds: int, size: tuple[int, int] = (320, 240
 def _download(cluster: Cluster, url: str, path: Path) -> Path:
     path.write_bytes(httpx.get(url, timeout=60).content)
     return path
-
-
-def _timestamps(path: Path) -> list[float]:
-    with av.open(str(path)) as container:
-        return [round(float(frame.time), 4) for frame in container.decode(video=0)]
-
-
-def _psnr(a: Path, b: Path) -> float:
-    ffmpeg = ffmpeg_bin(Settings())
-    run = subprocess.run(
-        [
-            ffmpeg,
-            "-hide_banner",
-            "-i",
-            str(a),
-            "-i",
-            str(b),
-            "-lavfi",
-            "psnr",
-            "-threads",
-            "1",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"average:([0-9.]+|inf)", run.stderr)
-    assert match, run.stderr[-400:]
-    return float("inf") if match.group(1) == "inf" else float(match.group(1))
 
 
 def _chunk_log_lines(cluster: Cluster, job_id: str) -> dict[str, int]:
@@ -153,8 +92,8 @@ def test_long_video_is_rendered_in_chunks_equal_to_one_pass(
             settings=Settings(ffmpeg_threads=1),
         )
     ).path
-    assert _timestamps(chunked) == _timestamps(one_pass) and len(_timestamps(one_pass)) == 120
-    assert _psnr(chunked, one_pass) >= 45
+    assert frame_times(chunked) == frame_times(one_pass) and len(frame_times(one_pass)) == 120
+    assert psnr(chunked, one_pass) >= 45
 
 
 def test_worker_killed_mid_chunk_job_completes_once(cluster: Cluster, media_server: MediaServer) -> None:

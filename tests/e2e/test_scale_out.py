@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +43,9 @@ class Cluster:
         return httpx.Client(base_url=self.base, timeout=httpx.Timeout(10.0, read=120.0))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    data_dir = tmp_path_factory.mktemp("cluster")
+def two_workers(data_dir: Path, **settings: str) -> Iterator[Cluster]:
+    """An embedded stack with two workers in one consumer group and its API; `settings` are
+    environment variables on top of the shared ones."""
     overrides = {
         "PORT": str(free_port()),
         "EMBEDDED_BROKER_PORT": str(free_port()),
@@ -59,8 +60,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         # Every POST answers 202 at once: a restarted API fits its estimate on the history of the
         # earlier tests, which would otherwise move jobs to the quick path.
         "QUICK_RESPONSE_THRESHOLD_SECONDS": "0",
-        # Its 600 s jobs only need to be running: chunking them would keep both workers busy.
-        "CHUNK_MIN_SECONDS": "0",
+        **settings,
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "S3_", "AWS_", "CLICKHOUSE"))}
     stack = Stack(
@@ -73,6 +73,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(stack, resolved, workers, api)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # Its 600 s jobs only need to be running: chunking them would keep both workers busy.
+    yield from two_workers(tmp_path_factory.mktemp("cluster"), CHUNK_MIN_SECONDS="0")
 
 
 def small_job(media: MediaServer, n: int) -> dict[str, Any]:

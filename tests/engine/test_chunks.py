@@ -4,9 +4,7 @@ same sound, with a transition and an animated title crossing chunk boundaries.""
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,8 @@ import numpy as np
 from media.chunked import render_chunked
 from media.chunks import plan
 from schemas.spec import VideoSpec
-from tests.engine.conftest import FFMPEG, SETTINGS, Media, Renderer
+from tests.engine.conftest import SETTINGS, Media, Renderer
+from tests.media import frame_times, psnr
 
 
 def _spec() -> dict[str, Any]:
@@ -40,40 +39,9 @@ def _spec() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _frames(path: Path) -> list[float]:
-    with av.open(str(path)) as container:
-        return [round(float(frame.time), 4) for frame in container.decode(video=0)]
-
-
 def _samples(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         return np.concatenate([frame.to_ndarray().reshape(-1) for frame in container.decode(audio=0)])
-
-
-def _psnr(a: Path, b: Path) -> float:
-    run = subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-i",
-            str(a),
-            "-i",
-            str(b),
-            "-lavfi",
-            "psnr",
-            "-threads",
-            "1",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"average:([0-9.]+|inf)", run.stderr)
-    assert match, run.stderr[-500:]
-    return float("inf") if match.group(1) == "inf" else float(match.group(1))
 
 
 def test_chunked_render_equals_the_one_pass_render(media: Media, render: Renderer, tmp_path: Path) -> None:
@@ -91,8 +59,8 @@ def test_chunked_render_equals_the_one_pass_render(media: Media, render: Rendere
             model, sources, tmp_path / "chunked.mp4", settings=SETTINGS, duration=8, chunk_seconds=2
         )
     )
-    assert _frames(chunked.path) == _frames(one_pass) and len(_frames(one_pass)) == 80
-    assert _psnr(chunked.path, one_pass) >= 45  # 56 dB when written
+    assert frame_times(chunked.path) == frame_times(one_pass) and len(frame_times(one_pass)) == 80
+    assert psnr(chunked.path, one_pass) >= 45  # 56 dB when written
     ours, theirs = _samples(chunked.path), _samples(one_pass)
     assert (
         abs(len(ours) - len(theirs)) <= 2048

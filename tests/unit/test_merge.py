@@ -124,5 +124,7 @@ def test_modifications_find_ids_with_dots_and_refuse_unknown_elements() -> None:
     assert render(template, {}, {}, {"clips.0.text": "b"}).elements[0].text == "b"
     fields = _fields(_refused(render, TEMPLATE, DEFAULTS, {"name": "A", "photo": "p"}, {"logo.source": "x"}))
     assert list(fields) == ["modifications.logo.source"] and "bg" in fields["modifications.logo.source"]
-    fields = _fields(_refused(render, TEMPLATE, DEFAULTS, {"name": "A", "photo": "p"}, {"title.x": {"left": 1}}))
+    fields = _fields(
+        _refused(render, TEMPLATE, DEFAULTS, {"name": "A", "photo": "p"}, {"title.x": {"left": 1}})
+    )
     assert list(fields) == ["elements.1.x"], "a modified value is validated like any other"
