@@ -6,8 +6,9 @@ Baseline formula, before any history exists:
 
 where `duration` is the output length as far as the spec tells it without probing (media of
 unknown length counts as 10 s) and format_factor is 1 for H.264 outputs, 2.5 for VP9, 1.5 for
-GIF and 0 for stills. It errs long: a job wrongly sent async costs a poll, a job wrongly held
-costs a client a timeout.
+GIF and 0 for stills. An audio-only output has no pixels: its render counts `duration · 0.05`
+(mixing and encoding sound runs at tens of times real time). It errs long: a job wrongly sent
+async costs a poll, a job wrongly held costs a client a timeout.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from schemas.spec import VideoSpec
 
 UNKNOWN_MEDIA_SECONDS = 10.0
 FORMAT_FACTOR = {"mp4": 1.0, "mov": 1.0, "webm": 2.5, "gif": 1.5, "jpg": 0.0, "png": 0.0}
+AUDIO_FACTOR = 0.05
 
 
 def planned_duration(spec: VideoSpec) -> float:
@@ -39,6 +41,9 @@ def planned_duration(spec: VideoSpec) -> float:
 
 def estimate_seconds(spec: VideoSpec) -> float:
     sources = sum(1 for p in spec.placed if source_of(p.element))
-    pixels = spec.out_width * spec.out_height / (1280 * 720)
-    render = planned_duration(spec) * pixels * 0.6 * FORMAT_FACTOR[spec.output_format]
+    if spec.audio_only:
+        render = planned_duration(spec) * AUDIO_FACTOR
+    else:
+        pixels = spec.out_width * spec.out_height / (1280 * 720)
+        render = planned_duration(spec) * pixels * 0.6 * FORMAT_FACTOR[spec.output_format]
     return round(3.0 + 0.5 * sources + render, 2)

@@ -146,11 +146,11 @@ class ProbedInput(MediaSummary):
 
 
 class Encoding(BaseModel):
-    """The encoder settings a render used."""
+    """The encoder settings a render used (no video codec nor fps for an audio-only output)."""
 
-    video_codec: str
+    video_codec: str | None = None
     crf: int | None = None
-    fps: float
+    fps: float | None = None
     preset: str | None = None
     audio_codec: str | None = None
     audio_bitrate: str | None = None
@@ -161,11 +161,12 @@ class JobRendered(BaseModel):
     ctx: JobContext
     sources: dict[str, SourceFile] = Field(description="Carried so upload can re-render on another worker.")
     output_path: str
-    thumbnail_path: str | None = Field(None, description="The JPEG frame, when the spec asks for one.")
+    thumbnail_path: str | None = Field(None, description="The small JPEG frame, when the spec asks for one.")
+    poster_path: str | None = Field(None, description="The full-size JPEG frame, when the spec asks for one.")
     size_bytes: int
     duration_seconds: float
-    width: int
-    height: int
+    width: int | None = Field(None, description="None for an audio-only output.")
+    height: int | None = None
     worker: str
     render_seconds: float
 
@@ -177,9 +178,10 @@ class RenderedFile(BaseModel):
     path: str
     size_bytes: int
     duration_seconds: float
-    width: int
-    height: int
+    width: int | None = None  # None for an audio-only output
+    height: int | None = None
     thumbnail_path: str | None = None
+    poster_path: str | None = None
     output: MediaSummary | None = None
     inputs: list[ProbedInput] = Field(default_factory=list)
     encoding: Encoding | None = None
@@ -190,11 +192,13 @@ class ResultInfo(BaseModel):
     s3_key: str
     file_size_bytes: int
     duration_seconds: float
-    width: int
-    height: int
+    width: int | None = Field(None, description="None for an audio-only output.")
+    height: int | None = None
     output_format: str
     thumbnail_url: str | None = None
     thumbnail_s3_key: str | None = None
+    poster_url: str | None = None
+    poster_s3_key: str | None = None
 
 
 class JobUploaded(BaseModel):

@@ -106,8 +106,8 @@ class GenerateResult(BaseModel):
     thumbnailUrl: str | None = None
     duration: float = Field(description="Seconds.")
     fileSize: int = Field(description="Bytes.")
-    width: int
-    height: int
+    width: int | None = Field(None, description="None for a sound-only output (mp3, wav, m4a).")
+    height: int | None = None
     format: str
 
 

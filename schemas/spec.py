@@ -30,6 +30,7 @@ from schemas.elements import (
     VisualElement,
 )
 from schemas.looks import ColorPreset
+from schemas.outputs import AUDIO_FORMATS, OutputFormat, Poster, ThumbnailOption, check_outputs
 from schemas.units import Color, Length, resolve_font_size, resolve_length
 
 __all__ = [
@@ -97,7 +98,9 @@ class VideoSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    output_format: Literal["mp4", "webm", "mov", "gif", "jpg", "png"] = "mp4"
+    output_format: OutputFormat = Field(
+        "mp4", description="mp4, webm, mov, gif; jpg or png (one frame); mp3, wav or m4a (the sound only)."
+    )
     width: int | None = Field(None, ge=2, le=MAX_WIDTH)
     height: int | None = Field(None, ge=2, le=MAX_HEIGHT)
     resolution: str | None = Field(
@@ -110,10 +113,15 @@ class VideoSpec(BaseModel):
     duration: float | None = Field(None, gt=0, description="Output length; default: end of the last element.")
     snapshot_time: float = Field(0.0, ge=0, description="Time of the still for jpg/png outputs.")
     loudness_normalization: bool = Field(False, description="EBU R128 normalize the mixed audio.")
-    thumbnail: bool = Field(
+    thumbnail: ThumbnailOption = Field(
         False,
-        description="Also store a JPEG frame (1 s in, at most 640 px wide) next to the video; "
-        "the result gives its thumbnail_url. Video outputs only.",
+        description="Also store a small JPEG frame next to the video: true (1 s in, at most 640 px wide) "
+        "or {'time': 1.5, 'width': 320}; the result gives its thumbnail_url. Video outputs only.",
+    )
+    poster: Poster | None = Field(
+        None,
+        description="Also store a full-size JPEG frame next to the video: {'time': 1.5}; the result "
+        "gives its poster_url. Video outputs only.",
     )
     color_preset: ColorPreset | None = Field(
         None,
@@ -140,12 +148,11 @@ class VideoSpec(BaseModel):
                 )
             if self.width is None and self.height is None:
                 self.width, self.height = preset
-        if self.width is None or self.height is None:
+        if (self.width is None or self.height is None) and not self.audio_only:
             raise ValueError("give width and height (or a resolution preset)")
         if self.range is not None and self.output_format in ("jpg", "png"):
             raise ValueError(f"a {self.output_format} output is one frame: use snapshot_time, not range")
-        if self.thumbnail and self.output_format in ("jpg", "png"):
-            raise ValueError(f"a {self.output_format} output is a still already; thumbnail is for videos")
+        check_outputs(self)
         if len(self.placed) > MAX_ELEMENTS:
             raise ValueError(
                 f"{len(self.placed)} elements, counting those inside compositions; "
@@ -172,6 +179,11 @@ class VideoSpec(BaseModel):
         if value is not None and value % 2:
             raise ValueError(f"must be an even number of pixels (H.264 and VP9 need it); got {value}")
         return value
+
+    @property
+    def audio_only(self) -> bool:
+        """mp3, wav and m4a: the timeline's sound alone (width and height may be omitted)."""
+        return self.output_format in AUDIO_FORMATS
 
     @property
     def out_width(self) -> int:
