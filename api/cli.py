@@ -105,10 +105,8 @@ async def _render_locally(spec: VideoSpec, output: Path) -> None:
 
         outcome = await render_video(spec, sources, output, settings=settings, on_progress=progress)
     sys.stderr.write("\n")
-    print(
-        f"{outcome.path} {outcome.width}x{outcome.height} "
-        f"{outcome.duration_seconds:.2f}s {outcome.size_bytes} bytes"
-    )
+    size = "audio" if outcome.width is None else f"{outcome.width}x{outcome.height}"
+    print(f"{outcome.path} {size} {outcome.duration_seconds:.2f}s {outcome.size_bytes} bytes")
 
 
 def _cmd_render(args: argparse.Namespace) -> int:

@@ -7,6 +7,9 @@ the graph reads; nothing runs here. The graph is ffmpeg-python's node graph (med
   its type's builder in media.builders, timed, moved and placed by media.layers)
     -> output formatting (colour preset, palette for GIF, one frame for stills; media.output)
   audible elements, nested ones included -> placed, sped, mixed, ducked, normalized (media.audio)
+  poster and thumbnail -> branches of the finished stream, each an output of its own (media.stills)
+
+An audio-only output (mp3, wav, m4a) is the sound alone: no video graph at all (media.audio_output).
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from pathlib import Path
 from typing import Literal
 
 from media.audio import AudioSource, audio_graph, is_audible
+from media.audio_output import nothing_heard
 from media.compose import compose, transition, transition_groups, transition_start
 from media.context import RenderContext
 from media.graph import Stream, chain, command, f
-from media.output import STILL_FORMATS, encoder_options, finish, stream_copy_args
+from media.output import STILL_FORMATS, encoder_options, finish, output_fps, stream_copy_args
 from media.placement import Frame
 from media.probe import MediaInfo
+from media.stills import Output, StillKind, stills, tap
 from media.timeline import Clip, Timeline, resolve_children, resolve_timeline, window
 from schemas.errors import ErrorCode, JobError
 from schemas.spec import VideoSpec
@@ -42,6 +47,7 @@ class CompiledRender:
     duration: float  # seconds of output the encoder produces (the progress denominator)
     text_files: dict[Path, str] = field(default_factory=dict)  # written before running
     stream_copy: bool = False
+    stills: dict[StillKind, Path] = field(default_factory=dict)  # poster, thumbnail written by the same run
 
 
 def compile_render(
@@ -67,17 +73,24 @@ def compile_render(
     ctx = RenderContext(spec=spec, infos=infos, sources=sources, threads=threads, work_dir=work_dir)
     length = timeline.duration - early
     streams: list[Stream] = []
-    if tracks != "audio":
+    images: list[Output] = []
+    written: dict[StillKind, Path] = {}
+    if tracks != "audio" and not spec.audio_only:
         frame = Frame(spec.out_width, spec.out_height)
         video = compose(ctx, timeline, frame, background=spec.background_color, transparent=False)
         if early:
             video = chain(video, [f("trim", start=f"{early:.6f}"), f("setpts", "PTS-STARTPTS")])
-        streams.append(finish(spec, video, length))
+        finished = finish(spec, video, length)
+        if tracks == "all":  # the stills of a chunked render are cut from the joined file
+            finished, images, written = tap(stills(spec), finished, length, output_fps(spec), out_path)
+        streams.append(finished)
     sound = _audio(ctx, timeline) if tracks != "video" else None
     if sound is not None:
         if early:
             sound = chain(sound, [f("atrim", start=f"{early:.6f}"), f("asetpts", "PTS-STARTPTS")])
         streams.append(sound)
+    elif spec.audio_only:
+        raise nothing_heard(spec, infos)
     if not streams:
         raise Silent(ErrorCode.INVALID_INPUT, "nothing in the spec can be heard")
     encoder = encoder_options(spec, length, threads)
@@ -85,9 +98,9 @@ def compile_render(
         encoder = {key: value for key, value in encoder.items() if key in SOUND_OPTIONS} | {"f": "ipod"}
     options = {**encoder, "progress": "pipe:1", "nostats": None}
     global_args = ["-hide_banner", "-nostdin", "-y", "-filter_complex_threads", str(threads)]
-    argv = command([(streams, f"file:{out_path}", options)], global_args)
+    argv = command([(streams, f"file:{out_path}", options), *images], global_args)
     duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else length
-    return CompiledRender(argv=argv, duration=duration, text_files=ctx.text_files)
+    return CompiledRender(argv=argv, duration=duration, text_files=ctx.text_files, stills=written)
 
 
 def _ranged(timeline: Timeline, start: float, duration: float) -> tuple[Timeline, float]:

@@ -16,7 +16,7 @@ from typing import Any
 import ffmpeg
 from ffmpeg._run import _get_filter_arg, _get_input_args, _get_output_args, topo_sort
 from ffmpeg._utils import get_hash_int
-from ffmpeg.nodes import FilterableStream, FilterNode, InputNode, Node, OutputNode, get_stream_spec_nodes
+from ffmpeg.nodes import FilterableStream, FilterNode, InputNode, Node, get_stream_spec_nodes
 
 Stream = Any  # an ffmpeg-python FilterableStream: ffmpeg-python ships no type hints
 
@@ -102,5 +102,5 @@ def command(outputs: list[tuple[list[Stream], str, dict[str, object]]], global_a
     graph = _get_filter_arg([node for node in ordered if isinstance(node, FilterNode)], outgoing, names)
     argv = [*global_args, *(arg for node in inputs for arg in _get_input_args(node))]
     argv += ["-filter_complex", graph] if graph else []
-    argv += [arg for node in ordered if isinstance(node, OutputNode) for arg in _get_output_args(node, names)]
+    argv += [arg for node in nodes for arg in _get_output_args(node.node, names)]  # in the order given
     return argv

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from media.audio_output import audio_encoder_options, audio_encoding
 from media.color import color_filters
 from media.graph import Filter, Stream, chain, f, join, split
 from media.timeline import Timeline
 from schemas.events import Encoding
+from schemas.outputs import AUDIO_FORMATS, STILL_FORMATS
 from schemas.spec import VideoElement, VideoSpec
 
 # Restricts every input to local files: a playlist or concat file naming URLs is not followed.
 INPUT_PROTOCOLS = "file,pipe"
 INPUT_GUARD = ["-protocol_whitelist", INPUT_PROTOCOLS]
-STILL_FORMATS = ("jpg", "png")
 X264_CRF = {"low": 28, "medium": 23, "high": 18}
 VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 
@@ -62,6 +63,8 @@ def encoding(spec: VideoSpec) -> Encoding:
     """The encoder settings of a spec's output: what `encoder_args` passes, and what a job's
     metadata reports."""
     fmt = spec.output_format
+    if fmt in AUDIO_FORMATS:
+        return audio_encoding(spec)
     if fmt in STILL_FORMATS:
         return Encoding(video_codec="mjpeg" if fmt == "jpg" else "png", fps=spec.fps)
     if fmt == "gif":
@@ -97,6 +100,8 @@ def gop_frames(spec: VideoSpec) -> int:
 def encoder_options(spec: VideoSpec, duration: float, threads: int) -> dict[str, object]:
     """Output options of the rendered file (ffmpeg-python turns each into `-name value`)."""
     fmt, enc = spec.output_format, encoding(spec)
+    if fmt in AUDIO_FORMATS:
+        return audio_encoder_options(spec, duration)
     if fmt in STILL_FORMATS:
         return {"frames:v": 1, "update": 1, **({"q:v": 2} if fmt == "jpg" else {})}
     common: dict[str, object] = {"t": f"{duration:.6f}", "r": f"{output_fps(spec):g}", "threads": threads}

@@ -1,12 +1,13 @@
-"""The engine's entry point: probe the sources, compile one FFmpeg command, run it, check the file,
-and (when the spec asks) take the thumbnail from the finished file."""
+"""The engine's entry point: probe the sources, compile one FFmpeg command, run it, check the file
+and the poster and thumbnail the spec asks for (cut from the finished file when the run could not
+write them: a stream copy, a chunked render)."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from media.chunks import join_args
 from media.compiler import CompiledRender, Tracks, compile_render
 from media.cores import RENDERS
 from media.ffmpeg_bin import ffmpeg_bin
-from media.output import INPUT_GUARD
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
+from media.stills import STILL_KINDS, StillKind, second_pass_argv, still_path, stills
 from media.text import DEFAULT_FONT, choose_font
 from media.timeline import invalid, resolve_timeline
 from schemas.elements import TextElement, source_of
@@ -24,9 +25,7 @@ from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 
-THUMBNAIL_AT_SECONDS = 1.0
-THUMBNAIL_MAX_WIDTH = 640
-THUMBNAIL_TIMEOUT_SECONDS = 60.0
+STILL_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,14 @@ class RenderOutcome:
     path: Path
     size_bytes: int
     duration_seconds: float
-    width: int
-    height: int
+    width: int | None  # None for an audio-only output
+    height: int | None
     output_format: str
     output: MediaInfo
     inputs: Mapping[int, MediaInfo]
     stream_copy: bool
-    thumbnail: Path | None
+    thumbnail: Path | None = None
+    poster: Path | None = None
 
 
 async def render_video(
@@ -58,16 +58,9 @@ async def render_video(
     try:
         compiled = await _run(spec, infos, sources, out_path, work_dir, settings, "all", on_progress, cancel)
         outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, compiled.stream_copy)
-        if spec.thumbnail:
-            thumbnail = thumbnail_path(out_path)
-            await run_ffmpeg(
-                ffmpeg_bin(settings), thumbnail_argv(out_path, thumbnail, outcome.duration_seconds),
-                duration=0.0, timeout_seconds=THUMBNAIL_TIMEOUT_SECONDS, cancel=cancel,
-            )  # fmt: skip
-            outcome = replace(outcome, thumbnail=await asyncio.to_thread(_checked, thumbnail))
+        outcome = await _with_stills(spec, outcome, compiled.stills, settings, cancel)
     except BaseException:
-        out_path.unlink(missing_ok=True)  # a cancelled or failed render leaves no half-written file
-        thumbnail_path(out_path).unlink(missing_ok=True)
+        _discard(out_path)  # a cancelled or failed render leaves no half-written file
         raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)  # a few text files
@@ -98,6 +91,34 @@ async def _run(
             on_progress=on_progress, cancel=cancel, env=env,
         )  # fmt: skip
     return compiled
+
+
+async def _with_stills(
+    spec: VideoSpec,
+    outcome: RenderOutcome,
+    written: Collection[StillKind],
+    settings: Settings,
+    cancel: asyncio.Event | None,
+) -> RenderOutcome:
+    """The outcome with the poster and thumbnail the spec asks for: those the render's run did not
+    write (`written`) are cut from the finished file."""
+    made: dict[StillKind, Path] = {}
+    for still in stills(spec):
+        if still.kind not in written:
+            fps = outcome.output.fps or spec.fps
+            argv = second_pass_argv(still, outcome.path, outcome.duration_seconds, fps, threads=1)
+            await run_ffmpeg(
+                ffmpeg_bin(settings), argv,
+                duration=0.0, timeout_seconds=STILL_TIMEOUT_SECONDS, cancel=cancel,
+            )  # fmt: skip
+        made[still.kind] = await asyncio.to_thread(_checked, outcome.path, still.kind)
+    return replace(outcome, poster=made.get("poster"), thumbnail=made.get("thumbnail"))
+
+
+def _discard(out_path: Path) -> None:
+    out_path.unlink(missing_ok=True)
+    for kind in STILL_KINDS:
+        still_path(out_path, kind).unlink(missing_ok=True)
 
 
 async def render_part(
@@ -137,7 +158,8 @@ async def join_parts(
     cancel: asyncio.Event | None = None,
 ) -> RenderOutcome:
     """The chunks joined in order with the sound muxed in, by stream copy, as a finished render
-    (its inputs probed from `sources`, as a one-pass render reports them)."""
+    (its inputs probed from `sources`, as a one-pass render reports them; its poster and thumbnail
+    cut from the joined file)."""
     listing = out_path.with_name(f"{out_path.stem}.chunks.txt")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -147,9 +169,10 @@ async def join_parts(
             timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
         )  # fmt: skip
         infos = await asyncio.to_thread(_probe_sources, spec, sources)
-        return await asyncio.to_thread(_outcome, spec, out_path, infos, False)
+        outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, False)
+        return await _with_stills(spec, outcome, (), settings, cancel)
     except BaseException:
-        out_path.unlink(missing_ok=True)
+        _discard(out_path)
         raise
     finally:
         listing.unlink(missing_ok=True)
@@ -161,28 +184,11 @@ def planned_duration(spec: VideoSpec, sources: Mapping[int, Path], settings: Set
     return resolve_timeline(spec, infos, max_duration=settings.max_output_duration_sec).duration
 
 
-def thumbnail_path(video: Path) -> Path:
-    return video.with_name(f"{video.stem}.thumb.jpg")
-
-
-def thumbnail_argv(video: Path, out: Path, duration: float) -> list[str]:
-    """One frame of the finished file as a JPEG: seeking the input decodes only from the keyframe
-    before it, so this costs a fraction of a second, not a second decode of the video. The frame is
-    1 s in (the middle of a shorter video), at most 640 px wide."""
-    at = min(THUMBNAIL_AT_SECONDS, duration / 2)
-    return [
-        "-hide_banner", "-nostdin", "-y", *INPUT_GUARD,
-        "-ss", f"{at:.3f}", "-i", f"file:{video}",
-        "-map", "0:v:0", "-an", "-frames:v", "1",
-        "-vf", f"scale=w='min({THUMBNAIL_MAX_WIDTH},iw)':h=-2,format=yuvj420p", "-q:v", "3",
-        "-update", "1", "-f", "image2", "-progress", "pipe:1", "-nostats", f"file:{out}",
-    ]  # fmt: skip
-
-
-def _checked(thumbnail: Path) -> Path:
-    if not thumbnail.is_file() or thumbnail.stat().st_size == 0:
-        raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the thumbnail")
-    return thumbnail
+def _checked(video: Path, kind: StillKind) -> Path:
+    path = still_path(video, kind)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise JobError(ErrorCode.FFMPEG_ERROR, f"FFmpeg finished without writing the {kind}")
+    return path
 
 
 def _compile(
@@ -254,15 +260,16 @@ def _outcome(
     if not out_path.is_file() or out_path.stat().st_size == 0:
         raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the output file")
     info = probe(out_path)
+    if spec.audio_only and info.has_video:
+        raise JobError(ErrorCode.FFMPEG_ERROR, f"the {spec.output_format} output has a video stream")
     return RenderOutcome(
         path=out_path,
         size_bytes=out_path.stat().st_size,
         duration_seconds=info.duration or 0.0,
-        width=info.width or spec.out_width,
-        height=info.height or spec.out_height,
+        width=None if spec.audio_only else info.width or spec.out_width,
+        height=None if spec.audio_only else info.height or spec.out_height,
         output_format=spec.output_format,
         output=info,
         inputs=infos,
         stream_copy=stream_copy,
-        thumbnail=None,
     )
