@@ -32,9 +32,11 @@ class JobCompleted(BaseModel):
     file_size_bytes: int
     duration: str = Field(examples=["10.0 seconds"])
     duration_seconds: float
-    width: int
-    height: int
+    width: int | None = Field(None, description="None for an audio-only output (mp3, wav, m4a).")
+    height: int | None = None
     output_format: str
+    thumbnail_url: str | None = Field(None, description="The small JPEG, when the spec asked for one.")
+    poster_url: str | None = Field(None, description="The full-size JPEG, when the spec asked for one.")
     message: str = "Video created successfully"
 
 

@@ -30,6 +30,8 @@ def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
             width=r.width,
             height=r.height,
             output_format=r.output_format,
+            thumbnail_url=r.thumbnail_url,
+            poster_url=r.poster_url,
         )
     if state.status in ("failed", "cancelled"):
         code = state.error.code if state.error else ErrorCode.CANCELLED

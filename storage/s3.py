@@ -27,6 +27,9 @@ CONTENT_TYPES = {
     "gif": "image/gif",
     "jpg": "image/jpeg",
     "png": "image/png",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
 }
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 RESULTS_PREFIX = "processed/"
@@ -44,6 +47,11 @@ def object_key(job_id: str, submitted_at_ms: int, output_format: str) -> str:
 def thumbnail_key(job_id: str, submitted_at_ms: int) -> str:
     """Next to the video's key, so the results' lifecycle rule expires both."""
     return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}_thumb.jpg"
+
+
+def poster_key(job_id: str, submitted_at_ms: int) -> str:
+    """Next to the video's key, like the thumbnail's."""
+    return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}_poster.jpg"
 
 
 @lru_cache(maxsize=4)

@@ -39,10 +39,10 @@ def sources_present(sources: Mapping[str, SourceFile]) -> bool:
 
 def render_present(rendered: RenderedFile) -> bool:
     """The render's own file, whole (same path, the size it had when it was probed), and its
-    thumbnail when it made one."""
+    poster and thumbnail when it made them."""
     path = Path(rendered.path)
-    thumbnail = rendered.thumbnail_path is None or Path(rendered.thumbnail_path).is_file()
-    return thumbnail and path.is_file() and path.stat().st_size == rendered.size_bytes > 0
+    stills = all(Path(p).is_file() for p in (rendered.thumbnail_path, rendered.poster_path) if p is not None)
+    return stills and path.is_file() and path.stat().st_size == rendered.size_bytes > 0
 
 
 def summary(info: MediaInfo, size_bytes: int | None = None) -> MediaSummary:
@@ -85,6 +85,7 @@ def rendered_file(ctx: JobContext, sources: Mapping[str, SourceFile], outcome: R
         width=outcome.width,
         height=outcome.height,
         thumbnail_path=str(outcome.thumbnail) if outcome.thumbnail else None,
+        poster_path=str(outcome.poster) if outcome.poster else None,
         output=summary(outcome.output, outcome.size_bytes),
         inputs=inputs,
         encoding=encoder,

@@ -1,5 +1,5 @@
-"""Stage 4: store the rendered file in S3 under the job's deterministic key (its thumbnail first,
-when it has one, so a stored video means a stored thumbnail).
+"""Stage 4: store the rendered file in S3 under the job's deterministic key (its poster and
+thumbnail first, when it has them, so a stored video means stored images).
 
 The upload reads only the file its own render finished (the path in its message). A failed upload
 ends the job but keeps that file (its path is in the error details), so storage can be fixed and
@@ -17,8 +17,16 @@ from agents.stages.artifacts import render_job, render_present
 from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from agents.workdir import remove_job_dir, remove_sources
 from schemas.errors import JobError
-from schemas.events import JobRendered, JobUploaded, RenderedFile, ResultInfo
-from storage.s3 import delete_object, object_key, result_url, stored_size, thumbnail_key, upload_file
+from schemas.events import JobContext, JobRendered, JobUploaded, RenderedFile, ResultInfo
+from storage.s3 import (
+    delete_object,
+    object_key,
+    poster_key,
+    result_url,
+    stored_size,
+    thumbnail_key,
+    upload_file,
+)
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -30,7 +38,6 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     if prior.handed_off:
         return
     key = object_key(ctx.job_id, ctx.submitted_at_ms, ctx.spec.output_format)
-    thumb_key = thumbnail_key(ctx.job_id, ctx.submitted_at_ms)
     rendered = RenderedFile(
         path=message.output_path,
         size_bytes=message.size_bytes,
@@ -38,6 +45,7 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         width=message.width,
         height=message.height,
         thumbnail_path=message.thumbnail_path,
+        poster_path=message.poster_path,
     )
     attempt = new_attempt_id()
     if not await asyncio.to_thread(render_present, rendered):
@@ -51,9 +59,10 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     await bus.emit(ctx, "upload", "uploading", 88.0, stage_status="started", attempt_id=attempt)
     started = time.monotonic()
     path = Path(rendered.path)
+    images = _images(ctx, rendered)
     try:  # stores, then checks the stored object's size against the file's
-        if rendered.thumbnail_path is not None:
-            await asyncio.to_thread(upload_file, settings, Path(rendered.thumbnail_path), thumb_key, "jpg")
+        for image, image_key in images:
+            await asyncio.to_thread(upload_file, settings, image, image_key, "jpg")
         await asyncio.to_thread(upload_file, settings, path, key, ctx.spec.output_format)
     except JobError as exc:
         await asyncio.to_thread(remove_sources, settings, ctx.job_id)  # not needed to retry the upload
@@ -61,12 +70,21 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         raise JobError(exc.code, f"{exc.message}; the rendered file is kept for a retry", details) from exc
     ended = runtime.states.get(ctx.job_id)
     if ended is not None and ended.status in ("cancelled", "failed"):
-        await asyncio.to_thread(delete_object, settings, key)  # nobody will be told of this object
-        if rendered.thumbnail_path is not None:
-            await asyncio.to_thread(delete_object, settings, thumb_key)
+        await asyncio.to_thread(delete_object, settings, key)  # nobody will be told of these objects
+        for _, image_key in images:
+            await asyncio.to_thread(delete_object, settings, image_key)
         await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)
         return
     await _announce(message, key, rendered, time.monotonic() - started, attempt, runtime)
+
+
+def _images(ctx: JobContext, rendered: RenderedFile) -> list[tuple[Path, str]]:
+    """The render's poster and thumbnail with their keys, stored before the video."""
+    pairs = [
+        (rendered.poster_path, poster_key(ctx.job_id, ctx.submitted_at_ms)),
+        (rendered.thumbnail_path, thumbnail_key(ctx.job_id, ctx.submitted_at_ms)),
+    ]
+    return [(Path(path), key) for path, key in pairs if path is not None]
 
 
 async def _announce(
@@ -82,6 +100,7 @@ async def _announce(
     is only handed on again."""
     ctx, settings = message.ctx, runtime.settings
     thumbnail = thumbnail_key(ctx.job_id, ctx.submitted_at_ms) if ctx.spec.thumbnail else None
+    poster = poster_key(ctx.job_id, ctx.submitted_at_ms) if ctx.spec.poster else None
     result = ResultInfo(
         result_url=result_url(settings, key),
         s3_key=key,
@@ -92,6 +111,8 @@ async def _announce(
         output_format=ctx.spec.output_format,
         thumbnail_url=result_url(settings, thumbnail) if thumbnail else None,
         thumbnail_s3_key=thumbnail,
+        poster_url=result_url(settings, poster) if poster else None,
+        poster_s3_key=poster,
     )
     if attempt is not None:
         await runtime.bus.emit(

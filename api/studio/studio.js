@@ -5,6 +5,7 @@
 const KEY_STORAGE = "videogen.apiKey";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const STILLS = new Set(["gif", "jpg", "png"]);
+const SOUNDS = new Set(["mp3", "wav", "m4a"]);
 
 const $ = (id) => document.getElementById(id);
 let examples = [];
@@ -190,11 +191,14 @@ async function cancel() {
 
 function showResult(job, path) {
   const format = job.output_format || "";
-  const media = element(STILLS.has(format) ? "img" : "video");
-  if (media instanceof HTMLVideoElement) {
+  const media = element(STILLS.has(format) ? "img" : SOUNDS.has(format) ? "audio" : "video");
+  if (media instanceof HTMLMediaElement) {
     media.controls = true;
-    media.playsInline = true;
     media.preload = "metadata";
+    if (media instanceof HTMLVideoElement) {
+      media.playsInline = true;
+      if (job.poster_url) media.poster = job.poster_url;
+    }
   } else {
     media.alt = `Result of ${job.job_id}`;
   }

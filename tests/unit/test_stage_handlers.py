@@ -18,6 +18,7 @@ from agents.stages.validate import handle_request
 from agents.workdir import job_dir
 from schemas.errors import ErrorCode, JobError
 from schemas.events import (
+    JobContext,
     JobEvent,
     JobFetched,
     JobRendered,
@@ -25,9 +26,16 @@ from schemas.events import (
     JobValidated,
     RenderedFile,
     ResultInfo,
+    SourceFile,
 )
+from schemas.outputs import Poster
+from schemas.responses import JobCompleted
+from schemas.spec import VideoSpec
+from schemas.views import job_view
+from storage.s3 import CONTENT_TYPES
 from streams import topics
 from streams.codec import encode
+from tests.media import ffmpeg
 from tests.unit.stage_fakes import FakeKafka, color_ctx, make_runtime
 
 
@@ -271,22 +279,22 @@ async def test_upload_of_a_job_cancelled_meanwhile_deletes_the_object(
     assert storage == {} and kafka.on(topics.UPLOADED) == []
 
 
-async def test_a_thumbnail_rides_from_render_to_upload_stored_before_its_video(
+async def test_poster_and_thumbnail_ride_from_render_to_the_result_stored_before_their_video(
     tmp_path: Path, storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime, kafka = make_runtime(tmp_path)
     ctx = color_ctx()
-    ctx = ctx.model_copy(update={"spec": ctx.spec.model_copy(update={"thumbnail": True})})
+    spec = ctx.spec.model_copy(update={"thumbnail": True, "poster": Poster(time=0.5)})
+    ctx = ctx.model_copy(update={"spec": spec})
     await render.handle(JobFetched(ctx=ctx, sources={}, worker="w1"), runtime)
     [finished] = kafka.events(stage="render", stage_status="finished")
     rendered = RenderedFile.model_validate(finished["rendered"])
-    assert (
-        rendered.thumbnail_path is not None and Path(rendered.thumbnail_path).read_bytes()[:2] == b"\xff\xd8"
-    )
+    for image in (rendered.thumbnail_path, rendered.poster_path):
+        assert image is not None and Path(image).read_bytes()[:2] == b"\xff\xd8"
     assert rendered.output is not None and (rendered.output.width, rendered.output.height) == (64, 64)
     assert rendered.encoding is not None and rendered.encoding.video_codec == "libx264"
     message = JobRendered.model_validate(kafka.on(topics.RENDERED)[-1])
-    assert message.thumbnail_path == rendered.thumbnail_path
+    assert (message.thumbnail_path, message.poster_path) == (rendered.thumbnail_path, rendered.poster_path)
 
     order: list[str] = []
     stored = upload.upload_file
@@ -294,15 +302,57 @@ async def test_a_thumbnail_rides_from_render_to_upload_stored_before_its_video(
     await upload.handle(message, runtime)
     [uploaded] = kafka.on(topics.UPLOADED)
     result = ResultInfo.model_validate(uploaded["result"])
-    assert order == [result.thumbnail_s3_key, result.s3_key], "a stored video means a stored thumbnail"
+    assert order == [result.poster_s3_key, result.thumbnail_s3_key, result.s3_key], (
+        "a stored video means stored images"
+    )
     assert result.thumbnail_s3_key == "processed/video_vg_1_1_thumb.jpg"
+    assert result.poster_s3_key == "processed/video_vg_1_1_poster.jpg"
     assert result.thumbnail_url is not None and result.thumbnail_url.endswith(result.thumbnail_s3_key)
-    assert storage[result.thumbnail_s3_key][:2] == b"\xff\xd8"
+    assert result.poster_url is not None and result.poster_url.endswith(result.poster_s3_key)
+    assert storage[result.thumbnail_s3_key][:2] == storage[result.poster_s3_key][:2] == b"\xff\xd8"
 
     runtime2, kafka2 = make_runtime(tmp_path / "other")  # the file is elsewhere; the objects are stored
     await upload.handle(message, runtime2)
     [again] = kafka2.on(topics.UPLOADED)
-    assert again["result"]["thumbnail_s3_key"] == result.thumbnail_s3_key
+    assert again["result"]["poster_s3_key"] == result.poster_s3_key
+
+    await notify.handle(JobUploaded.model_validate(uploaded), runtime)
+    [ended] = kafka.on(topics.RESULTS)
+    assert (ended["result"]["poster_url"], ended["result"]["thumbnail_url"]) == (
+        result.poster_url,
+        result.thumbnail_url,
+    )
+    view = job_view(runtime.states.get("vg_1"))  # type: ignore[arg-type]
+    assert isinstance(view, JobCompleted)
+    assert (view.poster_url, view.thumbnail_url) == (result.poster_url, result.thumbnail_url)
+
+
+async def test_an_mp3_job_is_stored_as_sound_without_a_picture_size(
+    tmp_path: Path, storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, kafka = make_runtime(tmp_path)
+    tone = tmp_path / "tone.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=f=440:d=1:sample_rate=48000", "-threads", "1", str(tone))
+    url = "https://example.com/tone.wav"
+    spec = VideoSpec.model_validate({"output_format": "mp3", "elements": [{"type": "audio", "source": url}]})
+    ctx = JobContext(job_id="vg_1", submitted_at_ms=1, estimated_seconds=1.0, spec=spec)
+    sources = {"0": SourceFile(url=url, path=str(tone), size_bytes=tone.stat().st_size)}
+    await render.handle(JobFetched(ctx=ctx, sources=sources, worker="w1"), runtime)
+    [finished] = kafka.events(stage="render", stage_status="finished")
+    rendered = RenderedFile.model_validate(finished["rendered"])
+    assert (rendered.width, rendered.height, rendered.thumbnail_path, rendered.poster_path) == (None,) * 4
+    assert rendered.output is not None and rendered.output.kind == "audio"
+    assert rendered.encoding is not None
+    assert (rendered.encoding.video_codec, rendered.encoding.audio_codec) == (None, "libmp3lame")
+
+    formats: list[str] = []
+    stored = upload.upload_file
+    monkeypatch.setattr(upload, "upload_file", lambda *a: formats.append(a[3]) or stored(*a))
+    await upload.handle(JobRendered.model_validate(kafka.on(topics.RENDERED)[-1]), runtime)
+    result = ResultInfo.model_validate(kafka.on(topics.UPLOADED)[-1]["result"])
+    assert result.s3_key == "processed/video_vg_1_1.mp3" and formats == ["mp3"]
+    assert (result.width, result.height, result.output_format) == (None, None, "mp3")
+    assert CONTENT_TYPES["mp3"] == "audio/mpeg"
 
 
 # notify and the one terminal result
