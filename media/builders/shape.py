@@ -3,9 +3,10 @@ the gradient fill `color` elements share.
 
 How each part is drawn, and why:
 - Fills come from the `color` and `gradients` sources, which compute every pixel in C. A linear
-  gradient's two points are the CSS ones (where the corners project onto the gradient line), slid
-  along their perpendiculars into the non-negative range `gradients` accepts: the projection of
-  any pixel is unchanged, so the colours are exactly where CSS puts them.
+  gradient's two points are the CSS ones (where the corners project onto the gradient line);
+  `gradients` only takes points inside its frame, so it draws a canvas large enough to hold them
+  (the points slid along their perpendiculars, which changes no pixel's projection, to keep it
+  small) and the box is cropped out: the colours are exactly where CSS puts them.
 - Straight edges are exact with `drawbox` (`replace=1` writes colour and alpha): a plain
   rectangle's stroke and a line need nothing else.
 - Round edges need per-pixel coverage. `geq` evaluates an expression per pixel, slow on video
@@ -80,13 +81,15 @@ def fill(ctx: RenderContext, width: int, height: int, color: str | None, gradien
     if gradient is None:
         return chain(still(ctx, "color", c=ffmpeg_color(color or "#00000000"), s=size), [f("format", "rgba")])
     colors = {f"c{n}": ffmpeg_color(c) for n, c in enumerate(gradient.colors)}
-    points = _radial(width, height) if gradient.type == "radial" else _linear(width, height, gradient.angle)
+    if gradient.type == "radial":
+        canvas_w, canvas_h, left, top, *points = (width, height, 0, 0, *_radial(width, height))
+    else:
+        canvas_w, canvas_h, left, top, *points = _linear(width, height, gradient.angle)
     x0, y0, x1, y1 = points
-    return chain(
-        still(ctx, "gradients", s=size, n=len(gradient.colors), **colors, speed=0,
-              type=gradient.type, x0=x0, y0=y0, x1=x1, y1=y1),
-        [f("format", "rgba")],
-    )  # fmt: skip
+    drawn = still(ctx, "gradients", s=f"{canvas_w}x{canvas_h}", n=len(gradient.colors), **colors,
+                  speed=0, type=gradient.type, x0=x0, y0=y0, x1=x1, y1=y1)  # fmt: skip
+    crop = [f("crop", w=width, h=height, x=left, y=top)] if (canvas_w, canvas_h) != (width, height) else []
+    return chain(drawn, [*crop, f("format", "rgba")])
 
 
 def still(ctx: RenderContext, name: str, **options: object) -> Stream:
@@ -156,27 +159,40 @@ def _masked(ctx: RenderContext, fill_rgba: Stream, mask: Stream) -> Stream:
     return join([colour, covered], "alphamerge")
 
 
-def _linear(width: int, height: int, angle: float) -> tuple[int, int, int, int]:
-    """gradients' x0, y0, x1, y1 for a CSS linear gradient over pixel centres 0..w-1, 0..h-1."""
+def _linear(width: int, height: int, angle: float) -> tuple[int, int, int, int, int, int, int, int]:
+    """A canvas holding the box and the CSS gradient line's ends (gradients only takes points
+    inside its frame): its size, the box's offset in it, and the points x0, y0, x1, y1."""
     theta = math.radians(angle)
-    dx, dy = math.sin(theta), -math.cos(theta)  # the direction the colours run, y down
+    dx, dy = (
+        round(math.sin(theta), 12),
+        round(-math.cos(theta), 12),
+    )  # where colours run, y down; exact at 90°
     half = max(0.5, (abs((width - 1) * dx) + abs((height - 1) * dy)) / 2)
     cx, cy = (width - 1) / 2, (height - 1) / 2
     start, end = (cx - dx * half, cy - dy * half), (cx + dx * half, cy + dy * half)
-    px, py = -dy, dx  # perpendicular: sliding both points along it keeps every projection
-    low, high = -math.inf, math.inf
-    for coord, step in ((start[0], px), (end[0], px), (start[1], py), (end[1], py)):
-        if step > 1e-12:
-            low = max(low, -coord / step)
-        elif step < -1e-12:
-            high = min(high, -coord / step)
-    k = min(max(0.0, low), high)
-    return (
-        max(0, round(start[0] + k * px)),
-        max(0, round(start[1] + k * py)),
-        max(0, round(end[0] + k * px)),
-        max(0, round(end[1] + k * py)),
-    )
+    px, py = -dy, dx  # sliding both ends along this keeps every pixel's projection
+
+    def placed(k: float) -> tuple[int, int, int, int, int, int, int, int]:
+        x0, y0 = round(start[0] + k * px), round(start[1] + k * py)
+        x1, y1 = round(end[0] + k * px), round(end[1] + k * py)
+        left, top = min(0, x0, x1), min(0, y0, y1)
+        right, bottom = max(width - 1, x0, x1), max(height - 1, y0, y1)
+        return (right - left + 1, bottom - top + 1, -left, -top, x0 - left, y0 - top, x1 - left, y1 - top)
+
+    # The ends as they are, or slid until one is on its corner: the smallest canvas of the three.
+    slides = [0.0] + [
+        (corner[0] - point[0]) * px + (corner[1] - point[1]) * py
+        for point, corner in (
+            (start, _corner(width, height, -dx, -dy)),
+            (end, _corner(width, height, dx, dy)),
+        )
+    ]
+    return min((placed(k) for k in slides), key=lambda canvas: canvas[0] * canvas[1])
+
+
+def _corner(width: int, height: int, dx: float, dy: float) -> tuple[int, int]:
+    """The box's corner furthest along (dx, dy)."""
+    return (width - 1 if dx > 0 else 0), (height - 1 if dy > 0 else 0)
 
 
 def _radial(width: int, height: int) -> tuple[int, int, int, int]:
