@@ -134,3 +134,16 @@ def test_many_cues_keep_their_times_across_segments(render: Renderer) -> None:
     for n in (0, 1, 15, 16, 17, 31, 32, 39):
         assert _ink(frame_at(out.path, n * 0.2)) is not None, n
         assert _ink(frame_at(out.path, n * 0.2 + 0.1)) is None, n
+
+
+def test_a_range_shows_the_cues_as_the_whole_render_does(render: Renderer, tmp_path: Path) -> None:
+    words = [{"start": 1.0, "end": 1.6, "text": "spoken"}, {"start": 1.6, "end": 2.4, "text": "here"}]
+    cues = [{"start": 0.4, "end": 0.9, "text": "First"}, {"start": 1.0, "end": 2.4, "words": words}]
+    cues += [{"start": 2.5 + 0.1 * n, "end": 2.55 + 0.1 * n, "text": f"{n}"} for n in range(20)]
+    spec = _spec(_subtitles(cues=cues, highlight_color="#ffff00", time=0.2), duration=5)
+    whole = render(spec).path.rename(tmp_path / "whole.mp4")
+    for start in (1.3, 2.8):
+        part = render({**spec, "range": {"start": start, "duration": 1.2}})
+        for t in (0.0, 0.3, 0.6, 1.1):
+            difference = np.abs(frame_at(part.path, t) - frame_at(whole, start + t)).mean()
+            assert difference < 1.5, (start, t, difference)
