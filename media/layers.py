@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from media import builders
 from media.builders import Build
+from media.builders import shape as shape_builder
 from media.builders import text as text_builder
 from media.builders.fitting import pads
 from media.context import RenderContext
@@ -26,9 +27,12 @@ from schemas.elements import (
     ColorElement,
     CompositionElement,
     FramedElement,
+    ShapeElement,
+    SubtitlesElement,
     TextElement,
     VisualElement,
 )
+from schemas.shapes import fill_translucent
 
 MAX_BOX_SIDE = 32_768  # beyond FFmpeg's frame size limits
 
@@ -114,7 +118,9 @@ def needs_alpha(job: Build, placement: Placement) -> bool:
     return (
         isinstance(element, TextElement)
         or (isinstance(element, CompositionElement) and len(element.background_color or "") != 7)
-        or (isinstance(element, ColorElement) and len(element.color) == 9)
+        or (isinstance(element, ColorElement) and fill_translucent(element.color, element.fill_gradient))
+        or (isinstance(element, ShapeElement) and shape_builder.translucent(element))
+        or isinstance(element, SubtitlesElement)
         or (info is not None and info.has_alpha)
         or (isinstance(element, FramedElement) and pads(job, element.fit_mode))
         or (isinstance(element, FramedElement) and element.chroma_key is not None)

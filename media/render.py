@@ -20,7 +20,7 @@ from media.runner import run_ffmpeg
 from media.stills import STILL_KINDS, StillKind, second_pass_argv, still_path, stills
 from media.text import DEFAULT_FONT, choose_font
 from media.timeline import invalid, resolve_timeline
-from schemas.elements import TextElement, source_of
+from schemas.elements import SubtitlesElement, TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -214,13 +214,14 @@ def _compile(
 def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
     """Probe every media file once (elements may share one); errors name the element.
 
-    A text element's source is its font, checked when the text is laid out.
+    A text element's source is its font, checked when the text is laid out; a subtitles
+    element's is read by its builder.
     """
     infos: dict[int, MediaInfo] = {}
     by_path: dict[Path, MediaInfo] = {}
     for placed in spec.placed:
         index = placed.index
-        if source_of(placed.element) is None:
+        if source_of(placed.element) is None or isinstance(placed.element, SubtitlesElement):
             continue
         path = sources.get(index)
         if path is None:
@@ -236,12 +237,16 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
 def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> dict[str, str]:
     """A fontconfig setup that always knows the bundled font, for family names drawtext resolves.
 
-    Only needed when a text element names a family that is not bundled; the system's own
+    Only needed when a text or subtitles element names a family that is not bundled; the system's own
     configuration is included when the machine has one.
     """
-    texts = [(p.index, p.element) for p in spec.placed if isinstance(p.element, TextElement)]
-    names = [index for index, text in texts if choose_font(text, sources.get(index)).family is not None]
-    if not names:
+    fonts = [
+        choose_font(p.element, sources.get(p.index))
+        for p in spec.placed
+        if isinstance(p.element, TextElement)
+    ]
+    fonts += [choose_font(p.element, None) for p in spec.placed if isinstance(p.element, SubtitlesElement)]
+    if all(font.family is None for font in fonts):
         return {}
     conf = work_dir / "fonts.conf"
     conf.write_text(

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 
 from media.probe import MediaInfo, probe
+from media.subtitles import check_subtitles
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 
@@ -47,7 +48,10 @@ def _fail(label: str, problem: str, element_type: str, advice: str | None = None
 
 def screen_source(path: Path, element_type: str, label: str, settings: Settings) -> None:
     """Raise JobError(INVALID_INPUT) naming `label` unless `path` is safe, sound media of
-    the kind `element_type` ("video", "image", "audio", or "font") needs."""
+    the kind `element_type` ("video", "image", "audio", "font" or "subtitles") needs."""
+    if element_type == "subtitles":  # text read by media.subtitles, never opened by FFmpeg
+        check_subtitles(path, label)
+        return
     with path.open("rb") as f:
         head = f.read(_HEAD)
     fmt = sniff(head)

@@ -18,7 +18,7 @@ import font_roboto
 from fontTools.ttLib import TTFont
 
 from media.graph import Filter, f
-from schemas.elements import TextElement
+from schemas.elements import SubtitlesElement, TextElement
 
 DEFAULT_FONT = Path(font_roboto.font_files["Roboto"])
 BUNDLED_FONTS: dict[str, Path] = {
@@ -41,7 +41,7 @@ class Font:
     metrics: Path
 
 
-def choose_font(element: TextElement, font_file: Path | None) -> Font:
+def choose_font(element: TextElement | SubtitlesElement, font_file: Path | None) -> Font:
     if font_file is not None:
         return Font(file=font_file, family=None, metrics=font_file)
     family = (element.font_family or "Roboto").strip()
@@ -65,10 +65,15 @@ def _advances(font_path: Path) -> tuple[dict[int, int], int, int, int]:
 
 def text_block(text: str, font_path: Path, size: float, line_spacing: float) -> tuple[float, float]:
     """Width and height of wrapped text as drawtext lays it out (lines of the font's height)."""
-    _, _, units, line = _advances(font_path)
     lines = text.split("\n")
     width = max(text_width(row, font_path, size) for row in lines)
-    return width, len(lines) * line * size / units + (len(lines) - 1) * line_spacing
+    return width, len(lines) * line_height(font_path, size) + (len(lines) - 1) * line_spacing
+
+
+def line_height(font_path: Path, size: float) -> float:
+    """Pixels from one line's top to the next's: the font's ascent to descent."""
+    _, _, units, line = _advances(font_path)
+    return line * size / units
 
 
 def text_width(text: str, font_path: Path, size: float) -> float:

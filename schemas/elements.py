@@ -38,7 +38,9 @@ from schemas.motion import (
     keyframe_order_errors,
     raise_at,
 )
-from schemas.units import FONT_SIZE_RE, Color, Length, check_length, is_number, kind
+from schemas.shapes import Gradient, ShapeKind, shape_errors
+from schemas.subtitles import MAX_CUES, Cue, subtitles_errors
+from schemas.units import Color, Length, check_font_size, check_length, is_number, kind, resolve_length
 
 TransitionType = Literal[
     "fade",
@@ -290,19 +292,8 @@ class TextElement(VisualElement):
     # A value of no member's type is one error at the field's own path, not one per union member.
     @field_validator("font_size", mode="before")
     @classmethod
-    def _font_size_type(cls, value: object) -> object:
-        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-            raise ValueError(f"must be pixels (48) or a size such as '5vmin'; got {kind(value)}")
-        return value
-
-    @field_validator("font_size")
-    @classmethod
-    def _font_size(cls, value: float | str) -> float | str:
-        if isinstance(value, str) and not FONT_SIZE_RE.match(value):
-            raise ValueError(f"{value!r} is not a font size: use pixels or vmin/vmax/vh/vw units")
-        if isinstance(value, (int, float)) and not 1 <= value <= 2000:
-            raise ValueError("font_size must be between 1 and 2000 pixels")
-        return value
+    def _font_size(cls, value: object) -> float | str:
+        return check_font_size(value)
 
     @model_validator(mode="after")
     def _no_media(self) -> TextElement:
@@ -313,12 +304,15 @@ class TextElement(VisualElement):
 
 class ColorElement(VisualElement):
     type: Literal["color"]
-    color: Color = Field(..., description="The fill: '#rrggbb' or '#rrggbbaa'.")
+    color: Color | None = Field(None, description="The fill: '#rrggbb' or '#rrggbbaa'.")
+    fill_gradient: Gradient | None = Field(None, description="A gradient fill instead of color.")
 
     @model_validator(mode="after")
     def _no_media(self) -> ColorElement:
         if self.duration == "media":
             raise ValueError("a color element has no media; give duration in seconds")
+        if (self.color is None) == (self.fill_gradient is None):
+            raise ValueError("give color or fill_gradient (exactly one)")
         return self
 
 
@@ -342,8 +336,88 @@ class CompositionElement(VisualElement):
         return self
 
 
+class ShapeElement(VisualElement):
+    """A rectangle (optionally rounded), an ellipse or a line drawn in the element's box."""
+
+    type: Literal["shape"]
+    shape: ShapeKind = Field(..., description="rectangle, ellipse, or line: across the box's middle.")
+    fill_color: Color | None = Field(None, description="Solid fill: '#rrggbb' or '#rrggbbaa'.")
+    fill_gradient: Gradient | None = Field(None, description="Gradient fill instead of fill_color.")
+    border_radius: Length = Field(
+        0.0, description="Rectangles: corner radius, pixels or percent of the box's shorter side."
+    )
+    stroke: Stroke | None = Field(
+        None, description="Outline inside the box's edge; for a line, its colour and thickness."
+    )
+
+    @field_validator("border_radius", mode="before")
+    @classmethod
+    def _radius(cls, value: object) -> float | str:
+        length = check_length(value)
+        if resolve_length(length, 1.0) < 0:
+            raise ValueError("border_radius must not be negative")
+        return length
+
+    @model_validator(mode="after")
+    def _shape(self) -> ShapeElement:
+        if self.duration == "media":
+            raise ValueError("a shape has no media; give duration in seconds")
+        has_stroke = self.stroke is not None and self.stroke.width > 0
+        errors = shape_errors(self.shape, self.fill_color, self.fill_gradient, self.border_radius, has_stroke)
+        raise_at(type(self).__name__, errors)
+        return self
+
+
+class SubtitlesElement(VisualElement):
+    """Timed captions, from an SRT or WebVTT file or inline cues, in the element's box (by default
+    the whole output). Cue text is drawn verbatim: tags in it never take effect."""
+
+    type: Literal["subtitles"]
+    source: str | None = Field(None, max_length=4096, description="URL of an SRT or WebVTT file.")
+    cues: list[Cue] | None = Field(None, max_length=MAX_CUES, description="Inline cues, in time order.")
+    font_family: str | None = Field(None, max_length=200, description="A bundled or installed font's name.")
+    font_size: float | str = Field(48.0, description="Pixels, or vmin/vmax/vh/vw units ('5vmin').")
+    color: Color = "#ffffff"
+    highlight_color: Color | None = Field(
+        None, description="Colour of the word being spoken (cues with words)."
+    )
+    stroke: Stroke | None = Field(
+        default_factory=lambda: Stroke(width=3), description="Outline of the letters; null for none."
+    )
+    shadow: Shadow | None = None
+    background_color: Color | None = Field(None, description="A box behind each cue.")
+    position: Literal["bottom", "top", "center"] = "bottom"
+    margin: Length = Field("5%", description="Gap to the box's top or bottom edge; percent of its height.")
+    max_width: Length = Field("90%", description="Lines wrap at this width; percent of the box's width.")
+
+    @field_validator("font_size", mode="before")
+    @classmethod
+    def _font_size(cls, value: object) -> float | str:
+        return check_font_size(value)
+
+    @field_validator("margin", "max_width", mode="before")
+    @classmethod
+    def _length(cls, value: object) -> float | str:
+        return check_length(value)
+
+    @model_validator(mode="after")
+    def _cues(self) -> SubtitlesElement:
+        if self.duration == "media":
+            raise ValueError("subtitles have no media length; give duration in seconds, or omit it")
+        errors = subtitles_errors(self.source, self.cues, self.highlight_color, self.font_family)
+        raise_at(type(self).__name__, errors)
+        return self
+
+
 Element = Annotated[
-    VideoElement | ImageElement | TextElement | AudioElement | ColorElement | CompositionElement,
+    VideoElement
+    | ImageElement
+    | TextElement
+    | AudioElement
+    | ColorElement
+    | CompositionElement
+    | ShapeElement
+    | SubtitlesElement,
     Field(discriminator="type"),
 ]
 ELEMENT_MODELS: dict[str, type[ElementBase]] = {
@@ -353,6 +427,8 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
     "audio": AudioElement,
     "color": ColorElement,
     "composition": CompositionElement,
+    "shape": ShapeElement,
+    "subtitles": SubtitlesElement,
 }
 ELEMENT_TYPES = tuple(ELEMENT_MODELS)
 
@@ -405,8 +481,8 @@ def _message(err: Any, element_type: str) -> str:
 
 
 def source_of(element: ElementBase) -> str | None:
-    """The element's media URL, for the types that have one."""
-    return element.source if isinstance(element, SourcedElement) else None
+    """The URL of the file the element reads, for the types that have one."""
+    return element.source if isinstance(element, SourcedElement | SubtitlesElement) else None
 
 
 ElementList = Annotated[list[Element], WrapValidator(_validate_elements)]

@@ -38,6 +38,17 @@ def check_length(value: object) -> float | str:
     return value.strip()
 
 
+def check_font_size(value: object) -> float | str:
+    """Pixels (1 to 2000) or a size in vmin/vmax/vh/vw units; one error at the field's own path."""
+    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        raise ValueError(f"must be pixels (48) or a size such as '5vmin'; got {kind(value)}")
+    if isinstance(value, str) and not FONT_SIZE_RE.match(value):
+        raise ValueError(f"{value!r} is not a font size: use pixels or vmin/vmax/vh/vw units")
+    if isinstance(value, (int, float)) and not 1 <= value <= 2000:
+        raise ValueError("font_size must be between 1 and 2000 pixels")
+    return value if isinstance(value, str) else float(value)
+
+
 Length = Annotated[
     float | str,
     Field(

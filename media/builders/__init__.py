@@ -19,6 +19,8 @@ from schemas.elements import (
     ColorElement,
     CompositionElement,
     ImageElement,
+    ShapeElement,
+    SubtitlesElement,
     TextElement,
     VideoElement,
     VisualElement,
@@ -51,7 +53,7 @@ Builder = Callable[[RenderContext, Build], Stream]
 
 
 def _table() -> dict[type[VisualElement], Builder]:
-    from media.builders import color, composition, image, text, video
+    from media.builders import color, composition, image, shape, subtitles, text, video
 
     return {
         VideoElement: video.build,
@@ -59,6 +61,8 @@ def _table() -> dict[type[VisualElement], Builder]:
         TextElement: text.build,
         ColorElement: color.build,
         CompositionElement: composition.build,
+        ShapeElement: shape.build,
+        SubtitlesElement: subtitles.build,
     }
 
 

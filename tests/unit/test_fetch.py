@@ -1034,3 +1034,21 @@ async def test_disk_write_errors_are_not_internal_errors(
     )
     assert server.hits["/a.png"] == 1
     assert_empty(tmp_path / "job")
+
+
+async def test_subtitles_files_are_fetched_as_text_and_screened(tmp_path: Path, server: Server) -> None:
+    srt = b"1\n00:00:00,500 --> 00:00:01,500\n{\\an8}<font color=red>Hi</font>\n"
+    server.routes["/talk.srt"] = lambda h: reply(h, srt, Content_Type="application/x-subrip")
+    server.routes["/bad.srt"] = lambda h: reply(h, b"1\n00:00:00,500 --> 00:00:01,500\nHi\n\n2\nnonsense\n")
+    job = spec({"type": "subtitles", "source": server.url("/talk.srt")})
+    assert [(w.kind, w.url) for w in wanted_sources(job)] == [("subtitles", server.url("/talk.srt"))]
+    files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path))
+    assert Path(files[0].path).read_bytes() == srt
+    with pytest.raises(JobError) as caught:
+        await fetch_sources(
+            spec({"type": "subtitles", "source": server.url("/bad.srt")}),
+            tmp_path / "bad",
+            make_settings(tmp_path),
+        )
+    assert caught.value.code is ErrorCode.INVALID_INPUT and "line 6" in caught.value.message
+    assert not list((tmp_path / "bad").iterdir())  # a refused file is not left behind

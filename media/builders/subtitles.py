@@ -1,0 +1,259 @@
+"""`subtitles`: timed cues drawn with drawtext on a transparent canvas as long as the element.
+
+Each cue is one drawtext of its wrapped text (a file read with `expansion=none`, so markup,
+`%{...}`, quotes and backslashes are characters), enabled on the frames its window covers; a
+`background_color` box is a drawbox under it. With `highlight_color`, a cue with word timings is
+drawn a word per drawtext, each placed by the font's metrics, whose colour switches on the frames
+the word is spoken (`fontcolor_expr`, only our numbers in it), so no glyph is ever drawn twice.
+
+Times are whole frames (`n`) of the element's stream, as the output shows them. A filter costs
+every frame that passes it, even when disabled, so the canvas is cut into segments of at most
+CHUNK_DRAWS filters and the segments are concatenated: a frame only passes its own segment's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from media.builders import Build
+from media.builders.fitting import from_skip, held
+from media.context import RenderContext
+from media.graph import Filter, Stream, chain, f, join, source
+from media.looks import looks
+from media.subtitles import SubtitlesFileError, read_subtitles
+from media.text import Font, choose_font, ffmpeg_color, line_height, text_block, text_width, wrap_text
+from media.timeline import Clip
+from schemas.elements import SubtitlesElement
+from schemas.subtitles import Cue
+from schemas.units import resolve_font_size, resolve_length
+
+CHUNK_DRAWS = 16
+BOX_PADDING = 0.25  # of the font size, around the text of a cue with a background
+
+
+@dataclass(frozen=True)
+class _Style:
+    element: SubtitlesElement
+    font: Font
+    size: float
+    line: float  # line height, pixels
+    outer: float  # what surrounds the text: box padding, stroke
+    width: int  # the canvas
+    height: int
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Text drawn at (x, y), from a file; coloured by highlight on frames [first, end)."""
+
+    file: Path
+    x: int
+    y: int
+    highlight: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A cue's draws over frames [first, end) of the element."""
+
+    first: int
+    end: int
+    box: tuple[int, int, int, int] | None
+    runs: tuple[_Run, ...]
+    centred: bool  # one multi-line run, its lines centred on each other
+
+    @property
+    def filters(self) -> int:
+        return len(self.runs) + (self.box is not None)
+
+
+def build(ctx: RenderContext, job: Build) -> Stream:
+    clip, element = job.clip, job.clip.element
+    assert isinstance(element, SubtitlesElement)
+    style = _style(ctx, clip, job)
+    frames = max(1, math.ceil(job.length * ctx.fps - 1e-6))
+    shown = [
+        item
+        for n, cue in enumerate(_cues(ctx, clip))
+        if (item := _layout(ctx, job, style, n, cue, frames)) is not None
+    ]
+    size = f"{job.width}x{job.height}"
+    if not shown:
+        canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
+        return held(ctx, job, chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p")]))
+    segments = []
+    for first, end, items in _chunks(shown, frames + 1):
+        canvas = source(
+            "color", c="black@0", s=size, r=f"{ctx.fps:g}", d=f"{(end - first + 1) / ctx.fps:.6f}"
+        )
+        filters = [f("trim", end_frame=end - first), f("format", "yuva420p")]
+        for item in items:
+            filters += _draws(style, item, first)
+        segments.append(chain(canvas, filters))
+    drawn = segments[0] if len(segments) == 1 else join(segments, "concat", n=len(segments), v=1, a=0)
+    return chain(looks(drawn, element, job.alpha), from_skip(job))
+
+
+def _cues(ctx: RenderContext, clip: Clip) -> list[Cue]:
+    """Inline cues as validated, or the source file's, read now."""
+    element = clip.element
+    assert isinstance(element, SubtitlesElement)
+    if element.cues is not None:
+        return element.cues
+    path = ctx.sources.get(clip.index)
+    if path is None:
+        raise ctx.invalid(clip, "its subtitles file was not provided to the renderer")
+    try:
+        return read_subtitles(path)
+    except SubtitlesFileError as exc:
+        raise ctx.invalid(clip, f"its subtitles file is not valid SRT or WebVTT ({exc})") from None
+
+
+def _style(ctx: RenderContext, clip: Clip, job: Build) -> _Style:
+    element = clip.element
+    assert isinstance(element, SubtitlesElement)
+    size = resolve_font_size(element.font_size, ctx.spec.out_width, ctx.spec.out_height)
+    font = choose_font(element, None)
+    stroke = element.stroke.width if element.stroke else 0.0
+    outer = stroke + (BOX_PADDING * size if element.background_color else 0.0)
+    line = line_height(font.metrics, size)  # a bundled font's metrics: subtitles take no font files
+    return _Style(element, font, size, line, outer, job.width, job.height)
+
+
+def _frame(seconds: float, fps: float) -> int:
+    """The first frame shown at or after `seconds`."""
+    return max(0, math.ceil(seconds * fps - 1e-6))
+
+
+def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, frames: int) -> _Shown | None:
+    """Where the cue's text goes and on which of the stream's frames (frame 0 is the element's
+    time `job.skip`)."""
+    first, end = _frame(cue.start - job.skip, ctx.fps), min(frames, _frame(cue.end - job.skip, ctx.fps))
+    if first >= end or not cue.shown.strip():
+        return None
+    element, metrics, size = style.element, style.font.metrics, style.size
+    room = max(size, resolve_length(element.max_width, style.width) - 2 * style.outer)
+    karaoke = element.highlight_color is not None and bool(cue.words)
+    if karaoke:
+        assert cue.words is not None
+        rows = _word_rows([w.text for w in cue.words], metrics, size, room)
+        texts = [" ".join(cue.words[i].text for i in row) for row in rows]
+    else:
+        texts = wrap_text(cue.shown, metrics, size, room).split("\n")
+    width, height = text_block("\n".join(texts), metrics, size, 0.0)
+    left = (style.width - width) / 2
+    top = {
+        "top": resolve_length(element.margin, style.height) + style.outer,
+        "center": (style.height - height) / 2,
+        "bottom": style.height - resolve_length(element.margin, style.height) - style.outer - height,
+    }[element.position]
+    box = None
+    if element.background_color:
+        pad = BOX_PADDING * size
+        box = (round(left - pad), round(top - pad), round(width + 2 * pad), round(height + 2 * pad))
+    stem = f"subtitle_{job.clip.index}_{n}"
+    if not karaoke:
+        run = _Run(_text_file(ctx, f"{stem}.txt", "\n".join(texts)), round(left), round(top))
+        return _Shown(first, end, box, (run,), centred=True)
+    assert cue.words is not None
+    runs = []
+    for row_number, row in enumerate(rows):
+        x = left + (width - text_width(texts[row_number], metrics, size)) / 2
+        y = round(top + row_number * style.line)
+        for position, index in enumerate(row):
+            word = cue.words[index]
+            file = _text_file(ctx, f"{stem}_{index}.txt", word.text)
+            lit = (_frame(word.start - job.skip, ctx.fps), _frame(word.end - job.skip, ctx.fps))
+            runs.append(_Run(file, round(x), y, lit if lit[0] < lit[1] else None))
+            if position + 1 < len(row):
+                x += text_width(word.text + " ", metrics, size)
+    return _Shown(first, end, box, tuple(runs), centred=False)
+
+
+def _word_rows(words: Sequence[str], metrics: Path, size: float, room: float) -> list[list[int]]:
+    """Greedy wrap by whole words (a word wider than the room gets a line of its own)."""
+    rows: list[list[int]] = []
+    line = ""
+    for index, word in enumerate(words):
+        candidate = f"{line} {word}" if line else word
+        if rows and line and text_width(candidate, metrics, size) <= room:
+            rows[-1].append(index)
+            line = candidate
+        else:
+            rows.append([index])
+            line = word
+    return rows
+
+
+def _text_file(ctx: RenderContext, name: str, text: str) -> Path:
+    path = ctx.work_dir / name
+    ctx.text_files[path] = text
+    return path
+
+
+def _chunks(shown: list[_Shown], frames: int) -> list[tuple[int, int, list[_Shown]]]:
+    """Consecutive cues grouped into segments [first, end) of at most CHUNK_DRAWS filters, cut
+    where a cue starts; together the segments cover frames 0 to `frames`."""
+    groups: list[list[_Shown]] = [[]]
+    for item in shown:
+        if groups[-1] and sum(i.filters for i in groups[-1]) + item.filters > CHUNK_DRAWS:
+            groups.append([])
+        groups[-1].append(item)
+    cuts = [0, *(group[0].first for group in groups[1:]), frames]
+    return [(cuts[n], cuts[n + 1], group) for n, group in enumerate(groups)]
+
+
+def _draws(style: _Style, item: _Shown, offset: int) -> list[Filter]:
+    """The cue's filters in a segment whose frame 0 is the element's frame `offset`."""
+    element = style.element
+    enable = f"between(n,{item.first - offset},{item.end - offset - 1})"
+    filters: list[Filter] = []
+    if item.box is not None and element.background_color:
+        x, y, w, h = item.box
+        filters.append(f("drawbox", x=x, y=y, w=w, h=h, t="fill", replace=1,
+                         color=ffmpeg_color(element.background_color), enable=enable))  # fmt: skip
+    for run in item.runs:
+        options: dict[str, object] = {"textfile": str(run.file), "x": run.x, "y": run.y, "enable": enable}
+        if item.centred:
+            options["text_align"] = "C"
+        if run.highlight is not None and element.highlight_color:
+            options["fontcolor_expr"] = _switch(element.color, element.highlight_color, run.highlight, offset)
+        filters.append(_drawtext(style, options))
+    return filters
+
+
+def _switch(base: str, lit: str, frames: tuple[int, int], offset: int) -> str:
+    """A colour expression: `lit` on frames [first, end), else `base` (drawtext expands the
+    %{eif} parts per frame; only numbers of ours are in it)."""
+    on = f"between(n,{frames[0] - offset},{frames[1] - offset - 1})"
+    (lit_rgb, lit_alpha), (base_rgb, base_alpha) = _rgba(lit), _rgba(base)
+    return f"0x%{{eif:if({on},{lit_rgb},{base_rgb}):x:6}}%{{eif:if({on},{lit_alpha},{base_alpha}):x:2}}"
+
+
+def _rgba(color: str) -> tuple[int, int]:
+    """'#rrggbb[aa]' as the integers 0xrrggbb and 0xaa."""
+    return int(color[1:7], 16), int(color[7:9] or "ff", 16)
+
+
+def _drawtext(style: _Style, options: dict[str, object]) -> Filter:
+    element, font = style.element, style.font
+    drawn: dict[str, object] = {"fontfile": str(font.file)} if font.file else {"font": font.family or ""}
+    drawn |= {
+        "expansion": "none",
+        "fontsize": f"{style.size:.2f}",
+        "fontcolor": ffmpeg_color(element.color),
+        "y_align": "font",
+    }
+    if element.stroke and element.stroke.width > 0:
+        drawn |= {"borderw": round(element.stroke.width), "bordercolor": ffmpeg_color(element.stroke.color)}
+    if element.shadow:
+        shadow = element.shadow
+        drawn |= {
+            "shadowx": round(shadow.x),
+            "shadowy": round(shadow.y),
+            "shadowcolor": ffmpeg_color(shadow.color),
+        }
+    return f("drawtext", **drawn, **options)
