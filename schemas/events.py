@@ -198,6 +198,29 @@ class CallbackDelivery(BaseModel):
     at: float = Field(default_factory=now)
 
 
+class Workload(BaseModel):
+    """What a job asks of a worker, as its spec tells it before any source is probed
+    (media/workload.py): features the learning estimator fits, recorded on the accepted event so
+    that it learns from what it knows when it estimates."""
+
+    pixel_seconds: float = Field(
+        description="Output seconds x pixels, in seconds of 720p (one frame for stills); 0 for a stream copy."
+    )
+    layer_seconds: float = Field(
+        description="Seconds each visual element is on screen x output pixels, summed, in seconds of 720p; "
+        "0 for a stream copy."
+    )
+    effects: int = Field(0, description="Transitions, effects and animations of the elements.")
+    stream_copy: bool = Field(
+        False, description="The spec qualifies for the stream-copy fast path (the sources must match too)."
+    )
+
+    @property
+    def work(self) -> float:
+        """The pixel work, what a job ahead in the queue holds the workers up with."""
+        return self.pixel_seconds + self.layer_seconds
+
+
 class JobEvent(BaseModel):
     """One state change of one job, on `videogen.jobs.events`."""
 
