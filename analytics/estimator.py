@@ -1,11 +1,18 @@
-"""The estimate that learns: processing seconds as a plane in output size and queue, per output format.
+"""The estimate that learns: processing seconds as a sum of costs, fitted per output format on
+recent finished jobs.
 
-For each format, recent completed jobs are fitted `seconds = intercept + slope · work + per_queued ·
-backlog` by least squares, with work the output's duration * pixels in 720p-equivalent seconds (what
-the baseline formula scales with, known both before a job, from the spec, and after it, from the
-result) and backlog the jobs unfinished when the job was accepted: a job submitted behind a burst
-waits for it, and without that term the waits of bursts inflate the estimate of every lone job.
-A format with too little history (or a fit that makes no sense) keeps the baseline formula of
+A job's time is its own work plus its wait. Its own work is what its spec asks (media/workload.py):
+pixels encoded, layers composed, effects, and whether the render is a stream copy. Its wait is the
+queue ahead of it when it was accepted, shared by the live workers: the jobs unfinished and their
+pixel work still to do. In a burst most of a job's time is that wait. So
+
+    seconds = c0 + c1 pixel_seconds + c2 layer_seconds + c3 effects + c4 stream_copy
+              + (c5 backlog + c6 work_ahead) / workers
+
+with every c >= 0 (each term costs time), fitted to minimise the squared |actual/estimated - 1|, the
+error estimate_accuracy reports: a 1 s job missed by 1 s counts as much as a 60 s one missed by 60 s.
+The features are recorded on each job's accepted event, so the fit learns from what was known when
+the job was estimated. A format with too little history keeps the baseline formula of
 media/estimate.py.
 
 `estimate` never waits for the store: it answers from the last fit and, when that is stale, starts a
@@ -17,31 +24,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from analytics.client import AnalyticsClient, call_async, client_from_settings
-from media.estimate import estimate_seconds, planned_duration
+from media.estimate import estimate_seconds
+from schemas.events import Workload
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 
 log = logging.getLogger(__name__)
 
-REFERENCE_PIXELS = 1280 * 720
 MIN_JOBS = 5
 RECENT_JOBS = 500
+FEATURES = ("pixel_seconds", "layer_seconds", "effects", "stream_copy", "backlog", "work_ahead")
+DAMPING = 1e-3  # ridge on the unit-scaled coefficients: collinear features share instead of diverging
+MIN_SECONDS = 0.1  # below it a relative error is noise (and no job takes less)
+REWEIGHTING_ROUNDS = 8
 
 FIT_SQL = f"""
-SELECT output_format, work, backlog, processing_seconds
+SELECT output_format, {", ".join(FEATURES)}, workers, processing_seconds
 FROM (
-    SELECT output_format, processing_seconds, ifNull(backlog, 0) AS backlog,
-           width * height * output_duration_seconds / {REFERENCE_PIXELS} AS work
+    SELECT output_format, pixel_seconds, layer_seconds, effects, stream_copy, ifNull(backlog, 0) AS backlog,
+           work_ahead, workers, processing_seconds
     FROM finished_jobs
     WHERE status = 'completed' AND processing_seconds > 0 AND output_format IS NOT NULL
-      AND width IS NOT NULL AND height IS NOT NULL AND output_duration_seconds IS NOT NULL
+      AND pixel_seconds IS NOT NULL AND work_ahead IS NOT NULL AND workers IS NOT NULL
     ORDER BY finished_at DESC
     LIMIT {RECENT_JOBS} BY output_format
 )
@@ -49,33 +59,81 @@ FROM (
 
 
 @dataclass(frozen=True)
+class Queue:
+    """What is ahead of a job when it is accepted."""
+
+    backlog: int = 0
+    work_ahead: float = 0.0
+    workers: int = 1
+
+
+def features(workload: Workload, queue: Queue) -> list[float]:
+    """The fit's inputs, the constant first; the queue is shared by the workers."""
+    share = 1 / max(1, queue.workers)
+    return [
+        1.0,
+        workload.pixel_seconds,
+        workload.layer_seconds,
+        float(workload.effects),
+        float(workload.stream_copy),
+        queue.backlog * share,
+        queue.work_ahead * share,
+    ]
+
+
+@dataclass(frozen=True)
 class Fit:
-    intercept: float
-    slope: float
+    coefficients: tuple[float, ...]  # the constant, then one per FEATURES
     jobs: int
-    per_queued: float = 0.0
 
-    def seconds(self, work: float, backlog: int = 0) -> float:
-        return round(self.intercept + self.slope * work + self.per_queued * backlog, 2)
-
-
-def work(spec: VideoSpec) -> float:
-    """Output duration * pixels, in seconds of 720p."""
-    return planned_duration(spec) * spec.out_width * spec.out_height / REFERENCE_PIXELS
+    def seconds(self, x: Sequence[float]) -> float:
+        return round(max(MIN_SECONDS, sum(c * v for c, v in zip(self.coefficients, x, strict=True))), 2)
 
 
-def least_squares(features: Sequence[Sequence[float]], targets: Sequence[float]) -> list[float] | None:
-    """Coefficients minimising the squared error (normal equations, Gaussian elimination with
-    partial pivoting); None when the features do not determine them (e.g. a constant column)."""
-    n = len(features[0])
-    matrix = [[sum(f[i] * f[j] for f in features) for j in range(n)] for i in range(n)]
-    vector = [sum(f[i] * t for f, t in zip(features, targets, strict=True)) for i in range(n)]
+def fit_format(samples: Sequence[tuple[Sequence[float], float]]) -> Fit:
+    """Non-negative coefficients minimising the squared error relative to the estimate, the error
+    estimate_accuracy reports: least squares reweighted by 1/estimate² of the round before (the
+    first round by 1/actual²)."""
+    xs, seconds = [x for x, _ in samples], [s for _, s in samples]
+    scale = seconds
+    for _ in range(REWEIGHTING_ROUNDS):
+        coefficients = nonnegative_least_squares(xs, seconds, [1 / max(MIN_SECONDS, s) ** 2 for s in scale])
+        scale = [sum(c * v for c, v in zip(coefficients, x, strict=True)) for x in xs]
+    return Fit(tuple(coefficients), len(samples))
+
+
+def nonnegative_least_squares(
+    xs: Sequence[Sequence[float]], targets: Sequence[float], weights: Sequence[float]
+) -> list[float]:
+    """Weighted least squares on unit-scaled features with a light ridge (a feature always 0 gets 0,
+    collinear ones share), dropping the most negative coefficient until none is."""
+    n = len(xs[0])
+    rows = list(zip(xs, targets, weights, strict=True))
+    gram = [[sum(w * x[i] * x[j] for x, _, w in rows) for j in range(n)] for i in range(n)]
+    moment = [sum(w * x[i] * t for x, t, w in rows) for i in range(n)]
+    norm = [math.sqrt(gram[i][i]) for i in range(n)]
+    free = [i for i in range(n) if norm[i] > 0]
+    while True:
+        scaled = [
+            [gram[i][j] / (norm[i] * norm[j]) + (DAMPING if i == j > 0 else 0.0) for j in free] for i in free
+        ]
+        found = [
+            c / norm[i] for c, i in zip(solve(scaled, [moment[i] / norm[i] for i in free]), free, strict=True)
+        ]
+        if all(c >= 0 for c in found):
+            break
+        del free[found.index(min(found))]
+    coefficients = [0.0] * n
+    for i, c in zip(free, found, strict=True):
+        coefficients[i] = c
+    return coefficients
+
+
+def solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
+    """x with matrix x = vector, for a symmetric positive definite matrix (Gaussian elimination)."""
+    n = len(vector)
+    matrix, vector = [row[:] for row in matrix], vector[:]
     for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(matrix[r][col]))
-        if abs(matrix[pivot][col]) < 1e-9 * max(1.0, abs(matrix[col][col])):
-            return None
-        matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
-        vector[col], vector[pivot] = vector[pivot], vector[col]
         for row in range(col + 1, n):
             factor = matrix[row][col] / matrix[col][col]
             matrix[row] = [a - factor * b for a, b in zip(matrix[row], matrix[col], strict=True)]
@@ -87,26 +145,18 @@ def least_squares(features: Sequence[Sequence[float]], targets: Sequence[float])
     return solution
 
 
-def fit_format(samples: list[tuple[float, float, float]]) -> Fit:
-    """The plane through (work, backlog, seconds), or the line in work when the queue never varied
-    or slows nothing; the median when work does not explain the time either."""
-    seconds = [s for _, _, s in samples]
-    plane = least_squares([(1.0, w, b) for w, b, _ in samples], seconds)
-    if plane and plane[1] > 0 and plane[2] >= 0:
-        return Fit(max(0.0, plane[0]), plane[1], len(samples), plane[2])
-    line = least_squares([(1.0, w) for w, _, _ in samples], seconds)
-    if line and line[1] > 0:
-        return Fit(max(0.0, line[0]), line[1], len(samples))
-    return Fit(statistics.median(seconds), 0.0, len(samples))
-
-
 def parse_fits(rows: list[list[object]]) -> dict[str, Fit]:
     """Fits from FIT_SQL's rows (one per recent job), for formats with enough history."""
-    samples: defaultdict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for output_format, work_value, backlog, seconds in rows:
-        values = (_number(work_value), _number(backlog), _number(seconds))
-        if all(math.isfinite(v) for v in values):
-            samples[str(output_format)].append(values)
+    samples: defaultdict[str, list[tuple[list[float], float]]] = defaultdict(list)
+    for output_format, *values in rows:
+        pixel, layer, effects, copy, backlog, ahead, workers, seconds = (_number(v) for v in values)
+        if not all(math.isfinite(v) for v in (pixel, layer, effects, copy, backlog, ahead, workers, seconds)):
+            continue
+        workload = Workload(
+            pixel_seconds=pixel, layer_seconds=layer, effects=int(effects), stream_copy=bool(copy)
+        )
+        queue = Queue(backlog=int(backlog), work_ahead=ahead, workers=int(workers))
+        samples[str(output_format)].append((features(workload, queue), seconds))
     return {fmt: fit_format(found) for fmt, found in samples.items() if len(found) >= MIN_JOBS}
 
 
@@ -137,13 +187,13 @@ class LearningEstimator:
             timeout=settings.analytics_timeout_seconds,
         )
 
-    async def estimate(self, spec: VideoSpec, backlog: int = 0) -> float:
-        """Seconds the job should take behind `backlog` unfinished jobs: from history when its
-        format has some, else the baseline."""
+    async def estimate(self, spec: VideoSpec, workload: Workload, queue: Queue) -> float:
+        """Seconds the job should take behind `queue`: from history when its format has some,
+        else the baseline."""
         if self._stale() and self._refreshing is None:
             self._refreshing = asyncio.create_task(self.refresh())
         fit = self.fits.get(spec.output_format)
-        return fit.seconds(work(spec), backlog) if fit else estimate_seconds(spec)
+        return fit.seconds(features(workload, queue)) if fit else estimate_seconds(spec)
 
     def _stale(self) -> bool:
         return self._fitted_at is None or time.monotonic() - self._fitted_at >= self.refresh_seconds
@@ -151,8 +201,7 @@ class LearningEstimator:
     async def refresh(self) -> None:
         """Refit from the store; on failure keep the previous fit and try again after the interval."""
         try:
-            rows = await call_async(self._query, timeout=self.timeout)
-            self.fits = parse_fits(rows)
+            self.fits = await call_async(self._fit, timeout=self.timeout)
             log.info("estimator refitted", extra={"fits": {k: vars(v) for k, v in self.fits.items()}})
         except Exception as exc:
             log.warning("estimator refit failed, keeping the previous fit: %s", exc)
@@ -160,10 +209,11 @@ class LearningEstimator:
             self._fitted_at = time.monotonic()
             self._refreshing = None
 
-    def _query(self) -> list[list[object]]:
+    def _fit(self) -> dict[str, Fit]:
+        """Query and fit in the thread: fitting hundreds of jobs takes tenths of a second."""
         client = self._connect()
         try:
-            return client.query(FIT_SQL).rows
+            return parse_fits(client.query(FIT_SQL).rows)
         finally:
             client.close()
 

@@ -22,6 +22,7 @@ from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from media.limits import check_limits
+from media.workload import workload
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
 from schemas.events import BatchRef, ErrorInfo, JobEvent, JobRequested, JobState, JobStatus
@@ -122,8 +123,8 @@ class JobService:
         except JobError as exc:
             raise ApiError.of(exc) from exc
         job_id = new_job_id(prefix)
-        backlog = self.jobs.backlog
-        estimate = round(await self.estimator.estimate(spec, backlog), 2)
+        work, queue = workload(spec), self.jobs.queue()
+        estimate = round(await self.estimator.estimate(spec, work, queue), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         accepted = JobEvent(
@@ -137,7 +138,10 @@ class JobService:
             submitted_at_ms=submitted_ms,
             output_format=spec.output_format,
             element_counts=count_elements(spec),
-            backlog=backlog,
+            backlog=queue.backlog,
+            work_ahead=round(queue.work_ahead, 3),
+            workers=queue.workers,
+            workload=work,
             batch=batch,
         )
         self._check_in_flight(tenant)  # no await between the check and the record

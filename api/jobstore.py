@@ -16,16 +16,20 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from analytics.estimator import Queue
 from schemas.events import JobEvent, JobState, apply_event
 from schemas.settings import Settings
+from streams.admin import group_members
 from streams.codec import decode
-from streams.topics import EVENTS
+from streams.topics import APP_ID, EVENTS
 
 log = logging.getLogger(__name__)
 
 CATCH_UP_TIMEOUT_SECONDS = 5.0
+WORKERS_REFRESH_SECONDS = 10.0
 
 
 class JobStore:
@@ -33,6 +37,10 @@ class JobStore:
         self._settings = settings
         self._states: dict[str, JobState] = {}
         self._active: set[str] = set()
+        self._work: dict[str, float] = {}  # unfinished job -> its pixel work (Workload.work)
+        self._workers = 1
+        self._admin: AIOKafkaAdminClient | None = None
+        self._workers_task: asyncio.Task[None] | None = None
         self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
@@ -52,6 +60,9 @@ class JobStore:
         self._consumer.assign(self._partitions)
         await self._consumer.seek_to_beginning(*self._partitions)
         self._task = asyncio.create_task(self._run(), name="jobstore")
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.bootstrap_servers)
+        await self._admin.start()
+        self._workers_task = asyncio.create_task(self._count_workers(), name="jobstore-workers")
 
     async def _wait_for_partitions(self) -> set[int]:
         assert self._consumer is not None
@@ -64,12 +75,26 @@ class JobStore:
         raise RuntimeError(f"topic {EVENTS} not found: start the worker (it creates the topics) first")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._workers_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._admin:
+            await self._admin.close()
         if self._consumer:
             await self._consumer.stop()
+
+    async def _count_workers(self) -> None:
+        """Keep `queue().workers` at the size of the workers' consumer group; the last count stays
+        while the broker does not answer."""
+        assert self._admin is not None
+        while True:
+            try:
+                self._workers = max(1, await group_members(self._admin, APP_ID))
+            except Exception as exc:
+                log.warning("counting the workers failed; keeping %d: %s", self._workers, exc)
+            await asyncio.sleep(WORKERS_REFRESH_SECONDS)
 
     async def _run(self) -> None:
         assert self._consumer is not None
@@ -101,8 +126,11 @@ class JobStore:
         self._states[event.job_id] = state
         if state.terminal:
             self._active.discard(event.job_id)
+            self._work.pop(event.job_id, None)
         else:
             self._active.add(event.job_id)
+            if event.workload is not None:
+                self._work[event.job_id] = event.workload.work
         for queue in self._watchers.get(event.job_id, ()):
             queue.put_nowait(state)
 
@@ -110,6 +138,14 @@ class JobStore:
     def backlog(self) -> int:
         """Jobs accepted and not yet finished, across all instances and workers."""
         return len(self._active)
+
+    def queue(self) -> Queue:
+        """What a job accepted now finds ahead of it: the unfinished jobs, their pixel work still to
+        do (each by the share its progress leaves), and the workers sharing it."""
+        ahead = sum(
+            work * (1 - self._states[job_id].progress_percent / 100) for job_id, work in self._work.items()
+        )
+        return Queue(backlog=self.backlog, work_ahead=ahead, workers=self._workers)
 
     def record(self, accepted: JobEvent) -> None:
         """Count a job this instance accepts at once, not when its event comes back from Kafka,
@@ -121,6 +157,7 @@ class JobStore:
         """Drop a recorded job whose publication failed."""
         self._states.pop(job_id, None)
         self._active.discard(job_id)
+        self._work.pop(job_id, None)
 
     def in_flight(self, tenant: str) -> int:
         """Unfinished jobs of one tenant (the per-tenant cap)."""

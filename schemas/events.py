@@ -246,6 +246,15 @@ class JobEvent(BaseModel):
     backlog: int | None = Field(
         None, description="Jobs unfinished when this one was accepted (accepted events)."
     )
+    work_ahead: float | None = Field(
+        None,
+        description="Pixel work of the jobs unfinished when this one was accepted, by the share of each "
+        "still to do, in seconds of 720p (accepted events).",
+    )
+    workers: int | None = Field(
+        None, description="Live workers when this job was accepted (accepted events)."
+    )
+    workload: Workload | None = Field(None, description="What the spec asks of a worker (accepted events).")
     callback: CallbackDelivery | None = None
     batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")
     result: ResultInfo | None = None

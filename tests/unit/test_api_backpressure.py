@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 
 import api.app as api_app
 import api.jobservice as jobservice
+from analytics.estimator import Queue
 from schemas.events import JobState
 from schemas.settings import Settings
 
@@ -28,6 +29,9 @@ class FakePublisher:
 
 class FakeJobs:
     backlog = 0
+
+    def queue(self) -> Queue:
+        return Queue(backlog=self.backlog)
 
     def __init__(self, settings: Settings) -> None: ...
 
@@ -48,7 +52,7 @@ class FakeEstimator:
 
     async def close(self) -> None: ...
 
-    async def estimate(self, spec: Any, backlog: int = 0) -> float:
+    async def estimate(self, spec: Any, *_: Any) -> float:
         return 999.0
 
 

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from agents.callbacks import signing_secret
+from analytics.estimator import Queue
 from api.app import create_app
 from api.auth import KeyRing, presented_key
 from api.jobservice import JobService
@@ -91,6 +92,9 @@ def test_rate_limiter_bursts_then_refills() -> None:
 class FakeJobs:
     backlog = 0
 
+    def queue(self) -> Queue:
+        return Queue(backlog=self.backlog)
+
     def __init__(self, *states: JobState) -> None:
         self.states = {s.job_id: s for s in states}
 
@@ -102,7 +106,7 @@ class FakeJobs:
 
 
 class FixedEstimate:
-    async def estimate(self, spec: object, backlog: int = 0) -> float:
+    async def estimate(self, spec: object, *_: object) -> float:
         return 60.0
 
 

@@ -1,4 +1,5 @@
-"""The estimator's features: what a spec asks of a worker (media/workload.py)."""
+"""The estimator's features: what a spec asks of a worker (media/workload.py) and what the API sees
+ahead of a job (JobStore.queue, the workers' consumer group)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from api.jobstore import JobStore
 from media.workload import workload
-from schemas.events import Workload
+from schemas.events import JobEvent, Workload
+from schemas.settings import Settings
 from schemas.spec import VideoSpec
+from streams.admin import group_members
 
 CLIP = "https://example.com/clip.mp4"
 
@@ -74,3 +78,36 @@ def test_effects_and_nested_layers_of_any_element_model() -> None:
     )
     assert job.effects == 3
     assert job.layer_seconds == pytest.approx(10 * (1 + 3 + 1))  # the composition holds 3 layers
+
+
+def accepted(job_id: str, work: float) -> JobEvent:
+    load = Workload(pixel_seconds=work / 4, layer_seconds=3 * work / 4)
+    return JobEvent(job_id=job_id, stage="accepted", status="queued", workload=load)
+
+
+def test_the_queue_is_the_work_left_of_unfinished_jobs() -> None:
+    store = JobStore(Settings())
+    assert store.queue().backlog == 0 and store.queue().work_ahead == 0.0 and store.queue().workers == 1
+    for job_id, work in (("vg_a", 40.0), ("vg_b", 20.0), ("vg_c", 8.0)):
+        store.record(accepted(job_id, work))
+    store._fold(JobEvent(job_id="vg_a", stage="render", status="processing", progress_percent=75.0))
+    store._fold(JobEvent(job_id="vg_c", stage="notify", status="completed"))
+    queue = store.queue()
+    assert (queue.backlog, queue.work_ahead) == (2, pytest.approx(40 * 0.25 + 20))
+    store.forget("vg_b")
+    assert store.queue().work_ahead == pytest.approx(10.0)
+
+
+async def test_live_workers_are_the_members_of_their_consumer_group() -> None:
+    member = ("member-id", "client", "host", b"", b"")
+    asked: list[list[str]] = []
+
+    class Admin:
+        async def describe_consumer_groups(self, groups: list[str]) -> list[Any]:
+            asked.append(groups)
+            return [
+                SimpleNamespace(groups=[(0, "videogen", "Stable", "consumer", "range", [member, member])])
+            ]
+
+    assert await group_members(Admin(), "videogen") == 2  # type: ignore[arg-type]
+    assert asked == [["videogen"]]
