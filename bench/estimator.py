@@ -193,7 +193,8 @@ async def run(args: argparse.Namespace) -> None:
         measured = await sequential(client, args.rounds, "sequential", args.bucket)
         measured += await burst(client, args.burst, "burst", args.bucket)
         print(f"measured: {len(measured)} jobs in {time.monotonic() - began:.0f} s\n")
-    print("load average (1, 5, 15 min) at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end, this stack included: {load}")
     rows = finished(measured)
     if args.verbose:
         show_jobs(measured, rows)
