@@ -1,17 +1,18 @@
-"""The estimate that learns: processing seconds as a sum of costs, fitted per output format on
-recent finished jobs.
+"""The estimate that learns: processing seconds as a job's own work plus its wait, fitted per
+output format on recent finished jobs.
 
-A job's time is its own work plus its wait. Its own work is what its spec asks (media/workload.py):
-pixels encoded, layers composed, effects, and whether the render is a stream copy. Its wait is the
-queue ahead of it when it was accepted, shared by the live workers: the jobs unfinished and their
-pixel work still to do. In a burst most of a job's time is that wait. So
+A job's own work is what its spec asks (media/workload.py): pixels encoded, layers composed,
+effects, and whether the render is a stream copy, each at a cost c >= 0. Its wait is the work
+unfinished ahead of it when it was accepted, at the same costs, shared by the live workers:
 
-    seconds = c0 + c1 pixel_seconds + c2 layer_seconds + c3 effects + c4 stream_copy
-              + (c5 backlog + c6 work_ahead) / workers
+    own(x)  = c0 + c1 pixel_seconds + c2 layer_seconds + c3 effects + c4 stream_copy
+    seconds = own(this job) + k * own(the jobs ahead, each by the share still to do) / workers
 
-with every c >= 0 (each term costs time), fitted to minimise the squared |actual/estimated - 1|, the
-error estimate_accuracy reports: a 1 s job missed by 1 s counts as much as a 60 s one missed by 60 s.
-The features are recorded on each job's accepted event, so the fit learns from what was known when
+In a burst most of a job's time is that wait. k, the seconds of wait per second of work ahead, is
+learned once the history holds jobs that queued; before, it is 1 (what the work ahead would take
+alone), which errs long. The fit minimises the squared |actual/estimated - 1|, the error
+estimate_accuracy reports: a 1 s job missed by 1 s counts as much as a 60 s one missed by 60 s.
+Every feature is recorded on the job's accepted event, so the fit learns from what was known when
 the job was estimated. A format with too little history keeps the baseline formula of
 media/estimate.py.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 from analytics.client import AnalyticsClient, call_async, client_from_settings
 from media.estimate import estimate_seconds
-from schemas.events import Workload
+from schemas.events import Ahead, Workload
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 
@@ -39,67 +40,77 @@ log = logging.getLogger(__name__)
 
 MIN_JOBS = 5
 RECENT_JOBS = 500
-FEATURES = ("pixel_seconds", "layer_seconds", "effects", "stream_copy", "backlog", "work_ahead")
 DAMPING = 1e-3  # ridge on the unit-scaled coefficients: collinear features share instead of diverging
 MIN_SECONDS = 0.1  # below it a relative error is noise (and no job takes less)
 REWEIGHTING_ROUNDS = 8
+QUEUE_FACTOR_PRIOR = 1.0
 
+OWN = ("pixel_seconds", "layer_seconds", "effects", "stream_copy")
+AHEAD = ("jobs_ahead", "pixel_seconds_ahead", "layer_seconds_ahead", "effects_ahead", "stream_copies_ahead")
 FIT_SQL = f"""
-SELECT output_format, {", ".join(FEATURES)}, workers, processing_seconds
-FROM (
-    SELECT output_format, pixel_seconds, layer_seconds, effects, stream_copy, ifNull(backlog, 0) AS backlog,
-           work_ahead, workers, processing_seconds
-    FROM finished_jobs
-    WHERE status = 'completed' AND processing_seconds > 0 AND output_format IS NOT NULL
-      AND pixel_seconds IS NOT NULL AND work_ahead IS NOT NULL AND workers IS NOT NULL
-    ORDER BY finished_at DESC
-    LIMIT {RECENT_JOBS} BY output_format
-)
+SELECT output_format, {", ".join(OWN + AHEAD)}, workers, processing_seconds
+FROM finished_jobs
+WHERE status = 'completed' AND processing_seconds > 0 AND output_format IS NOT NULL
+  AND pixel_seconds IS NOT NULL AND jobs_ahead IS NOT NULL AND workers IS NOT NULL
+ORDER BY finished_at DESC
+LIMIT {RECENT_JOBS} BY output_format
 """
 
 
-@dataclass(frozen=True)
-class Queue:
-    """What is ahead of a job when it is accepted."""
-
-    backlog: int = 0
-    work_ahead: float = 0.0
-    workers: int = 1
-
-
-def features(workload: Workload, queue: Queue) -> list[float]:
-    """The fit's inputs, the constant first; the queue is shared by the workers."""
-    share = 1 / max(1, queue.workers)
+def own(workload: Workload) -> list[float]:
+    """The job's own features, the constant first."""
     return [
         1.0,
         workload.pixel_seconds,
         workload.layer_seconds,
         float(workload.effects),
         float(workload.stream_copy),
-        queue.backlog * share,
-        queue.work_ahead * share,
     ]
+
+
+def queued(ahead: Ahead, workers: int) -> list[float]:
+    """The same features of the work ahead, summed, each worker's share."""
+    share = 1 / max(1, workers)
+    totals = (ahead.jobs, ahead.pixel_seconds, ahead.layer_seconds, ahead.effects, ahead.stream_copies)
+    return [value * share for value in totals]
+
+
+Sample = tuple[Sequence[float], Sequence[float], float]  # own, queued, seconds
 
 
 @dataclass(frozen=True)
 class Fit:
-    coefficients: tuple[float, ...]  # the constant, then one per FEATURES
+    coefficients: tuple[float, ...]  # the constant, then the cost of each OWN feature
+    queue_factor: float  # seconds of wait per second of work ahead per worker
     jobs: int
 
-    def seconds(self, x: Sequence[float]) -> float:
-        return round(max(MIN_SECONDS, sum(c * v for c, v in zip(self.coefficients, x, strict=True))), 2)
+    def seconds(self, own: Sequence[float], queued: Sequence[float]) -> float:
+        combined = [o + self.queue_factor * q for o, q in zip(own, queued, strict=True)]
+        return round(max(MIN_SECONDS, _dot(self.coefficients, combined)), 2)
 
 
-def fit_format(samples: Sequence[tuple[Sequence[float], float]]) -> Fit:
-    """Non-negative coefficients minimising the squared error relative to the estimate, the error
-    estimate_accuracy reports: least squares reweighted by 1/estimate² of the round before (the
-    first round by 1/actual²)."""
-    xs, seconds = [x for x, _ in samples], [s for _, s in samples]
-    scale = seconds
+def fit_format(samples: Sequence[Sample]) -> Fit:
+    """Costs >= 0 and the queue factor minimising the squared error relative to the estimate, the
+    error estimate_accuracy reports: least squares reweighted by 1/estimate² of the round before
+    (the first round by 1/actual²), alternating the costs (for the factor) and the factor (for the
+    costs). The factor keeps its prior while no job in the history queued."""
+    seconds = [s for _, _, s in samples]
+    factor, scale = QUEUE_FACTOR_PRIOR, seconds
     for _ in range(REWEIGHTING_ROUNDS):
-        coefficients = nonnegative_least_squares(xs, seconds, [1 / max(MIN_SECONDS, s) ** 2 for s in scale])
-        scale = [sum(c * v for c, v in zip(coefficients, x, strict=True)) for x in xs]
-    return Fit(tuple(coefficients), len(samples))
+        weights = [1 / max(MIN_SECONDS, s) ** 2 for s in scale]
+        combined = [[o + factor * q for o, q in zip(x, ahead, strict=True)] for x, ahead, _ in samples]
+        costs = nonnegative_least_squares(combined, seconds, weights)
+        waits = [_dot(costs, ahead) for _, ahead, _ in samples]
+        rest = [s - _dot(costs, x) for x, _, s in samples]
+        spread = sum(w * a * a for w, a in zip(weights, waits, strict=True))
+        if spread > 0:
+            factor = max(0.0, sum(w * a * r for w, a, r in zip(weights, waits, rest, strict=True)) / spread)
+        scale = [s - r + factor * a for s, r, a in zip(seconds, rest, waits, strict=True)]
+    return Fit(tuple(costs), factor, len(samples))
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def nonnegative_least_squares(
@@ -147,16 +158,17 @@ def solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
 
 def parse_fits(rows: list[list[object]]) -> dict[str, Fit]:
     """Fits from FIT_SQL's rows (one per recent job), for formats with enough history."""
-    samples: defaultdict[str, list[tuple[list[float], float]]] = defaultdict(list)
+    samples: defaultdict[str, list[Sample]] = defaultdict(list)
     for output_format, *values in rows:
-        pixel, layer, effects, copy, backlog, ahead, workers, seconds = (_number(v) for v in values)
-        if not all(math.isfinite(v) for v in (pixel, layer, effects, copy, backlog, ahead, workers, seconds)):
+        numbers = [_number(v) for v in values]
+        if not all(math.isfinite(v) for v in numbers):
             continue
+        pixel, layer, effects, copy, *totals, workers, seconds = numbers
         workload = Workload(
             pixel_seconds=pixel, layer_seconds=layer, effects=int(effects), stream_copy=bool(copy)
         )
-        queue = Queue(backlog=int(backlog), work_ahead=ahead, workers=int(workers))
-        samples[str(output_format)].append((features(workload, queue), seconds))
+        ahead = Ahead(**dict(zip(Ahead.model_fields, totals, strict=True)))
+        samples[str(output_format)].append((own(workload), queued(ahead, int(workers)), seconds))
     return {fmt: fit_format(found) for fmt, found in samples.items() if len(found) >= MIN_JOBS}
 
 
@@ -187,13 +199,13 @@ class LearningEstimator:
             timeout=settings.analytics_timeout_seconds,
         )
 
-    async def estimate(self, spec: VideoSpec, workload: Workload, queue: Queue) -> float:
-        """Seconds the job should take behind `queue`: from history when its format has some,
-        else the baseline."""
+    async def estimate(self, spec: VideoSpec, workload: Workload, ahead: Ahead, workers: int) -> float:
+        """Seconds the job should take behind the work `ahead` of it: from history when its format
+        has some, else the baseline."""
         if self._stale() and self._refreshing is None:
             self._refreshing = asyncio.create_task(self.refresh())
         fit = self.fits.get(spec.output_format)
-        return fit.seconds(features(workload, queue)) if fit else estimate_seconds(spec)
+        return fit.seconds(own(workload), queued(ahead, workers)) if fit else estimate_seconds(spec)
 
     def _stale(self) -> bool:
         return self._fitted_at is None or time.monotonic() - self._fitted_at >= self.refresh_seconds

@@ -59,9 +59,11 @@ def job_row(event: JobEvent, quick_threshold_seconds: float) -> Row:
         "submitted_at": event.submitted_at_ms / 1000 if event.submitted_at_ms is not None else None,
     }
     if event.stage == "accepted":
-        row.update(backlog=event.backlog, work_ahead=event.work_ahead, workers=event.workers)
+        row.update(backlog=event.backlog, workers=event.workers)
         if event.workload is not None:
             row.update(event.workload.model_dump(), stream_copy=int(event.workload.stream_copy))
+        if event.ahead is not None:
+            row.update({f"{name}_ahead": value for name, value in event.ahead.model_dump().items()})
     if event.rendered is not None and event.rendered.encoding is not None:
         row["stream_copied"] = int(event.rendered.encoding.stream_copy)
     if event.stage == "accepted" and event.estimated_seconds is not None:

@@ -123,8 +123,13 @@ class JobService:
         except JobError as exc:
             raise ApiError.of(exc) from exc
         job_id = new_job_id(prefix)
-        work, queue = workload(spec), self.jobs.queue()
-        estimate = round(await self.estimator.estimate(spec, work, queue), 2)
+        work, ahead, backlog, workers = (
+            workload(spec),
+            self.jobs.ahead(),
+            self.jobs.backlog,
+            self.jobs.workers,
+        )
+        estimate = round(await self.estimator.estimate(spec, work, ahead, workers), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         accepted = JobEvent(
@@ -138,10 +143,10 @@ class JobService:
             submitted_at_ms=submitted_ms,
             output_format=spec.output_format,
             element_counts=count_elements(spec),
-            backlog=queue.backlog,
-            work_ahead=round(queue.work_ahead, 3),
-            workers=queue.workers,
+            backlog=backlog,
+            workers=workers,
             workload=work,
+            ahead=ahead,
             batch=batch,
         )
         self._check_in_flight(tenant)  # no await between the check and the record

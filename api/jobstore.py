@@ -19,8 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from analytics.estimator import Queue
-from schemas.events import JobEvent, JobState, apply_event
+from schemas.events import Ahead, JobEvent, JobState, Workload, apply_event
 from schemas.settings import Settings
 from streams.admin import group_members
 from streams.codec import decode
@@ -37,8 +36,8 @@ class JobStore:
         self._settings = settings
         self._states: dict[str, JobState] = {}
         self._active: set[str] = set()
-        self._work: dict[str, float] = {}  # unfinished job -> its pixel work (Workload.work)
-        self._workers = 1
+        self._workloads: dict[str, Workload] = {}  # of the unfinished jobs
+        self.workers = 1
         self._admin: AIOKafkaAdminClient | None = None
         self._workers_task: asyncio.Task[None] | None = None
         self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
@@ -86,14 +85,14 @@ class JobStore:
             await self._consumer.stop()
 
     async def _count_workers(self) -> None:
-        """Keep `queue().workers` at the size of the workers' consumer group; the last count stays
-        while the broker does not answer."""
+        """Keep `workers` at the size of the workers' consumer group (the estimate shares the work
+        ahead of a job among them); the last count stays while the broker does not answer."""
         assert self._admin is not None
         while True:
             try:
-                self._workers = max(1, await group_members(self._admin, APP_ID))
+                self.workers = max(1, await group_members(self._admin, APP_ID))
             except Exception as exc:
-                log.warning("counting the workers failed; keeping %d: %s", self._workers, exc)
+                log.warning("counting the workers failed; keeping %d: %s", self.workers, exc)
             await asyncio.sleep(WORKERS_REFRESH_SECONDS)
 
     async def _run(self) -> None:
@@ -126,11 +125,11 @@ class JobStore:
         self._states[event.job_id] = state
         if state.terminal:
             self._active.discard(event.job_id)
-            self._work.pop(event.job_id, None)
+            self._workloads.pop(event.job_id, None)
         else:
             self._active.add(event.job_id)
             if event.workload is not None:
-                self._work[event.job_id] = event.workload.work
+                self._workloads[event.job_id] = event.workload
         for queue in self._watchers.get(event.job_id, ()):
             queue.put_nowait(state)
 
@@ -139,13 +138,13 @@ class JobStore:
         """Jobs accepted and not yet finished, across all instances and workers."""
         return len(self._active)
 
-    def queue(self) -> Queue:
-        """What a job accepted now finds ahead of it: the unfinished jobs, their pixel work still to
-        do (each by the share its progress leaves), and the workers sharing it."""
-        ahead = sum(
-            work * (1 - self._states[job_id].progress_percent / 100) for job_id, work in self._work.items()
+    def ahead(self) -> Ahead:
+        """What a job accepted now finds ahead of it: the unfinished jobs' workloads, each by the
+        share its progress leaves."""
+        return Ahead.of(
+            (load, 1 - self._states[job_id].progress_percent / 100)
+            for job_id, load in self._workloads.items()
         )
-        return Queue(backlog=self.backlog, work_ahead=ahead, workers=self._workers)
 
     def record(self, accepted: JobEvent) -> None:
         """Count a job this instance accepts at once, not when its event comes back from Kafka,
@@ -157,7 +156,7 @@ class JobStore:
         """Drop a recorded job whose publication failed."""
         self._states.pop(job_id, None)
         self._active.discard(job_id)
-        self._work.pop(job_id, None)
+        self._workloads.pop(job_id, None)
 
     def in_flight(self, tenant: str) -> int:
         """Unfinished jobs of one tenant (the per-tenant cap)."""

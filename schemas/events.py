@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -215,10 +216,28 @@ class Workload(BaseModel):
         False, description="The spec qualifies for the stream-copy fast path (the sources must match too)."
     )
 
-    @property
-    def work(self) -> float:
-        """The pixel work, what a job ahead in the queue holds the workers up with."""
-        return self.pixel_seconds + self.layer_seconds
+
+class Ahead(BaseModel):
+    """The jobs unfinished when a job is accepted, each counted by the share of it still to do
+    (1 - progress): their number and their workloads, summed. What holds the job up."""
+
+    jobs: float = 0.0
+    pixel_seconds: float = 0.0
+    layer_seconds: float = 0.0
+    effects: float = 0.0
+    stream_copies: float = 0.0
+
+    @classmethod
+    def of(cls, unfinished: Iterable[tuple[Workload, float]]) -> Ahead:
+        """The sum of (workload, share still to do) pairs."""
+        pairs = list(unfinished)
+        return cls(
+            jobs=sum(share for _, share in pairs),
+            pixel_seconds=sum(load.pixel_seconds * share for load, share in pairs),
+            layer_seconds=sum(load.layer_seconds * share for load, share in pairs),
+            effects=sum(load.effects * share for load, share in pairs),
+            stream_copies=sum(load.stream_copy * share for load, share in pairs),
+        )
 
 
 class JobEvent(BaseModel):
@@ -246,15 +265,13 @@ class JobEvent(BaseModel):
     backlog: int | None = Field(
         None, description="Jobs unfinished when this one was accepted (accepted events)."
     )
-    work_ahead: float | None = Field(
-        None,
-        description="Pixel work of the jobs unfinished when this one was accepted, by the share of each "
-        "still to do, in seconds of 720p (accepted events).",
-    )
     workers: int | None = Field(
         None, description="Live workers when this job was accepted (accepted events)."
     )
     workload: Workload | None = Field(None, description="What the spec asks of a worker (accepted events).")
+    ahead: Ahead | None = Field(
+        None, description="What was unfinished when the job was accepted (accepted events)."
+    )
     callback: CallbackDelivery | None = None
     batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")
     result: ResultInfo | None = None

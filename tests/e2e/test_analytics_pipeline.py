@@ -112,7 +112,7 @@ def test_jobs_record_what_the_estimator_learns_from(stack: RunningStack, media_s
     ids = ", ".join(f"'{a['job_id']}'" for a in answers)
     sql = (
         "SELECT job_id, pixel_seconds, layer_seconds, effects, stream_copy, stream_copied, backlog, "
-        f"work_ahead, workers FROM finished_jobs WHERE job_id IN ({ids})"
+        f"jobs_ahead, pixel_seconds_ahead, workers FROM finished_jobs WHERE job_id IN ({ids})"
     )
     deadline = time.monotonic() + 60
     while len(found := {r["job_id"]: r for r in rows(stack, sql)}) < 2 and time.monotonic() < deadline:
@@ -125,4 +125,8 @@ def test_jobs_record_what_the_estimator_learns_from(stack: RunningStack, media_s
     assert (copied["stream_copy"], copied["stream_copied"]) == (1, 1)
     for row in (composed, copied):
         assert row["effects"] == 0 and row["workers"] == 1
-        assert int(row["backlog"]) >= 0 and float(row["work_ahead"]) >= 0
+        assert (
+            int(row["backlog"]) >= 0
+            and float(row["jobs_ahead"]) >= 0
+            and float(row["pixel_seconds_ahead"]) >= 0
+        )

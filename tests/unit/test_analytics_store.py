@@ -11,14 +11,14 @@ from litestar.testing import TestClient
 
 from analytics.cli import bundled, format_result, resolve_sql
 from analytics.client import AnalyticsError, ClickHouseClient, StoreClient
-from analytics.estimator import LearningEstimator, Queue
+from analytics.estimator import LearningEstimator
 from analytics.migrate import available, migrate
 from analytics.rows import rows_for
 from analytics.server import Store, create_app
 from media.estimate import estimate_seconds
 from media.workload import workload
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, JobStatus, ResultInfo, Stage, Workload
+from schemas.events import Ahead, ErrorInfo, JobEvent, JobStatus, ResultInfo, Stage, Workload
 from schemas.spec import VideoSpec
 
 T0 = 1_763_700_000.0
@@ -66,9 +66,9 @@ def completed_job(
             output_format=fmt,
             element_counts={"video": 1, "text": 2},
             backlog=0,
-            work_ahead=0.0,
             workers=1,
             workload=work,
+            ahead=Ahead(),
         ),
         JobEvent(
             **common,
@@ -254,7 +254,7 @@ async def test_estimator_learns_per_format_and_falls_back_without_history(
     estimator = LearningEstimator(lambda: store, refresh_seconds=3600, timeout=30)
 
     async def estimate(spec: VideoSpec) -> float:
-        return await estimator.estimate(spec, workload(spec), Queue())
+        return await estimator.estimate(spec, workload(spec), Ahead(), 1)
 
     baseline = estimate_seconds(_spec("mp4", 12.0))
     assert await estimate(_spec("mp4", 12.0)) == baseline  # no fit yet: the formula

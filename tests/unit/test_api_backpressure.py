@@ -10,8 +10,7 @@ from litestar.testing import TestClient
 
 import api.app as api_app
 import api.jobservice as jobservice
-from analytics.estimator import Queue
-from schemas.events import JobState
+from schemas.events import Ahead, JobState
 from schemas.settings import Settings
 
 
@@ -30,8 +29,10 @@ class FakePublisher:
 class FakeJobs:
     backlog = 0
 
-    def queue(self) -> Queue:
-        return Queue(backlog=self.backlog)
+    workers = 1
+
+    def ahead(self) -> Ahead:
+        return Ahead()
 
     def __init__(self, settings: Settings) -> None: ...
 

@@ -11,14 +11,13 @@ import pytest
 from litestar.testing import TestClient
 
 from agents.callbacks import signing_secret
-from analytics.estimator import Queue
 from api.app import create_app
 from api.auth import KeyRing, presented_key
 from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
-from schemas.events import JobEvent, JobState, ResultInfo
+from schemas.events import Ahead, JobEvent, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
 
 
@@ -92,8 +91,10 @@ def test_rate_limiter_bursts_then_refills() -> None:
 class FakeJobs:
     backlog = 0
 
-    def queue(self) -> Queue:
-        return Queue(backlog=self.backlog)
+    workers = 1
+
+    def ahead(self) -> Ahead:
+        return Ahead()
 
     def __init__(self, *states: JobState) -> None:
         self.states = {s.job_id: s for s in states}

@@ -10,7 +10,7 @@ import pytest
 
 from api.jobstore import JobStore
 from media.workload import workload
-from schemas.events import JobEvent, Workload
+from schemas.events import Ahead, JobEvent, Workload
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from streams.admin import group_members
@@ -35,7 +35,7 @@ def test_pixels_encoded_and_layers_composed_in_seconds_of_720p() -> None:
         )
     )
     assert (job.pixel_seconds, job.layer_seconds) == pytest.approx((22.5, 2.25 * 17))
-    assert (job.effects, job.stream_copy, job.work) == (0, False, pytest.approx(22.5 + 2.25 * 17))
+    assert (job.effects, job.stream_copy) == (0, False)
 
 
 def test_a_still_is_one_frame() -> None:
@@ -80,22 +80,21 @@ def test_effects_and_nested_layers_of_any_element_model() -> None:
     assert job.layer_seconds == pytest.approx(10 * (1 + 3 + 1))  # the composition holds 3 layers
 
 
-def accepted(job_id: str, work: float) -> JobEvent:
-    load = Workload(pixel_seconds=work / 4, layer_seconds=3 * work / 4)
+def accepted(job_id: str, pixel_seconds: float) -> JobEvent:
+    load = Workload(pixel_seconds=pixel_seconds, layer_seconds=2 * pixel_seconds, effects=1)
     return JobEvent(job_id=job_id, stage="accepted", status="queued", workload=load)
 
 
-def test_the_queue_is_the_work_left_of_unfinished_jobs() -> None:
+def test_ahead_are_the_unfinished_jobs_by_what_is_left_of_them() -> None:
     store = JobStore(Settings())
-    assert store.queue().backlog == 0 and store.queue().work_ahead == 0.0 and store.queue().workers == 1
-    for job_id, work in (("vg_a", 40.0), ("vg_b", 20.0), ("vg_c", 8.0)):
-        store.record(accepted(job_id, work))
+    assert store.ahead() == Ahead() and store.workers == 1
+    for job_id, pixel_seconds in (("vg_a", 40.0), ("vg_b", 20.0), ("vg_c", 8.0)):
+        store.record(accepted(job_id, pixel_seconds))
     store._fold(JobEvent(job_id="vg_a", stage="render", status="processing", progress_percent=75.0))
     store._fold(JobEvent(job_id="vg_c", stage="notify", status="completed"))
-    queue = store.queue()
-    assert (queue.backlog, queue.work_ahead) == (2, pytest.approx(40 * 0.25 + 20))
+    assert store.ahead() == Ahead(jobs=1.25, pixel_seconds=30.0, layer_seconds=60.0, effects=1.25)
     store.forget("vg_b")
-    assert store.queue().work_ahead == pytest.approx(10.0)
+    assert store.ahead() == Ahead(jobs=0.25, pixel_seconds=10.0, layer_seconds=20.0, effects=0.25)
 
 
 async def test_live_workers_are_the_members_of_their_consumer_group() -> None:
