@@ -58,8 +58,14 @@ def job_row(event: JobEvent, quick_threshold_seconds: float) -> Row:
         "output_format": event.output_format,
         "submitted_at": event.submitted_at_ms / 1000 if event.submitted_at_ms is not None else None,
     }
-    if event.stage == "accepted" and event.backlog is not None:
-        row["backlog"] = event.backlog
+    if event.stage == "accepted":
+        row.update(backlog=event.backlog, workers=event.workers)
+        if event.workload is not None:
+            row.update(event.workload.model_dump(), stream_copy=int(event.workload.stream_copy))
+        if event.ahead is not None:
+            row.update({f"{name}_ahead": value for name, value in event.ahead.model_dump().items()})
+    if event.rendered is not None and event.rendered.encoding is not None:
+        row["stream_copied"] = int(event.rendered.encoding.stream_copy)
     if event.stage == "accepted" and event.estimated_seconds is not None:
         # The API's own rule: held for a 200 when the estimate is within the quick threshold.
         row["quick_path"] = int(event.estimated_seconds <= quick_threshold_seconds)

@@ -25,6 +25,7 @@ from api.ratelimit import RateLimiter
 from api.templates import Templates
 from api.templatestore import TemplateStore
 from media.limits import check_limits
+from media.workload import workload
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
 from schemas.events import BatchRef, ErrorInfo, JobEvent, JobOrigin, JobRequested, JobState, JobStatus
@@ -132,8 +133,13 @@ class JobService:
         except JobError as exc:
             raise ApiError.of(exc) from exc
         job_id = new_job_id(prefix)
-        backlog = self.jobs.backlog
-        estimate = round(await self.estimator.estimate(spec, backlog), 2)
+        work, ahead, backlog, workers = (
+            workload(spec),
+            self.jobs.ahead(),
+            self.jobs.backlog,
+            self.jobs.workers,
+        )
+        estimate = round(await self.estimator.estimate(spec, work, ahead, workers), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
         accepted = JobEvent(
@@ -148,6 +154,9 @@ class JobService:
             output_format=spec.output_format,
             element_counts=count_elements(spec),
             backlog=backlog,
+            workers=workers,
+            workload=work,
+            ahead=ahead,
             batch=batch,
             origin=origin,
         )

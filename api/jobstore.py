@@ -10,20 +10,25 @@ event below those offsets, so a GET right after a POST never 404s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 
 from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from api.topicfold import TopicFold
-from schemas.events import JobEvent, JobState, apply_event
+from schemas.events import Ahead, JobEvent, JobState, Workload, apply_event
 from schemas.settings import Settings
+from streams.admin import group_members
 from streams.codec import decode
-from streams.topics import EVENTS
+from streams.topics import APP_ID, EVENTS
 
 log = logging.getLogger(__name__)
+
+WORKERS_REFRESH_SECONDS = 10.0
 
 
 class JobStore(TopicFold):
@@ -33,7 +38,37 @@ class JobStore(TopicFold):
         super().__init__(settings)
         self._states: dict[str, JobState] = {}
         self._active: set[str] = set()
+        self._workloads: dict[str, Workload] = {}  # of the unfinished jobs
+        self.workers = 1
+        self._admin: AIOKafkaAdminClient | None = None
+        self._workers_task: asyncio.Task[None] | None = None
         self._watchers: defaultdict[str, set[asyncio.Queue[JobState]]] = defaultdict(set)
+
+    async def start(self) -> None:
+        await super().start()
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.bootstrap_servers)
+        await self._admin.start()
+        self._workers_task = asyncio.create_task(self._count_workers(), name="jobstore-workers")
+
+    async def stop(self) -> None:
+        if self._workers_task:
+            self._workers_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._workers_task
+        if self._admin:
+            await self._admin.close()
+        await super().stop()
+
+    async def _count_workers(self) -> None:
+        """Keep `workers` at the size of the workers' consumer group (the estimate shares the work
+        ahead of a job among them); the last count stays while the broker does not answer."""
+        assert self._admin is not None
+        while True:
+            try:
+                self.workers = max(1, await group_members(self._admin, APP_ID))
+            except Exception as exc:
+                log.warning("counting the workers failed; keeping %d: %s", self.workers, exc)
+            await asyncio.sleep(WORKERS_REFRESH_SECONDS)
 
     def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -48,8 +83,11 @@ class JobStore(TopicFold):
         self._states[event.job_id] = state
         if state.terminal:
             self._active.discard(event.job_id)
+            self._workloads.pop(event.job_id, None)
         else:
             self._active.add(event.job_id)
+            if event.workload is not None:
+                self._workloads[event.job_id] = event.workload
         for queue in self._watchers.get(event.job_id, ()):
             queue.put_nowait(state)
 
@@ -57,6 +95,14 @@ class JobStore(TopicFold):
     def backlog(self) -> int:
         """Jobs accepted and not yet finished, across all instances and workers."""
         return len(self._active)
+
+    def ahead(self) -> Ahead:
+        """What a job accepted now finds ahead of it: the unfinished jobs' workloads, each by the
+        share its progress leaves."""
+        return Ahead.of(
+            (load, 1 - self._states[job_id].progress_percent / 100)
+            for job_id, load in self._workloads.items()
+        )
 
     def record(self, accepted: JobEvent) -> None:
         """Count a job this instance accepts at once, not when its event comes back from Kafka,
@@ -68,6 +114,7 @@ class JobStore(TopicFold):
         """Drop a recorded job whose publication failed."""
         self._states.pop(job_id, None)
         self._active.discard(job_id)
+        self._workloads.pop(job_id, None)
 
     def in_flight(self, tenant: str) -> int:
         """Unfinished jobs of one tenant (the per-tenant cap)."""

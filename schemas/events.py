@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -222,6 +223,47 @@ class CallbackDelivery(BaseModel):
     at: float = Field(default_factory=now)
 
 
+class Workload(BaseModel):
+    """What a job asks of a worker, as its spec tells it before any source is probed
+    (media/workload.py): features the learning estimator fits, recorded on the accepted event so
+    that it learns from what it knows when it estimates."""
+
+    pixel_seconds: float = Field(
+        description="Output seconds x pixels, in seconds of 720p (one frame for stills); 0 for a stream copy."
+    )
+    layer_seconds: float = Field(
+        description="Seconds each visual element is on screen x output pixels, summed, in seconds of 720p; "
+        "0 for a stream copy."
+    )
+    effects: int = Field(0, description="Transitions, effects and animations of the elements.")
+    stream_copy: bool = Field(
+        False, description="The spec qualifies for the stream-copy fast path (the sources must match too)."
+    )
+
+
+class Ahead(BaseModel):
+    """The jobs unfinished when a job is accepted, each counted by the share of it still to do
+    (1 - progress): their number and their workloads, summed. What holds the job up."""
+
+    jobs: float = 0.0
+    pixel_seconds: float = 0.0
+    layer_seconds: float = 0.0
+    effects: float = 0.0
+    stream_copies: float = 0.0
+
+    @classmethod
+    def of(cls, unfinished: Iterable[tuple[Workload, float]]) -> Ahead:
+        """The sum of (workload, share still to do) pairs."""
+        pairs = list(unfinished)
+        return cls(
+            jobs=sum(share for _, share in pairs),
+            pixel_seconds=sum(load.pixel_seconds * share for load, share in pairs),
+            layer_seconds=sum(load.layer_seconds * share for load, share in pairs),
+            effects=sum(load.effects * share for load, share in pairs),
+            stream_copies=sum(load.stream_copy * share for load, share in pairs),
+        )
+
+
 class JobEvent(BaseModel):
     """One state change of one job, on `videogen.jobs.events`."""
 
@@ -246,6 +288,13 @@ class JobEvent(BaseModel):
     worker: str | None = Field(None, description="The worker that emitted the event.")
     backlog: int | None = Field(
         None, description="Jobs unfinished when this one was accepted (accepted events)."
+    )
+    workers: int | None = Field(
+        None, description="Live workers when this job was accepted (accepted events)."
+    )
+    workload: Workload | None = Field(None, description="What the spec asks of a worker (accepted events).")
+    ahead: Ahead | None = Field(
+        None, description="What was unfinished when the job was accepted (accepted events)."
     )
     callback: CallbackDelivery | None = None
     batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")

@@ -55,3 +55,10 @@ async def _create_missing(settings: Settings) -> None:
             log.info("created topics", extra={"topics": missing})
     finally:
         await admin.close()
+
+
+async def group_members(admin: AIOKafkaAdminClient, group: str) -> int:
+    """Members of a consumer group: each Faust worker is one."""
+    responses = await admin.describe_consumer_groups([group])
+    # Every version of the response lists groups as (error, id, state, protocol type, protocol, members, ...).
+    return sum(len(described[5]) for response in responses for described in response.groups)

@@ -92,3 +92,41 @@ def test_jobs_and_stages_appear_once_with_their_figures(
         "estimate_accuracy",
     ):
         assert "row" in analytics_query(stack, query, "table")
+
+
+def test_jobs_record_what_the_estimator_learns_from(stack: RunningStack, media_server: MediaServer) -> None:
+    """The accepted event's workload and queue, and whether the render was a stream copy, reach
+    finished_jobs, where the estimator's refit reads them."""
+    copy = {
+        "output_format": "mp4",
+        "width": 640,
+        "height": 360,
+        "fps": 25,
+        "elements": [{"type": "video", "source": media_server.url("blue.mp4")}],
+    }
+    with stack.client() as client:
+        answers = [
+            client.post("/api/v1/videocreate", json=body).json() for body in (prd_example(media_server), copy)
+        ]
+    assert [a["status"] for a in answers] == ["completed", "completed"], answers
+    ids = ", ".join(f"'{a['job_id']}'" for a in answers)
+    sql = (
+        "SELECT job_id, pixel_seconds, layer_seconds, effects, stream_copy, stream_copied, backlog, "
+        f"jobs_ahead, pixel_seconds_ahead, workers FROM finished_jobs WHERE job_id IN ({ids})"
+    )
+    deadline = time.monotonic() + 60
+    while len(found := {r["job_id"]: r for r in rows(stack, sql)}) < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+    composed, copied = (found[a["job_id"]] for a in answers)
+    # 720x1280 is one 720p frame; the clip's length is unknown before probing (10 s), the logo shows as long.
+    assert (composed["pixel_seconds"], composed["layer_seconds"]) == (10.0, 20.0)
+    assert (composed["stream_copy"], composed["stream_copied"]) == (0, 0)
+    assert (copied["pixel_seconds"], copied["layer_seconds"]) == (0.0, 0.0)
+    assert (copied["stream_copy"], copied["stream_copied"]) == (1, 1)
+    for row in (composed, copied):
+        assert row["effects"] == 0 and row["workers"] == 1
+        assert (
+            int(row["backlog"]) >= 0
+            and float(row["jobs_ahead"]) >= 0
+            and float(row["pixel_seconds_ahead"]) >= 0
+        )

@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.embedded import Child, Stack, start_api, start_infrastructure, start_worker
 from schemas.settings import Settings
 from storage.s3 import s3_client
+from streams.admin import group_members
+from streams.topics import APP_ID
 from tests.e2e.conftest import MediaServer, free_port
 from tests.e2e.kafka_io import read_topic
 from tests.e2e.test_cancel_and_callbacks import slow_job, wait_for_step
@@ -127,6 +130,16 @@ def test_two_workers_share_twenty_jobs(cluster: Cluster, media_server: MediaServ
     assert len(by_job) == 20
     workers = Counter(next(iter(w)) for w in by_job.values())
     assert len(workers) == 2, f"one worker rendered everything: {workers}"
+    assert asyncio.run(live_workers(cluster)) == 2  # what the API divides the queue ahead of a job by
+
+
+async def live_workers(cluster: Cluster) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.settings.bootstrap_servers)
+    await admin.start()
+    try:
+        return await group_members(admin, APP_ID)
+    finally:
+        await admin.close()
 
 
 def test_get_right_after_post_on_another_instance_never_404s(

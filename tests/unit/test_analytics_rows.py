@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analytics.rows import JOB_TABLE, STAGE_TABLE, count_elements, job_row, rows_for, stage_row
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, ResultInfo
+from schemas.events import Ahead, Encoding, ErrorInfo, JobEvent, RenderedFile, ResultInfo, Workload
 from schemas.spec import VideoSpec
 
 AT = 1_763_700_000.0
@@ -44,6 +44,54 @@ def test_accepted_event_carries_the_estimate_and_the_quick_decision() -> None:
     assert (row["elements_video"], row["elements_text"]) == (2, 1)
     assert "elements_sticker" not in row and "status" not in row
     assert job_row(event, 10.0)["quick_path"] == 0
+
+
+def test_accepted_event_carries_the_estimators_features() -> None:
+    workload = Workload(pixel_seconds=10.0, layer_seconds=25.0, effects=2, stream_copy=True)
+    ahead = Ahead(jobs=2.5, pixel_seconds=40.0, layer_seconds=90.0, effects=1.0, stream_copies=0.5)
+    event = JobEvent(
+        job_id="vg_1",
+        stage="accepted",
+        status="queued",
+        backlog=3,
+        workers=2,
+        workload=workload,
+        ahead=ahead,
+        at=AT,
+    )
+    row = job_row(event, 30.0)
+    assert (row["backlog"], row["workers"]) == (3, 2)
+    assert (row["pixel_seconds"], row["layer_seconds"], row["effects"], row["stream_copy"]) == (
+        10.0,
+        25.0,
+        2,
+        1,
+    )
+    assert [
+        row[f"{name}_ahead"]
+        for name in ("jobs", "pixel_seconds", "layer_seconds", "effects", "stream_copies")
+    ] == [
+        2.5,
+        40.0,
+        90.0,
+        1.0,
+        0.5,
+    ]
+
+
+def test_a_finished_render_says_whether_it_was_a_stream_copy() -> None:
+    rendered = RenderedFile(
+        path="/w/out.mp4",
+        size_bytes=10,
+        duration_seconds=6.0,
+        width=1280,
+        height=720,
+        encoding=Encoding(video_codec="h264", fps=30.0, stream_copy=True),
+    )
+    event = JobEvent(
+        job_id="vg_1", stage="render", status="processing", stage_seconds=0.2, rendered=rendered, at=AT
+    )
+    assert job_row(event, 30.0)["stream_copied"] == 1
 
 
 def test_terminal_events_end_the_job() -> None:

@@ -16,8 +16,9 @@ from analytics.migrate import available, migrate
 from analytics.rows import rows_for
 from analytics.server import Store, create_app
 from media.estimate import estimate_seconds
+from media.workload import workload
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, JobStatus, ResultInfo, Stage
+from schemas.events import Ahead, ErrorInfo, JobEvent, JobStatus, ResultInfo, Stage, Workload
 from schemas.spec import VideoSpec
 
 T0 = 1_763_700_000.0
@@ -42,6 +43,7 @@ def completed_job(
     width: int = 1280,
     height: int = 720,
     duration: float = 10.0,
+    work: Workload | None = None,
 ) -> list[JobEvent]:
     common = {"job_id": job_id, "tenant": "acme", "request_id": f"req-{job_id}"}
     result = ResultInfo(
@@ -63,6 +65,10 @@ def completed_job(
             submitted_at_ms=int(start * 1000),
             output_format=fmt,
             element_counts={"video": 1, "text": 2},
+            backlog=0,
+            workers=1,
+            workload=work,
+            ahead=Ahead(),
         ),
         JobEvent(
             **common,
@@ -238,16 +244,21 @@ def _spec(fmt: str, seconds: float) -> VideoSpec:
 async def test_estimator_learns_per_format_and_falls_back_without_history(
     store: ClickHouseClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Completed mp4 jobs that took 2 s + 0.5 s per second of 720p output.
-    events = []
-    for i, duration in enumerate((4.0, 8.0, 10.0, 16.0, 20.0, 30.0)):
-        events += completed_job(f"vg_{i}", T0 + i * 100, 2.0 + 0.5 * duration, duration=duration)
+    # Completed mp4 jobs of one full-frame layer that took 2 s + 0.5 s per second of 720p output.
+    events = completed_job("vg_old", T0 - 100, 99.0)  # from before the workload was recorded: not fitted
+    for i, seconds in enumerate((4.0, 8.0, 10.0, 16.0, 20.0, 30.0)):
+        work = Workload(pixel_seconds=seconds, layer_seconds=seconds)
+        events += completed_job(f"vg_{i}", T0 + i * 100, 2.0 + 0.5 * seconds, work=work)
     load(store, events)
     monkeypatch.setattr(store, "close", lambda: None)  # the estimator closes its client after each refit
     estimator = LearningEstimator(lambda: store, refresh_seconds=3600, timeout=30)
+
+    async def estimate(spec: VideoSpec) -> float:
+        return await estimator.estimate(spec, workload(spec), Ahead(), 1)
+
     baseline = estimate_seconds(_spec("mp4", 12.0))
-    assert await estimator.estimate(_spec("mp4", 12.0)) == baseline  # no fit yet: the formula
+    assert await estimate(_spec("mp4", 12.0)) == baseline  # no fit yet: the formula
     await estimator.close()  # the refit the first call started
     assert estimator.fits["mp4"].jobs == 6
-    assert await estimator.estimate(_spec("mp4", 12.0)) == pytest.approx(8.0, abs=0.05)
-    assert await estimator.estimate(_spec("webm", 12.0)) == estimate_seconds(_spec("webm", 12.0))
+    assert await estimate(_spec("mp4", 12.0)) == pytest.approx(8.0, abs=0.05)
+    assert await estimate(_spec("webm", 12.0)) == estimate_seconds(_spec("webm", 12.0))

@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 import api.app as api_app
 import api.jobservice as jobservice
-from schemas.events import JobState
+from schemas.events import Ahead, JobState
 from schemas.settings import Settings
 from tests.unit.test_api_websocket import LocalTemplates
 
@@ -29,6 +29,11 @@ class FakePublisher:
 
 class FakeJobs:
     backlog = 0
+
+    workers = 1
+
+    def ahead(self) -> Ahead:
+        return Ahead()
 
     def __init__(self, settings: Settings) -> None: ...
 
@@ -49,7 +54,7 @@ class FakeEstimator:
 
     async def close(self) -> None: ...
 
-    async def estimate(self, spec: Any, backlog: int = 0) -> float:
+    async def estimate(self, spec: Any, *_: Any) -> float:
         return 999.0
 
 

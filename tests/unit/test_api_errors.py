@@ -18,7 +18,7 @@ from schemas.settings import Settings
 
 
 class FixedEstimate:
-    async def estimate(self, spec: object, backlog: int = 0) -> float:
+    async def estimate(self, spec: object, *_: object) -> float:
         return 60.0
 
 

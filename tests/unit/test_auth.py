@@ -18,7 +18,7 @@ from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from api.templatestore import TemplateStore
-from schemas.events import JobEvent, JobState, ResultInfo
+from schemas.events import Ahead, JobEvent, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
 
 
@@ -92,6 +92,11 @@ def test_rate_limiter_bursts_then_refills() -> None:
 class FakeJobs:
     backlog = 0
 
+    workers = 1
+
+    def ahead(self) -> Ahead:
+        return Ahead()
+
     def __init__(self, *states: JobState) -> None:
         self.states = {s.job_id: s for s in states}
 
@@ -103,7 +108,7 @@ class FakeJobs:
 
 
 class FixedEstimate:
-    async def estimate(self, spec: object, backlog: int = 0) -> float:
+    async def estimate(self, spec: object, *_: object) -> float:
         return 60.0
 
 

@@ -102,7 +102,7 @@ class RecordingPublisher:
 
 
 class Estimate(NoEstimator):
-    async def estimate(self, spec: object, backlog: int = 0) -> float:
+    async def estimate(self, spec: object, *_: object) -> float:
         return 2.0
 
 
