@@ -25,6 +25,8 @@ def workload(spec: VideoSpec) -> Workload:
     if _stream_copy(spec):
         return Workload(pixel_seconds=0.0, layer_seconds=0.0, effects=effects, stream_copy=True)
     output = planned_duration(spec)
+    if spec.width is None or spec.height is None:  # a sound-only output draws no picture
+        return Workload(pixel_seconds=0.0, layer_seconds=0.0, effects=effects, stream_copy=False)
     pixels = spec.out_width * spec.out_height / REFERENCE_PIXELS
     # A still is one frame, whatever the timeline's length.
     frame = 1 / spec.fps / output if spec.output_format in STILL_FORMATS else 1.0

@@ -110,3 +110,14 @@ async def test_live_workers_are_the_members_of_their_consumer_group() -> None:
 
     assert await group_members(Admin(), "videogen") == 2  # type: ignore[arg-type]
     assert asked == [["videogen"]]
+
+
+def test_a_sound_only_output_draws_no_picture() -> None:
+    spec = VideoSpec.model_validate(
+        {
+            "output_format": "mp3",
+            "elements": [{"type": "audio", "source": "https://example.com/a.mp3", "duration": 5}],
+        }
+    )
+    load = workload(spec)
+    assert load.pixel_seconds == 0 and load.layer_seconds == 0 and not load.stream_copy
