@@ -8,17 +8,18 @@ renderer made before motion existed; only what moves pays for per-frame expressi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from media import builders
 from media.builders import Build
 from media.builders import shape as shape_builder
+from media.builders import subtitles as subtitles_builder
 from media.builders import text as text_builder
 from media.builders.fitting import pads
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, join, source
 from media.layout import rotated_size
-from media.looks import source_size
+from media.looks import has_looks, source_size
 from media.motion import Curve
 from media.placement import Frame, Placement, largest, place
 from media.timeline import Clip
@@ -74,6 +75,11 @@ def clip_layer(
     if alpha is None:
         alpha = needs_alpha(job, placement)
     job = Build(clip, frame, width, height, alpha, length)
+    corner = (box.x, box.y) if still else (0, 0)
+    if still and _draws_a_band(element, placement):
+        job = replace(job, region=subtitles_builder.region(ctx, job))
+        x, y, width, height = job.region or (0, 0, width, height)
+        corner = (corner[0] + x, corner[1] + y)
     stream = builders.builder_for(element)(ctx, job)
     stream = chain(stream, _timed(ctx, clip, placement, alpha, length=length, whole=whole, freeze=freeze))
     left, top = placement.left, placement.top
@@ -94,7 +100,8 @@ def clip_layer(
     else:
         rw, rh = width, height
     if still:
-        return Layer(stream, left, top, (box.x + (width - rw) // 2, box.y + (height - rh) // 2), (rw, rh))
+        corner = (corner[0] + (width - rw) // 2, corner[1] + (height - rh) // 2)
+        return Layer(stream, left, top, corner, (rw, rh))
     shift = Curve.constant(-(rw - width) / 2), Curve.constant(-(rh - height) / 2)
     return Layer(stream, left.plus(shift[0]), top.plus(shift[1]), None, (rw, rh))
 
@@ -109,6 +116,17 @@ def placement_of(ctx: RenderContext, clip: Clip, frame: Frame, length: float) ->
     if isinstance(element, TextElement) and text_builder.hugs(element):
         hug = text_builder.hug_size(ctx, clip, frame)
     return place(element, frame, media, length, hug=hug)
+
+
+def _draws_a_band(element: VisualElement, placement: Placement) -> bool:
+    """Subtitles drawn on the part of their box the cues use: only where nothing (a rotation, a
+    wipe, a look such as a vignette) depends on the whole box."""
+    return (
+        isinstance(element, SubtitlesElement)
+        and placement.rotation.at(0) % 360 == 0
+        and not placement.wipes
+        and not has_looks(element)
+    )
 
 
 def needs_alpha(job: Build, placement: Placement) -> bool:

@@ -42,8 +42,11 @@ def looks(stream: Stream, element: VisualElement, alpha: bool) -> Stream:
                 f("chromakey", color=ffmpeg_color(key.color), similarity=key.similarity, blend=key.blend),
             ],
         )
-    for item in element.filters:
-        stream = _apply(stream, item, alpha)
+    for group in _eq_runs(element.filters):
+        if isinstance(group, dict):
+            stream = chain(stream, [f("eq", **group)])
+        else:
+            stream = _apply(stream, group, alpha)
     if element.color_preset is not None:
         stream = chain(
             stream, [*color_filters(element.color_preset), f("format", "yuva420p" if alpha else "yuv420p")]
@@ -54,6 +57,29 @@ def looks(stream: Stream, element: VisualElement, alpha: bool) -> Stream:
 def has_looks(element: VisualElement) -> bool:
     keyed = isinstance(element, FramedElement) and element.chroma_key is not None
     return keyed or bool(element.filters) or element.color_preset is not None
+
+
+EQ_OPTIONS = frozenset({"brightness", "contrast", "saturation"})
+
+
+def _eq_runs(items: list[LookFilter]) -> list[LookFilter | dict[str, str]]:
+    """The filters in order, with neighbouring brightness, contrast and saturation joined into one
+    `eq` (one pass over the pixels) wherever that gives the same result: eq applies contrast before
+    brightness, and saturation works on the colour alone."""
+    runs: list[LookFilter | dict[str, str]] = []
+    for item in items:
+        last = runs[-1] if runs else None
+        if item.type not in EQ_OPTIONS:
+            runs.append(item)
+        elif isinstance(last, dict) and _joins(last, item.type):
+            last[item.type] = f"{item.amount:g}"
+        else:
+            runs.append({item.type: f"{item.amount:g}"})
+    return runs
+
+
+def _joins(eq: dict[str, str], option: str) -> bool:
+    return option not in eq and not (option == "contrast" and "brightness" in eq)
 
 
 def _apply(stream: Stream, item: LookFilter, alpha: bool) -> Stream:
@@ -80,12 +106,6 @@ def _apply(stream: Stream, item: LookFilter, alpha: bool) -> Stream:
             return chain(stream, [f("gblur", sigma=f"{value / 2:g}")]) if value > 0 else stream
         case "sharpen":
             return chain(stream, [f("unsharp", 5, 5, f"{value:g}")])
-        case "brightness":
-            return chain(stream, [f("eq", brightness=f"{value:g}")])
-        case "contrast":
-            return chain(stream, [f("eq", contrast=f"{value:g}")])
-        case "saturation":
-            return chain(stream, [f("eq", saturation=f"{value:g}")])
         case "hue":
             return chain(stream, [f("hue", h=f"{value:g}")])
         case "vignette":

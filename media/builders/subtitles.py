@@ -9,6 +9,8 @@ the word is spoken (`fontcolor_expr`, only our numbers in it), so no glyph is ev
 Times are whole frames (`n`) of the element's stream, as the output shows them. A filter costs
 every frame that passes it, even when disabled, so the canvas is cut into segments of at most
 CHUNK_DRAWS filters and the segments are concatenated: a frame only passes its own segment's.
+Blending costs every pixel of the canvas, so a layer that stays put asks only for `region`: the band
+its cues are drawn in (a bottom line of a full-frame element is a tenth of the frame).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from schemas.units import resolve_font_size, resolve_length
 
 CHUNK_DRAWS = 16
 BOX_PADDING = 0.25  # of the font size, around the text of a cue with a background
+INK_MARGIN = 0.25  # of the font size, around a cue's laid-out text, for glyphs reaching past it
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class _Shown:
     box: tuple[int, int, int, int] | None
     runs: tuple[_Run, ...]
     centred: bool  # one multi-line run, its lines centred on each other
+    ink: tuple[float, float, float, float]  # left, top, right, bottom of all it draws
 
     @property
     def filters(self) -> int:
@@ -71,16 +75,11 @@ class _Shown:
 
 
 def build(ctx: RenderContext, job: Build) -> Stream:
-    clip, element = job.clip, job.clip.element
+    element = job.clip.element
     assert isinstance(element, SubtitlesElement)
-    style = _style(ctx, clip, job)
-    frames = max(1, math.ceil(job.length * ctx.fps - 1e-6))
-    shown = [
-        item
-        for n, cue in enumerate(_cues(ctx, clip))
-        if (item := _layout(ctx, job, style, n, cue, frames)) is not None
-    ]
-    size = f"{job.width}x{job.height}"
+    style, shown, frames = _laid_out(ctx, job)
+    left, top, width, height = job.region or (0, 0, job.width, job.height)
+    size = f"{width}x{height}"
     if not shown:
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
         return held(ctx, job, chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p")]))
@@ -91,10 +90,35 @@ def build(ctx: RenderContext, job: Build) -> Stream:
         )
         filters = [f("trim", end_frame=end - first), f("format", "yuva420p")]
         for item in items:
-            filters += _draws(style, item, first)
+            filters += _draws(style, item, first, (left, top))
         segments.append(chain(canvas, filters))
     drawn = segments[0] if len(segments) == 1 else join(segments, "concat", n=len(segments), v=1, a=0)
     return chain(looks(drawn, element, job.alpha), from_skip(job))
+
+
+def region(ctx: RenderContext, job: Build) -> tuple[int, int, int, int]:
+    """The part of the box the cues draw in (x, y, width, height), its corner on even pixels so
+    the chroma of a 4:2:0 overlay falls as it would on the whole box."""
+    shown = _laid_out(ctx, job)[1]
+    if not shown:
+        return 0, 0, min(2, job.width), min(2, job.height)
+    left = max(0, math.floor(min(item.ink[0] for item in shown)) // 2 * 2)
+    top = max(0, math.floor(min(item.ink[1] for item in shown)) // 2 * 2)
+    right = min(job.width, -(-math.ceil(max(item.ink[2] for item in shown)) // 2) * 2)
+    bottom = min(job.height, -(-math.ceil(max(item.ink[3] for item in shown)) // 2) * 2)
+    return left, top, max(1, right - left), max(1, bottom - top)
+
+
+def _laid_out(ctx: RenderContext, job: Build) -> tuple[_Style, list[_Shown], int]:
+    """The style, the cues this stream shows laid out in the box, and the stream's frame count."""
+    style = _style(ctx, job.clip, job)
+    frames = max(1, math.ceil(job.length * ctx.fps - 1e-6))
+    shown = [
+        item
+        for n, cue in enumerate(_cues(ctx, job.clip))
+        if (item := _layout(ctx, job, style, n, cue, frames)) is not None
+    ]
+    return style, shown, frames
 
 
 def _cues(ctx: RenderContext, clip: Clip) -> list[Cue]:
@@ -154,10 +178,11 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
     if element.background_color:
         pad = BOX_PADDING * size
         box = (round(left - pad), round(top - pad), round(width + 2 * pad), round(height + 2 * pad))
+    ink = _ink(style, (left, top, left + width, top + height), box)
     stem = f"subtitle_{job.clip.index}_{n}"
     if not karaoke:
         run = _Run(_text_file(ctx, f"{stem}.txt", "\n".join(texts)), round(left), round(top))
-        return _Shown(first, end, box, (run,), centred=True)
+        return _Shown(first, end, box, (run,), centred=True, ink=ink)
     assert cue.words is not None
     runs = []
     for row_number, row in enumerate(rows):
@@ -170,7 +195,24 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
             runs.append(_Run(file, round(x), y, lit if lit[0] < lit[1] else None))
             if position + 1 < len(row):
                 x += text_width(word.text + " ", metrics, size)
-    return _Shown(first, end, box, tuple(runs), centred=False)
+    return _Shown(first, end, box, tuple(runs), centred=False, ink=ink)
+
+
+def _ink(
+    style: _Style, text: tuple[float, float, float, float], box: tuple[int, int, int, int] | None
+) -> tuple[float, float, float, float]:
+    """What a cue draws: its text with stroke, shadow and a margin for overhanging glyphs, and
+    its background box."""
+    element = style.element
+    grow = INK_MARGIN * style.size + (element.stroke.width if element.stroke else 0.0)
+    left, top, right, bottom = text[0] - grow, text[1] - grow, text[2] + grow, text[3] + grow
+    if element.shadow:
+        left, right = left + min(0.0, element.shadow.x), right + max(0.0, element.shadow.x)
+        top, bottom = top + min(0.0, element.shadow.y), bottom + max(0.0, element.shadow.y)
+    if box is not None:
+        left, top = min(left, box[0]), min(top, box[1])
+        right, bottom = max(right, box[0] + box[2]), max(bottom, box[1] + box[3])
+    return left, top, right, bottom
 
 
 def _word_rows(words: Sequence[str], metrics: Path, size: float, room: float) -> list[list[int]]:
@@ -206,17 +248,21 @@ def _chunks(shown: list[_Shown], frames: int) -> list[tuple[int, int, list[_Show
     return [(cuts[n], cuts[n + 1], group) for n, group in enumerate(groups)]
 
 
-def _draws(style: _Style, item: _Shown, offset: int) -> list[Filter]:
-    """The cue's filters in a segment whose frame 0 is the element's frame `offset`."""
+def _draws(style: _Style, item: _Shown, offset: int, origin: tuple[int, int]) -> list[Filter]:
+    """The cue's filters in a segment whose frame 0 is the element's frame `offset`, on a canvas
+    whose corner is the box's point `origin`."""
     element = style.element
     enable = f"between(n,{item.first - offset},{item.end - offset - 1})"
+    dx, dy = origin
     filters: list[Filter] = []
     if item.box is not None and element.background_color:
         x, y, w, h = item.box
-        filters.append(f("drawbox", x=x, y=y, w=w, h=h, t="fill", replace=1,
+        filters.append(f("drawbox", x=x - dx, y=y - dy, w=w, h=h, t="fill", replace=1,
                          color=ffmpeg_color(element.background_color), enable=enable))  # fmt: skip
     for run in item.runs:
-        options: dict[str, object] = {"textfile": str(run.file), "x": run.x, "y": run.y, "enable": enable}
+        options: dict[str, object] = {
+            "textfile": str(run.file), "x": run.x - dx, "y": run.y - dy, "enable": enable
+        }  # fmt: skip
         if item.centred:
             options["text_align"] = "C"
         if run.highlight is not None and element.highlight_color:

@@ -54,6 +54,17 @@ def test_each_filter_moves_colours_the_documented_way(
         assert sum(pixel(frame, 1, 1)) < sum(pixel(frame, 80, 60)) - 150
 
 
+def test_brightness_contrast_and_saturation_apply_in_the_order_given(render: Renderer) -> None:
+    """Neighbouring eq filters share one pass only where the order cannot tell: contrast then
+    brightness keeps mid grey near mid plus the brightness, brightness then contrast doubles it."""
+    contrast, brightness = {"type": "contrast", "value": 2}, {"type": "brightness", "value": 0.2}
+    saturation = {"type": "saturation", "value": 0}
+    first = _look(render, "#806040", filters=[contrast, brightness, saturation])
+    second = _look(render, "#806040", filters=[brightness, contrast, saturation])
+    assert max(first) - min(first) < 12 and max(second) - min(second) < 12, (first, second)
+    assert second[1] - first[1] > 25, (first, second)
+
+
 def test_blur_softens_an_edge_and_sharpen_keeps_it(media: Media, render: Renderer) -> None:
     split = media.split_png()  # red | blue
     blurred = frame_at(

@@ -3,15 +3,19 @@ its time, hostile text drawn as the characters it is, files read and refused by 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from media.compiler import compile_render
+from media.probe import probe
 from media.text import DEFAULT_FONT, line_height, text_width
 from schemas.errors import ErrorCode, JobError
-from tests.engine.conftest import Renderer, frame_at
+from schemas.spec import VideoSpec
+from tests.engine.conftest import Renderer, frame_at, lavfi, make
 
 SIZE = 32
 
@@ -147,3 +151,32 @@ def test_a_range_shows_the_cues_as_the_whole_render_does(render: Renderer, tmp_p
         for t in (0.0, 0.3, 0.6, 1.1):
             difference = np.abs(frame_at(part.path, t) - frame_at(whole, start + t)).mean()
             assert difference < 1.5, (start, t, difference)
+
+
+def test_a_still_layer_draws_only_the_band_its_cues_use(render: Renderer, tmp_path: Path) -> None:
+    """Blending costs every pixel of the canvas, so the cues are drawn on the band they use. The
+    pixels are those of the whole-box canvas (which a look such as a neutral brightness filter
+    keeps), stroke, shadow and background box included, over a picture that is not flat."""
+    cues = [{"start": 0, "end": 1, "text": "Bottom line"}, {"start": 1, "end": 2, "text": "A wider line"}]
+    styled = _subtitles(
+        cues=cues, stroke={"color": "#000000", "width": 3}, shadow={"x": 4, "y": 5, "color": "#ff0000"},
+        background_color="#0000ff80", track=2,
+    )  # fmt: skip
+    picture = {"type": "video", "source": "v"}
+    sources = {
+        0: make(tmp_path / "pattern.mp4", *lavfi("testsrc2=s=320x240:r=10:d=2"), "-pix_fmt", "yuv420p")
+    }
+    spec = VideoSpec.model_validate(_spec(picture, styled, duration=2))
+    out = tmp_path / "o.mp4"
+    compiled = compile_render(
+        spec, {0: probe(sources[0])}, sources, out, work_dir=tmp_path, threads=1, max_duration=60
+    )
+    graph = compiled.argv[compiled.argv.index("-filter_complex") + 1]
+    canvases = re.findall(r"color=c=black@0[^;\[]*s=(\d+)x(\d+)", graph)
+    assert len(canvases) == 1 and int(canvases[0][1]) < 240 / 2, canvases
+    band = render(_spec(picture, styled, duration=2), sources).path.rename(tmp_path / "band.mp4")
+    neutral = {**styled, "filters": [{"type": "brightness", "value": 0}]}
+    whole = render(_spec(picture, neutral, duration=2), sources).path
+    for t in (0.5, 1.5):
+        difference = np.abs(frame_at(band, t) - frame_at(whole, t))
+        assert difference.mean() < 0.5 and difference.max() <= 24, (t, difference.mean(), difference.max())
