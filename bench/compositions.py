@@ -358,6 +358,96 @@ def motion(src: Sources) -> Composition:
     )
 
 
+CUES = [
+    (0.5, 2.8, "Welcome to the summer collection"),
+    (3.0, 5.4, "Graded colours, a presenter keyed in"),
+    (5.6, 7.8, "Subtitles burned in, in the same pass"),
+    (8.0, 9.8, "See you next week"),
+]
+# eq, chromakey and colorbalance settings both sides use (colorbalance is the `warm` preset's)
+EQ = {"contrast": 1.15, "saturation": 1.3}
+KEY = {"color": "#00ff00", "similarity": 0.3, "blend": 0.1}
+WARM = "colorbalance=rs=0.08:bs=-0.08:rm=0.1:bm=-0.1:rh=0.06:bh=-0.06"
+SUBTITLE_PX, SUBTITLE_MARGIN, SUBTITLE_STROKE = 40, 40, 2
+
+
+def _srt(cues: list[tuple[float, float, str]]) -> str:
+    def stamp(seconds: float) -> str:
+        ms = round(seconds * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "".join(f"{n}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+
+
+def looks_captions(src: Sources) -> Composition:
+    """10 s 1280x720: the background video graded (contrast, saturation), a presenter keyed out of
+    a green screen over it, four subtitle cues, the whole output warmed."""
+    spec = {
+        "output_format": "mp4",
+        "width": 1280,
+        "height": 720,
+        "fps": 30,
+        "color_preset": "warm",
+        "elements": [
+            {"type": "video", "source": "bg", "filters": [{"type": k, "value": v} for k, v in EQ.items()]},
+            {"type": "video", "source": "presenter", "track": 2, "x": 600, "y": 40, "width": 640,
+             "height": 360, "chroma_key": KEY},
+            {"type": "subtitles", "track": 3, "cues": [{"start": a, "end": b, "text": t} for a, b, t in CUES],
+             "font_size": SUBTITLE_PX, "margin": SUBTITLE_MARGIN,
+             "stroke": {"color": "#000000", "width": SUBTITLE_STROKE}},
+        ],
+    }  # fmt: skip
+    srt = src.music.parent / "captions.srt"
+    srt.write_text(_srt(CUES), encoding="utf-8")
+    # libass sizes an SRT's text in a 288-line script scaled to the frame: 40 px on 720 lines is 16
+    style = (
+        f"FontName=Roboto,FontSize={SUBTITLE_PX * 288 // 720},Outline={SUBTITLE_STROKE * 288 / 720:g},"
+        f"Shadow=0,MarginV={SUBTITLE_MARGIN * 288 // 720}"
+    )
+    graph = (
+        f"[0:v]eq=contrast={EQ['contrast']}:saturation={EQ['saturation']},setsar=1[b];"
+        f"[1:v]format=yuva420p,chromakey=0x00ff00:{KEY['similarity']}:{KEY['blend']}[k];"
+        "[b][k]overlay=600:40[o];"
+        f"[o]subtitles=filename={srt}:fontsdir={DEFAULT_FONT.parent}:force_style='{style}',"
+        f"{WARM},format=yuv420p[v]"
+    )
+    args = ["-i", str(src.background), "-i", str(src.greenscreen), "-filter_complex", graph]
+    args += ["-map", "[v]", "-map", "0:a", "-t", "10", *ENCODE, *AUDIO]
+
+    def moviepy(out: Path, threads: int) -> None:
+        import numpy as np
+        from moviepy import CompositeVideoClip, TextClip, VideoFileClip, vfx
+
+        def graded(frame: Any) -> Any:
+            pixels = (frame.astype(np.float32) - 128) * EQ["contrast"] + 128
+            grey = pixels.mean(axis=2, keepdims=True)
+            return np.clip(grey + (pixels - grey) * EQ["saturation"], 0, 255).astype(np.uint8)
+
+        def warm(frame: Any) -> Any:
+            return np.clip(frame.astype(np.float32) * (1.08, 1.0, 0.92), 0, 255).astype(np.uint8)
+
+        bg = VideoFileClip(str(src.background)).image_transform(graded)
+        presenter = (
+            VideoFileClip(str(src.greenscreen))
+            .with_effects([vfx.MaskColor(color=(0, 255, 0), threshold=80, stiffness=10)])
+            .with_position((600, 40))
+        )
+        captions = [
+            TextClip(font=str(DEFAULT_FONT), text=text, font_size=SUBTITLE_PX, color="white",
+                     stroke_color="black", stroke_width=SUBTITLE_STROKE)
+            .with_start(a).with_duration(b - a)
+            .with_position(("center", 720 - SUBTITLE_MARGIN - SUBTITLE_PX * 1.2))
+            for a, b, text in CUES
+        ]  # fmt: skip
+        video = CompositeVideoClip([bg, presenter, *captions], size=(1280, 720)).image_transform(warm)
+        _write(video.with_audio(bg.audio).with_duration(10), out, threads, [bg, presenter])
+
+    sources = {0: src.background, 1: src.greenscreen}
+    return Composition(
+        "10 s 720p looks: graded video, chroma-keyed presenter, subtitles", spec, sources, args, moviepy
+    )
+
+
 def _write(video: Any, out: Path, threads: int, sources: list[Any]) -> None:
     """Encode like the other two, then close the readers so their FFmpeg processes are reaped."""
     video.write_videofile(
@@ -375,4 +465,4 @@ def _write(video: Any, out: Path, threads: int, sources: list[Any]) -> None:
         clip.close()
 
 
-ALL = [prd_example, overlays_text_music, montage, motion]
+ALL = [prd_example, overlays_text_music, montage, motion, looks_captions]

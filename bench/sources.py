@@ -17,6 +17,7 @@ class Sources:
     music: Path  # 60 s stereo
     clips: list[Path]  # 6 x 11 s, 1920x1080 30 fps, silent
     stills: list[Path]  # 5 PNG photos-to-be, 1920x1080
+    greenscreen: Path  # 640x360 30 fps, 10 s, silent: a moving subject on pure green
 
 
 def _make(ffmpeg: str, out: Path, *args: str) -> Path:
@@ -80,4 +81,16 @@ def make_sources(ffmpeg: str, root: Path) -> Sources:
         )
         for n, pattern in enumerate(["testsrc2", "smptehdbars", "pal100bars", "mandelbrot", "testsrc"])
     ]
-    return Sources(background=background, logos=logos, music=music, clips=clips, stills=stills)
+    greenscreen = _make(
+        ffmpeg,
+        root / "greenscreen.mp4",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x00ff00:s=640x360:r=30:d=10[g];testsrc2=s=240x240:r=30:d=10[s];"
+        "[g][s]overlay=x='60+300*t/10':y=60[out0]",
+        *x264,
+    )
+    return Sources(
+        background=background, logos=logos, music=music, clips=clips, stills=stills, greenscreen=greenscreen
+    )
