@@ -350,7 +350,9 @@ def motion(src: Sources) -> Composition:
                 .with_effects([vfx.CrossFadeIn(0.6), vfx.CrossFadeOut(0.6)])
             )  # fmt: skip
         music = AudioFileClip(str(src.music)).subclipped(0, 30)
-        video = CompositeVideoClip(layers, size=(1280, 720)).with_duration(30).with_audio(music)
+        # an opaque background: MoviePy composes no mask, whose code fails on a title below the frame
+        video = CompositeVideoClip(layers, size=(1280, 720), bg_color=(0, 0, 0))
+        video = video.with_duration(30).with_audio(music)
         _write(video, out, threads, [music])
 
     return Composition(
