@@ -8,7 +8,7 @@ renderer made before motion existed; only what moves pays for per-frame expressi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from media import builders
 from media.builders import Build
@@ -75,12 +75,12 @@ def clip_layer(
     if alpha is None:
         alpha = needs_alpha(job, placement)
     job = Build(clip, frame, width, height, alpha, length)
-    corner = (box.x, box.y) if still else (0, 0)
     if still and _draws_a_band(element, placement):
-        job = replace(job, region=subtitles_builder.region(ctx, job))
-        x, y, width, height = job.region or (0, 0, width, height)
-        corner = (corner[0] + x, corner[1] + y)
-    stream = builders.builder_for(element)(ctx, job)
+        stream, (x, y, width, height) = subtitles_builder.build_band(ctx, job)
+        corner = (box.x + x, box.y + y)
+    else:
+        stream = builders.builder_for(element)(ctx, job)
+        corner = (box.x, box.y) if still else (0, 0)
     stream = chain(stream, _timed(ctx, clip, placement, alpha, length=length, whole=whole, freeze=freeze))
     left, top = placement.left, placement.top
     if placement.resizes:

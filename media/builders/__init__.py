@@ -37,9 +37,6 @@ class Build:
     height: int
     alpha: bool  # the stream must carry transparency
     length: float  # seconds the layer lasts on its timeline
-    # The part of the box (x, y, width, height) the stream shows, when the builder was asked for
-    # less than the whole box: a layer that draws a thin band of a large box pays for the band only
-    region: tuple[int, int, int, int] | None = None
 
     @property
     def skip(self) -> float:

@@ -9,8 +9,8 @@ the word is spoken (`fontcolor_expr`, only our numbers in it), so no glyph is ev
 Times are whole frames (`n`) of the element's stream, as the output shows them. A filter costs
 every frame that passes it, even when disabled, so the canvas is cut into segments of at most
 CHUNK_DRAWS filters and the segments are concatenated: a frame only passes its own segment's.
-Blending costs every pixel of the canvas, so a layer that stays put asks only for `region`: the band
-its cues are drawn in (a bottom line of a full-frame element is a tenth of the frame).
+Blending costs every pixel of the canvas, so a layer that stays put is built by `build_band`: on
+the band its cues are drawn in (a bottom line of a full-frame element is a tenth of the frame).
 """
 
 from __future__ import annotations
@@ -74,11 +74,29 @@ class _Shown:
         return len(self.runs) + (self.box is not None)
 
 
+Region = tuple[int, int, int, int]  # x, y, width, height in the box
+
+
 def build(ctx: RenderContext, job: Build) -> Stream:
+    """The cues on a canvas the size of the whole box."""
+    style, shown, frames = _laid_out(ctx, job)
+    return _drawn(ctx, job, style, shown, frames, (0, 0, job.width, job.height))
+
+
+def build_band(ctx: RenderContext, job: Build) -> tuple[Stream, Region]:
+    """The cues on a canvas of only the part of the box they draw in, and where that part is; the
+    cues are read and laid out once for both."""
+    style, shown, frames = _laid_out(ctx, job)
+    band = _band(job, shown)
+    return _drawn(ctx, job, style, shown, frames, band), band
+
+
+def _drawn(
+    ctx: RenderContext, job: Build, style: _Style, shown: list[_Shown], frames: int, canvas_at: Region
+) -> Stream:
     element = job.clip.element
     assert isinstance(element, SubtitlesElement)
-    style, shown, frames = _laid_out(ctx, job)
-    left, top, width, height = job.region or (0, 0, job.width, job.height)
+    left, top, width, height = canvas_at
     size = f"{width}x{height}"
     if not shown:
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
@@ -96,10 +114,9 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     return chain(looks(drawn, element, job.alpha), from_skip(job))
 
 
-def region(ctx: RenderContext, job: Build) -> tuple[int, int, int, int]:
-    """The part of the box the cues draw in (x, y, width, height), its corner on even pixels so
-    the chroma of a 4:2:0 overlay falls as it would on the whole box."""
-    shown = _laid_out(ctx, job)[1]
+def _band(job: Build, shown: list[_Shown]) -> Region:
+    """The part of the box the cues draw in, its corner on even pixels so the chroma of a 4:2:0
+    overlay falls as it would on the whole box."""
     if not shown:
         return 0, 0, min(2, job.width), min(2, job.height)
     left = max(0, math.floor(min(item.ink[0] for item in shown)) // 2 * 2)
