@@ -2,6 +2,11 @@
 
 FFmpeg runs in its own session (process group) so that killing it also kills anything it
 spawned, and a cancelled render never leaves an encoder behind.
+
+A failed run's error carries an excerpt of FFmpeg's stderr, not all of it: the last meaningful
+lines, each line and all of them bounded (FFmpeg may echo a whole filter graph on one line), its
+banner dropped, heap addresses (`[Parsed_scale_0 @ 0x55d...]`) removed so equal failures read the
+same, and http(s) URLs without their query strings (presigned URLs carry secrets).
 """
 
 from __future__ import annotations
@@ -9,17 +14,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from media.netguard import redact
 from schemas.errors import ErrorCode, JobError
 
 ProgressCallback = Callable[[float], Awaitable[None]]
 STDERR_LINES = 20
+STDERR_CHARS = 2000  # all the lines of an error's stderr_tail together
+LINE_CHARS = 400  # one line of it; a longer one keeps its start and its end
+_RAW_END_BYTES = 8 * 1024  # of a line's start and of its end kept before cleaning
+_READ_BYTES = 64 * 1024
 _NOISE = ("frame=", "size=", "Press [q]", "    ", "  Stream mapping")
+_BANNER = re.compile(r"^(ffmpeg version |  built with |  configuration: |  lib(av|sw|post)\w* +\d)")
+_ADDRESS = re.compile(r" ?@ 0x[0-9a-fA-F]+")
+_HTTP_URL = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 # FFmpeg gets SIGKILL when the worker that started it dies (even by kill -9), so a crashed
@@ -87,14 +102,38 @@ async def run_ffmpeg(
             ErrorCode.MEMORY_LIMIT_EXCEEDED,
             "the render ran out of memory: use a smaller output size, fewer or shorter layers, "
             "or give the worker more memory",
-            {"exit_code": process.returncode, "stderr_tail": list(tail)},
+            {"exit_code": process.returncode, "stderr_tail": excerpt(tail)},
         )
     if process.returncode != 0:
         raise JobError(
             ErrorCode.FFMPEG_ERROR,
             "FFmpeg failed to render the video",
-            {"exit_code": process.returncode, "stderr_tail": list(tail)},
+            {"exit_code": process.returncode, "stderr_tail": excerpt(tail)},
         )
+
+
+def excerpt(lines: Sequence[str], limit: int = STDERR_CHARS) -> list[str]:
+    """The newest lines whose lengths add up to at most `limit`: the error is near the end."""
+    kept: list[str] = []
+    total = 0
+    for line in reversed(lines):
+        total += len(line)
+        if total > limit:
+            break
+        kept.append(line)
+    return kept[::-1]
+
+
+def clean_line(raw: str) -> str | None:
+    """A stderr line as an error may show it, or None for banner, stream listing and stats."""
+    line = raw.rstrip()
+    if not line or line.startswith(_NOISE) or _BANNER.match(line):
+        return None
+    line = _HTTP_URL.sub(lambda m: redact(m.group(0)), _ADDRESS.sub("", line))
+    if len(line) > LINE_CHARS:
+        half = (LINE_CHARS - 5) // 2
+        line = f"{line[:half]} ... {line[-half:]}"
+    return line
 
 
 def _out_of_memory(returncode: int, tail: deque[str]) -> bool:
@@ -129,8 +168,45 @@ async def _read_progress(
 
 
 async def _read_stderr(stream: asyncio.StreamReader, tail: deque[str]) -> None:
-    """Keeps the last meaningful lines: no banner, stream listings or stats."""
-    async for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip()
-        if line and not line.startswith(_NOISE):
-            tail.append(line)
+    """Keeps the last meaningful lines, cleaned. Read in blocks, not lines: a line longer than the
+    stream's limit would make `readline` fail."""
+    line = _RawLine()
+    while chunk := await stream.read(_READ_BYTES):
+        *ended, rest = _LINE_END.split(chunk)
+        for piece in ended:
+            line.add(piece)
+            _keep(tail, line.text())
+            line = _RawLine()
+        line.add(rest)
+    _keep(tail, line.text())
+
+
+class _RawLine:
+    """One line as read, only its start and its end when it is long. FFmpeg cuts its own log lines
+    at 64 KiB, newline included, so the end of a long line may be the next message."""
+
+    def __init__(self) -> None:
+        self.start = bytearray()
+        self.end = bytearray()
+        self.cut = False
+
+    def add(self, piece: bytes) -> None:
+        room = _RAW_END_BYTES - len(self.start)
+        self.start += piece[:room]
+        self.end += piece[room:]
+        if len(self.end) > _RAW_END_BYTES:
+            del self.end[:-_RAW_END_BYTES]
+            self.cut = True
+
+    def text(self) -> str:
+        start, end = self.start.decode("utf-8", "replace"), self.end.decode("utf-8", "replace")
+        if not self.cut:
+            return start + end
+        # The word the cut fell in is dropped: it may be the query string of a URL cut from its host.
+        return f"{start} ... {end.partition(' ')[2]}"
+
+
+def _keep(tail: deque[str], raw: str) -> None:
+    line = clean_line(raw)
+    if line is not None:
+        tail.append(line)

@@ -15,13 +15,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from schemas.errors import ErrorCode, JobError
-from schemas.subtitles import MAX_CUE_CHARS, MAX_CUES, Cue
+from schemas.subtitles import MAX_CUE_CHARS, MAX_CUES, MAX_SECONDS, Cue
 
 MAX_SUBTITLES_BYTES = 1024 * 1024
-_SRT_TIME = r"(\d{1,3}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
+# Hours up to 9 digits: a cue past the bound is then named as out of range, not as a bad timing.
+_SRT_TIME = r"(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 _SRT_TIMING = re.compile(rf"^\s*{_SRT_TIME}\s*-->\s*{_SRT_TIME}(?:\s.*)?$")
-_VTT_TIME = r"(?:(\d{1,3}):)?(\d{2}):(\d{2})\.(\d{3})"
+_VTT_TIME = r"(?:(\d{1,9}):)?(\d{2}):(\d{2})\.(\d{3})"
 _VTT_TIMING = re.compile(rf"^\s*{_VTT_TIME}[ \t]+-->[ \t]+{_VTT_TIME}(?:[ \t].*)?$")
 _SRT_TAGS = re.compile(r"</?[biu]>", re.IGNORECASE)
 _VTT_TAGS = re.compile(
@@ -70,12 +73,21 @@ def parse_subtitles(data: bytes) -> list[Cue]:
         raise SubtitlesFileError(line, f"more than {MAX_CUES} cues; split the file across subtitles elements")
     cues.sort(key=lambda cue: cue[1])
     timed = []
-    for n, (_, start, end, text) in enumerate(cues):
+    for n, (line, start, end, text) in enumerate(cues):
         if n + 1 < len(cues):
             end = min(end, cues[n + 1][1])  # overlapping cues would be drawn over each other
         if end > start and text.strip():
-            timed.append(Cue(start=start, end=end, text=text))
+            timed.append(_cue(line, start, end, text))
     return timed
+
+
+def _cue(line: int, start: float, end: float, text: str) -> Cue:
+    """The model's own checks too, so a cue it refuses is the file's fault on `line`, never a crash."""
+    try:
+        return Cue(start=start, end=end, text=text)
+    except ValidationError as exc:
+        reason = "; ".join(str(error["msg"]) for error in exc.errors(include_url=False))
+        raise SubtitlesFileError(line, f"the cue is out of bounds ({reason})") from None
 
 
 def _decode(data: bytes) -> str:
@@ -105,6 +117,10 @@ def _timing(pattern: re.Pattern[str], text: str, line: int, example: str) -> tup
     parts = match.groups()
     start = _seconds(parts[0], parts[1], parts[2], parts[3], line)
     end = _seconds(parts[4], parts[5], parts[6], parts[7], line)
+    if max(start, end) > MAX_SECONDS:
+        raise SubtitlesFileError(
+            line, f"cue times must be at most {MAX_SECONDS // 3600} hours from the start, got {_shown(text)}"
+        )
     if end <= start:
         raise SubtitlesFileError(line, "the cue must end after it starts")
     return start, end

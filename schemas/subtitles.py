@@ -19,6 +19,7 @@ MAX_CUES = 500
 MAX_WORDS_PER_CUE = 50
 MAX_TEXT_DRAWS = 600  # drawtext filters per element: each costs FFmpeg about 0.4 MB
 MAX_CUE_CHARS = 1000
+MAX_SECONDS = 86_400  # a day: no cue or word starts or ends later (from the element's start)
 _URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)
 
 
@@ -31,8 +32,8 @@ class Word(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: float = Field(..., ge=0, le=86_400, description="Seconds from the element's start.")
-    end: float = Field(..., gt=0, le=86_400)
+    start: float = Field(..., ge=0, le=MAX_SECONDS, description="Seconds from the element's start.")
+    end: float = Field(..., gt=0, le=MAX_SECONDS)
     text: str = Field(..., min_length=1, max_length=200, pattern=r"^\S+$", description="One word, no spaces.")
 
 
@@ -41,8 +42,8 @@ class Cue(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: float = Field(..., ge=0, le=86_400, description="Seconds from the element's start.")
-    end: float = Field(..., gt=0, le=86_400)
+    start: float = Field(..., ge=0, le=MAX_SECONDS, description="Seconds from the element's start.")
+    end: float = Field(..., gt=0, le=MAX_SECONDS)
     text: str | None = Field(
         None, max_length=MAX_CUE_CHARS, description="The cue's text; omitted: its words joined by spaces."
     )

@@ -34,6 +34,9 @@ CONTENT_TYPES = {
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 RESULTS_PREFIX = "processed/"
 RULE_ID = "videogen-results"
+INCOMPLETE_RULE_ID = "videogen-incomplete-uploads"
+INCOMPLETE_UPLOAD_DAYS = 1
+_OUR_RULES = frozenset({RULE_ID, INCOMPLETE_RULE_ID})
 UPLOAD_BACKOFF_SECONDS = 0.5
 UPLOAD_BACKOFF_CAP_SECONDS = 8.0
 _NOT_RETRIED = frozenset({ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND})
@@ -116,24 +119,42 @@ def _rules(client: Any, getter: str, key: str, bucket: str) -> list[dict[str, An
         rules = getattr(client, getter)(Bucket=bucket).get(key, [])
     except ClientError:  # none configured yet
         rules = []
-    return [r for r in rules if r.get("ID") != RULE_ID]
+    return [r for r in rules if r.get("ID") not in _OUR_RULES]
+
+
+def lifecycle_rules(days: int) -> list[dict[str, Any]]:
+    """Results expire after `days`; any multipart upload still incomplete a day after it began is
+    aborted, bucket-wide: a worker killed mid-upload cannot abort its own, and S3 bills the parts
+    of an incomplete upload until it is aborted."""
+    return [
+        {
+            "ID": RULE_ID,
+            "Filter": {"Prefix": RESULTS_PREFIX},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+        },
+        {
+            "ID": INCOMPLETE_RULE_ID,
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
+        },
+    ]
 
 
 def configure_bucket(settings: Settings) -> None:
-    """Expire results after S3_LIFECYCLE_DAYS and let browsers GET them from S3_CORS_ORIGINS.
+    """Expire results after S3_LIFECYCLE_DAYS (and abort incomplete uploads after a day) and let
+    browsers GET them from S3_CORS_ORIGINS. S3_LIFECYCLE_DAYS=0 leaves the lifecycle alone.
 
     Best effort: storage the credentials may not configure must not stop the worker.
     """
     client, bucket = s3_client(settings), settings.s3_bucket_name
     try:
         if settings.s3_lifecycle_days > 0:
-            rule = {
-                "ID": RULE_ID,
-                "Filter": {"Prefix": RESULTS_PREFIX},
-                "Status": "Enabled",
-                "Expiration": {"Days": settings.s3_lifecycle_days},
-            }
-            rules = [*_rules(client, "get_bucket_lifecycle_configuration", "Rules", bucket), rule]
+            rules = [
+                *_rules(client, "get_bucket_lifecycle_configuration", "Rules", bucket),
+                *lifecycle_rules(settings.s3_lifecycle_days),
+            ]
             client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
         if settings.s3_cors_origins:
             cors = {
@@ -211,31 +232,58 @@ def _map_error(exc: Exception) -> JobError:
     )
 
 
+def abort_incomplete_uploads(client: Any, bucket: str, key: str) -> None:
+    """Abort the multipart uploads still open under exactly `key`; best effort.
+
+    boto3's transfer aborts its own upload when it fails, but not one whose abort request failed
+    too, nor one whose creation it saw fail although S3 had created it. Keys are deterministic per
+    job, so the uploads open under this one are this job's, from this attempt or an earlier one.
+    """
+    try:
+        listed = client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", [])
+        for upload in listed:
+            if upload["Key"] == key:
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+    except (ClientError, BotoCoreError) as exc:
+        log.warning(
+            "could not abort the incomplete uploads of %s (%s); the bucket's lifecycle rule aborts them",
+            key,
+            _map_error(exc).code,
+        )
+
+
 def upload_file(settings: Settings, path: Path, key: str, output_format: str) -> int:
     """Upload and verify the stored size; returns it. Blocking: run in a thread.
 
     On top of boto's own retries, UPLOAD_RETRIES attempts by the shared policy (media.retry),
-    a wrong stored size included; refused credentials or a missing bucket fail at once.
+    a wrong stored size included; refused credentials or a missing bucket fail at once. Every
+    failed attempt of a multipart upload ends with `abort_incomplete_uploads`, so none is left
+    open in the bucket. Cancelling the awaiting task does not stop the thread: its upload runs on
+    to success or to that cleanup. Only a killed process leaves one, for the lifecycle rule.
     """
-    client = s3_client(settings)
+    client, bucket = s3_client(settings), settings.s3_bucket_name
     size = path.stat().st_size
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
 
-    def attempt() -> int:
+    def store() -> int:
         try:
             client.upload_file(
-                str(path),
-                settings.s3_bucket_name,
-                key,
-                ExtraArgs={"ContentType": CONTENT_TYPES[output_format]},
-                Config=config,
+                str(path), bucket, key, ExtraArgs={"ContentType": CONTENT_TYPES[output_format]}, Config=config
             )
-            stored = int(client.head_object(Bucket=settings.s3_bucket_name, Key=key)["ContentLength"])
+            stored = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise _map_error(exc) from exc
         if stored != size:
             raise JobError(ErrorCode.S3_UPLOAD_FAILED, f"stored object has {stored} bytes, expected {size}")
         return size
+
+    def attempt() -> int:
+        try:
+            return store()
+        except BaseException:
+            if size >= MULTIPART_THRESHOLD:
+                abort_incomplete_uploads(client, bucket, key)
+            raise
 
     retrier = retrying(
         attempts=max(1, settings.upload_retries),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from media.render import render_video
-from media.runner import run_ffmpeg
+from media.runner import LINE_CHARS, STDERR_CHARS, run_ffmpeg
 from schemas.errors import ErrorCode, JobError
 from schemas.spec import VideoSpec
 from tests.engine.conftest import FFMPEG, SETTINGS, Media
@@ -67,6 +69,42 @@ async def test_failure_carries_the_stderr_tail() -> None:
         )
     assert err.value.code == ErrorCode.FFMPEG_ERROR
     assert any("No such file" in line for line in err.value.details["stderr_tail"])
+
+
+async def _failure(argv: list[str]) -> JobError:
+    with pytest.raises(JobError) as err:
+        await run_ffmpeg(FFMPEG, ["-nostdin", "-threads", "1", *argv], duration=1, timeout_seconds=60)
+    assert err.value.code == ErrorCode.FFMPEG_ERROR
+    tail = err.value.details["stderr_tail"]
+    assert sum(map(len, tail)) <= STDERR_CHARS and all(len(line) <= LINE_CHARS for line in tail), tail
+    return err.value
+
+
+async def test_a_graph_echoed_whole_is_cut_to_a_bounded_excerpt_without_addresses() -> None:
+    """FFmpeg repeats the whole filter graph on the line that says what is wrong with it: here over
+    64 KiB, where FFmpeg cuts the line and runs the next message on into it, and asyncio's line
+    reader would fail; the banner before it is dropped."""
+    graph = ";".join(f"[0:v]drawtext=text=caption{n}:x={n}:y=1[v{n}]" for n in range(2000)) + ";[1:v]null[o]"
+    assert len(graph) > 64 * 1024
+    source = ["-f", "lavfi", "-i", "testsrc=s=32x32:d=1"]
+    error = await _failure([*source, "-filter_complex", graph, "-map", "[o]", "-f", "null", "-"])
+    tail = error.details["stderr_tail"]
+    [echoed] = [line for line in tail if line.startswith("[fc#0] Invalid file index 1 in filtergraph")]
+    assert " ... " in echoed and len(echoed) == LINE_CHARS - 1, echoed
+    assert echoed.endswith("filtergraph inputs/outputs: Invalid argument"), echoed  # the next message
+    shown = "\n".join(tail)
+    assert not re.search(r"0x[0-9a-f]{6,}", shown), shown
+    assert "configuration:" not in shown and "ffmpeg version" not in shown, shown
+    assert len(json.dumps(error.details)) < STDERR_CHARS + 500
+
+
+async def test_an_input_url_is_shown_without_its_query_string() -> None:
+    """A presigned URL's query string is its credential; the closed port fails at once."""
+    url = "http://127.0.0.1:1/clip.mp4?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=0123456789abcdef"
+    error = await _failure(["-hide_banner", "-i", url, "-f", "null", "-"])
+    shown = json.dumps(error.details)
+    assert "Connection refused" in shown and "http://127.0.0.1:1/clip.mp4" in shown
+    assert "AKIAEXAMPLE" not in shown and "0123456789abcdef" not in shown and "X-Amz" not in shown
 
 
 def _children() -> list[int]:

@@ -121,9 +121,10 @@ def test_a_subtitles_file_is_read_with_only_its_basic_tags_removed(render: Rende
     _check_verbatim(render, frame_at(out.path, 0.5), HOSTILE, SIZE - 14)  # renders over out.path
 
 
-def test_a_malformed_file_fails_naming_its_line(render: Renderer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("timing", ["00:00:01,000 --> 00:00:0x,500", "30:00:00,000 --> 30:00:01,000"])
+def test_a_malformed_file_fails_naming_its_line(render: Renderer, tmp_path: Path, timing: str) -> None:
     srt = tmp_path / "bad.srt"
-    srt.write_text("1\n00:00:00,200 --> 00:00:00,800\nOne\n\n2\n00:00:01,000 --> 00:00:0x,500\nTwo\n")
+    srt.write_text(f"1\n00:00:00,200 --> 00:00:00,800\nOne\n\n2\n{timing}\nTwo\n")
     with pytest.raises(JobError) as caught:
         render(_spec(_subtitles(source="file"), duration=2), {0: srt})
     assert caught.value.code is ErrorCode.INVALID_INPUT

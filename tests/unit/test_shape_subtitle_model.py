@@ -170,6 +170,11 @@ def _too_many() -> dict[str, Any]:
             "give source",
         ),
         ({"type": "subtitles", "cues": [_cue(2, 1)]}, "elements.0.cues.0.end", "end after"),
+        (
+            {"type": "subtitles", "cues": [_cue(0, 90_000)]},
+            "elements.0.cues.0.end",
+            "less than or equal to 86400",
+        ),
         ({"type": "subtitles", "cues": [_cue(0, 1, None)]}, "elements.0.cues.0.text", "text or words"),
         ({"type": "subtitles", "cues": [_cue(0, 2), _cue(1.5, 3)]}, "elements.0.cues.1.start", "overlap"),
         (

@@ -3,15 +3,17 @@ verbatim, the bad line named, limits kept; the screening of a fetched subtitles 
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
+from media import subtitles
 from media.screening import screen_source
 from media.subtitles import MAX_SUBTITLES_BYTES, SubtitlesFileError, parse_subtitles, read_subtitles
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
-from schemas.subtitles import MAX_CUES
+from schemas.subtitles import MAX_CUES, MAX_SECONDS
 
 SRT = """1
 00:00:00,500 --> 00:00:02,000
@@ -75,12 +77,33 @@ def test_overlapping_cues_end_where_the_next_begins() -> None:
         (b"1\n00:00:01,000 --> 00:00:02,000\nA\x00\n", 3, "NUL"),
         (b"WEBVTT\n\n00:01.000 --> 00:02,000\nA\n", 3, "cue timing"),
         (b"WEBVTT\n\nid\n00:01.000 --> 00:02.000\nA\n\nid2\n", 8, "after the cue id"),
+        (b"1\n24:00:00,001 --> 24:00:01,000\nA\n", 2, "at most 24 hours"),
+        (b"1\n00:00:01,000 --> 23:59:59,000\nA\n\n2\n23:59:59,500 --> 24:00:00,500\nB\n", 6, "at most 24"),
+        (b"1\n99999999:00:00,000 --> 99999999:00:01,000\nA\n", 2, "at most 24 hours"),
+        (b"1\n999999999999:00:00,000 --> 999999999999:00:01,000\nA\n", 2, "cue timing"),
+        (b"WEBVTT\n\n100:00:00.000 --> 100:00:01.000\nA\n", 3, "at most 24 hours"),
+        (b"WEBVTT\n\nid\n25:00:00.000 --> 24:00:00.000\nA\n", 4, "at most 24 hours"),
+        (b"WEBVTT\n\n00:02.000 --> 00:01.000\nA\n", 3, "end after"),
     ],
 )
 def test_a_malformed_file_names_its_line(data: bytes, line: int, hint: str) -> None:
     with pytest.raises(SubtitlesFileError) as caught:
         parse_subtitles(data)
     assert caught.value.line == line and hint in caught.value.reason, caught.value
+
+
+def test_a_cue_ending_on_the_bound_is_read() -> None:
+    [cue] = parse_subtitles(b"1\n23:59:59,000 --> 24:00:00,000\nLast\n")
+    assert (cue.start, cue.end) == (86_399.0, MAX_SECONDS)
+
+
+def test_a_cue_the_model_refuses_is_the_file_fault_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the reader's own checks ever let through a cue the Cue model refuses, the model's
+    error still names the cue's line instead of escaping as a ValidationError."""
+    monkeypatch.setattr(subtitles, "MAX_SECONDS", 10 * MAX_SECONDS)
+    with pytest.raises(SubtitlesFileError) as caught:
+        parse_subtitles(b"1\n00:00:01,000 --> 00:00:02,000\nA\n\n7\n30:00:00,000 --> 30:00:01,000\nB\n")
+    assert caught.value.line == 5 and "less than or equal to 86400" in caught.value.reason
 
 
 def test_limits_on_cues_and_size(tmp_path: Path) -> None:
@@ -110,3 +133,69 @@ def test_screening_accepts_subtitles_as_text_and_names_a_bad_line(tmp_path: Path
     assert caught.value.details["line"] == 6
     with pytest.raises(JobError, match="not a recognised media format"):
         screen_source(good, "video", "elements[0]", settings)  # a subtitles file is no media
+
+
+@pytest.mark.parametrize(
+    "data", [b"1\n30:00:00,000 --> 30:00:01,000\nA\n", b"WEBVTT\n\n99:00:00.000 --> 99:00:01.000\nA\n"]
+)
+def test_screening_refuses_a_cue_past_the_bound_as_invalid_input(tmp_path: Path, data: bytes) -> None:
+    """Not a crash of the fetch stage (INTERNAL_ERROR): the file's fault, on its line."""
+    path = tmp_path / "late"
+    path.write_bytes(data)
+    with pytest.raises(JobError) as caught:
+        screen_source(path, "subtitles", "elements[2]", Settings(_env_file=None))  # type: ignore[call-arg]
+    assert caught.value.code is ErrorCode.INVALID_INPUT and "at most 24 hours" in caught.value.message
+    assert caught.value.details["element"] == "elements[2]" and caught.value.details["line"] in (2, 3)
+
+
+_SEEDS = [
+    SRT.encode(),
+    VTT.encode(),
+    b"1\n23:59:59,999 --> 24:00:00,000\nx\n",
+    b"WEBVTT\n\n99:59:59.999 --> 100:00:00.000\n",
+]
+_PIECES = [
+    *(b"\n", b"\r", b"\r\n", b" --> ", b"-->", b":", b",", b".", b" ", b"\t", b"0", b"9"),
+    *(b"99999999", b"9" * 40, b"00:00:00,000", b"24:00:00,001", b"999:59:59.999", b"x" * 1001),
+    *(b"WEBVTT", b"WEBVTT\t", b"NOTE", b"<b>", b"&amp;", "\u0663".encode(), "\U0001d7d7".encode()),
+    *(b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00", b"\xff", b"\xe2\x82"),
+]
+
+
+def _mutants(count: int) -> list[bytes]:
+    """Seeds cut, spliced and sprinkled with the pieces that the reader's rules turn on."""
+    rng = random.Random(20240601)
+    mutants = []
+    for _ in range(count):
+        data = bytearray(rng.choice(_SEEDS))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randint(0, len(data))
+            roll = rng.random()
+            if roll < 0.5:
+                data[at:at] = rng.choice(_PIECES)
+            elif roll < 0.8:
+                del data[at : at + rng.randint(1, 8)]
+            else:
+                data[at:at] = bytes([rng.randrange(256)])
+        mutants.append(bytes(data))
+    return mutants
+
+
+def test_no_input_makes_the_reader_raise_anything_but_a_file_error(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    path = tmp_path / "fuzzed"
+    refused = 0
+    for data in _mutants(3000):
+        try:
+            cues = parse_subtitles(data)
+        except SubtitlesFileError as exc:
+            refused += 1
+            assert exc.line >= 1 and exc.reason, data
+        else:
+            assert all(0 <= c.start < c.end <= MAX_SECONDS for c in cues), data
+        path.write_bytes(data)
+        try:
+            screen_source(path, "subtitles", "elements[0]", settings)
+        except JobError as exc:
+            assert exc.code is ErrorCode.INVALID_INPUT, data
+    assert 0 < refused < 3000  # the mutants exercise both outcomes
