@@ -1,14 +1,16 @@
-"""Job-state wiring: `videogen.jobs.events` folded into the `job_state` table; stalled jobs failed."""
+"""Job-state wiring: `videogen.jobs.events` folded into the `job_state` table; stuck jobs re-driven,
+stalled ones failed (agents/stages/recovery.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agents.stages.state import fail_stalled_jobs, fold
-from agents.wiring import folded, runtime
+from agents.stages.state import fold
+from agents.wiring import folded, log_reader, recovery, runtime
 from streams.app import app, events_topic
 
 STALL_CHECK_SECONDS = 30.0
+REDRIVE_CHECK_SECONDS = 2.0
 
 
 @app.agent(events_topic)
@@ -18,9 +20,19 @@ async def fold_job_events(stream: Any) -> None:
         folded[event.message.partition] = event.message.offset + 1
 
 
+@app.timer(REDRIVE_CHECK_SECONDS)
+async def redrive_stuck_jobs() -> None:
+    await recovery.redrive()
+
+
 @app.timer(STALL_CHECK_SECONDS)
 async def check_stalled_jobs() -> None:
-    await fail_stalled_jobs(runtime)
+    await recovery.fail_stalled()
+
+
+@app.on_before_shutdown.connect
+async def stop_log_reader(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    await log_reader.stop()
 
 
 @app.page("/health")

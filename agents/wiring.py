@@ -10,9 +10,11 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
 from agents.stages.loop import Record
+from agents.stages.recovery import Deliveries, Recovery
 from agents.stages.runtime import Bus, StageRuntime
 from schemas.events import JobState
 from schemas.settings import get_settings
@@ -31,6 +33,8 @@ from streams.app import (
     uploaded_topic,
     validated_topic,
 )
+from streams.codec import key_bytes
+from streams.logreader import LogReader
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +71,42 @@ folded: dict[int, int] = {}
 CATCH_UP_SECONDS = 5.0
 
 
-async def caught_up(partition: int) -> None:
+async def caught_up(partition: int) -> bool:
     """Wait (a bounded while) until the events of this partition up to its current end are folded,
-    so a stage deciding whether its work is done reads what the previous owner wrote."""
+    so a stage deciding whether its work is done reads what the previous owner wrote. False when
+    this worker does not own the partition or did not catch up in time."""
     tp = TP(topics.EVENTS, partition)
     if tp not in app.consumer.assignment():
-        return
+        return False
     deadline = time.monotonic() + CATCH_UP_SECONDS
     try:
         end = (await asyncio.wait_for(app.consumer.highwaters(tp), CATCH_UP_SECONDS)).get(tp)
     except Exception as exc:  # the broker between rebalances: decide on what is folded
         log.debug("end offset of %s unknown: %s", tp, exc)
-        return
-    while end is not None and folded.get(partition, 0) < end and time.monotonic() < deadline:
+        return False
+    while end is not None and folded.get(partition, 0) < end:
+        if time.monotonic() >= deadline:
+            return False
         await asyncio.sleep(0.05)
+    return end is not None
+
+
+async def ready_partitions() -> set[int]:
+    """The events partitions this worker owns whose job states hold every event on the log: the
+    only ones recovery may act on (a partition just given to it may still be catching up)."""
+    if app.rebalancing:
+        return set()
+    owned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.EVENTS)
+    return {partition for partition in owned if await caught_up(partition)}
+
+
+_partitioner = DefaultPartitioner()
+
+
+def partition_of(job_id: str) -> int:
+    """The partition of a job's messages: the producers' default (murmur2 of the key)."""
+    every = list(range(get_settings().kafka_topic_partitions))
+    return int(_partitioner(key_bytes(job_id), every, every))
 
 
 async def _send(topic: str, key: bytes, value: bytes) -> None:
@@ -97,13 +123,24 @@ def has_peers() -> bool:
 
 
 runtime = StageRuntime(
-    bus=Bus(_send, states), states=states, settings=get_settings(), caught_up=caught_up, has_peers=has_peers
+    bus=Bus(_send, states, max_message_bytes=get_settings().kafka_max_message_bytes),
+    states=states,
+    settings=get_settings(),
+    caught_up=caught_up,
+    has_peers=has_peers,
 )
+deliveries = Deliveries()
+log_reader = LogReader(
+    get_settings().bootstrap_servers, topics.APP_ID, get_settings().kafka_fetch_max_wait_ms
+)
+recovery = Recovery(runtime, log_reader, deliveries, partition_of, ready_partitions)
+runtime.bus.ended_in_log = recovery.ended_in_log
 
 
 async def records(stream: Any) -> AsyncIterator[Record]:
     async for event in stream.events():
         message = event.message
+        deliveries.record(message.topic, message.partition, message.offset, event.key)
         yield Record(
             message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
         )

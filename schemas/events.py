@@ -374,7 +374,20 @@ class DeadLetter(BaseModel):
     partition: int
     offset: int
     key: str | None
-    value: str = Field(description="The message as received (UTF-8, replacement characters for bad bytes).")
+    value: str = Field(
+        description="The message as received (UTF-8, replacement characters for bad bytes); only an "
+        "excerpt when `value_truncated`."
+    )
+    value_base64: str | None = Field(
+        None, description="The exact bytes, base64, when they are not UTF-8 and the letter has room for them."
+    )
+    value_bytes: int = Field(0, description="Size of the message's value as received.")
+    value_sha256: str | None = Field(None, description="SHA-256 of the value as received (hex).")
+    value_truncated: bool = Field(
+        False,
+        description="The value was too big to dead-letter whole (KAFKA_MAX_MESSAGE_BYTES): the letter is a "
+        "reference (topic, partition, offset, size, hash) with an excerpt.",
+    )
     reason: str
     job_id: str | None = None
     at: float = Field(default_factory=now)

@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         "partitions before the group moves them. Shorter recovers faster; below about 3x the 1 s "
         "heartbeat a busy host risks evicting a live worker.",
     )
+    kafka_max_message_bytes: int = Field(
+        1_000_000,
+        description="Largest record videogen produces, and the size every request is checked against before "
+        "anything of it is published: keep it at or under the broker's `message.max.bytes` (Kafka's default "
+        "is 1 MB). A request body whose job message would be larger is refused with 413 PAYLOAD_TOO_LARGE; "
+        "a record too big to dead-letter whole is dead-lettered as a reference.",
+    )
+    kafka_compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none",
+        description="Compression of the records videogen produces. Consumers decode all four codecs "
+        "whatever this says.",
+    )
     kafka_fetch_max_wait_ms: int = Field(
         100,
         description="Longest a consumer fetch waits for data. Brokers like Tansu hold a fetch this long "
@@ -99,6 +111,12 @@ class Settings(BaseSettings):
         description="A stage another worker started counts as still running while its job had an event "
         "this recently: a worker given the job's partition in a rebalance waits for it instead of "
         "running the stage a second time at once.",
+    )
+    max_stage_redrives: int = Field(
+        3,
+        description="Times recovery publishes a stuck job's stage message again (no consumer would read it: "
+        "a rebalance dropped it, or the group committed past it) before failing the job with "
+        "PROCESSING_TIMEOUT. See docs/recovery.md.",
     )
     dlq_cap_ratio: float = Field(
         0.5,

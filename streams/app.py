@@ -1,7 +1,9 @@
 """The Faust app with its topics and tables (job states, batches). Agents (in `agents/`) attach to it.
 
 Topics carry raw bytes: payloads are decoded by the stages themselves with pydantic, so a
-malformed message is a dead letter, never a crashed agent.
+malformed message is a dead letter, never a crashed agent. Faust's consumer commits as it does by
+itself: no message is recovered by its offsets alone. A job whose stage message no consumer will
+read is re-driven from its state (agents/stages/recovery.py, docs/recovery.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from schemas.settings import Settings, get_settings
 from streams import topics
-from streams.offsets import commit_only_handled_offsets, seek_every_partition_to_committed
 
 
 def _bound_fetch_wait(max_wait_ms: int) -> None:
@@ -35,8 +36,6 @@ def _bound_fetch_wait(max_wait_ms: int) -> None:
 
 def create_app(settings: Settings) -> faust.App:
     _bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
-    commit_only_handled_offsets()
-    seek_every_partition_to_committed()
     return faust.App(
         topics.APP_ID,
         broker=f"kafka://{settings.kafka_bootstrap_servers or 'localhost:9092'}",
@@ -58,6 +57,10 @@ def create_app(settings: Settings) -> faust.App:
         stream_wait_empty=False,
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
+        producer_max_request_size=settings.kafka_max_message_bytes,
+        producer_compression_type=None
+        if settings.kafka_compression_type == "none"
+        else settings.kafka_compression_type,
         consumer_auto_offset_reset="earliest",
         # Tansu can answer a changelog's end offset below writes it already acknowledged; Faust's
         # check then crashes the worker on recovery (seen: "persisted offset 8 > highwater 7").

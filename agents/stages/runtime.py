@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from schemas.errors import ErrorCode, JobError
 from schemas.events import (
     BatchRef,
-    DeadLetter,
     ErrorInfo,
     JobContext,
     JobEvent,
@@ -34,6 +33,7 @@ from schemas.events import (
 from schemas.settings import Settings
 from streams import topics
 from streams.codec import encode, key_bytes
+from streams.deadletter import build_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ WORKER_ID = f"{socket.gethostname()}-{os.getpid()}"
 REMEMBERED_JOBS = 10_000
 
 SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
+EndedInLog = Callable[[str, float], Awaitable[bool]]
+# How far back the log is read for the end of a job whose start is unknown.
+LOOKBACK_SECONDS = 3_600.0
 
 
 class JobStates(Protocol):
@@ -54,7 +57,7 @@ class JobStates(Protocol):
     def put(self, state: JobState) -> None: ...
 
 
-class _Memory:
+class BoundedIds:
     """A bounded set of job ids, oldest forgotten first."""
 
     def __init__(self, size: int = REMEMBERED_JOBS) -> None:
@@ -92,15 +95,25 @@ class Bus:
     completed (or the reverse) is dropped here, never published.
     """
 
-    def __init__(self, send: SendFn, states: JobStates, worker: str = WORKER_ID) -> None:
+    def __init__(
+        self, send: SendFn, states: JobStates, worker: str = WORKER_ID, max_message_bytes: int = 1_000_000
+    ) -> None:
         self._send = send
         self._states = states
         self.worker = worker
-        self._ended = _Memory()
+        self.max_message_bytes = max_message_bytes
+        self._ended = BoundedIds()
+        # Whether the log holds an end of the job since a time (agents.stages.recovery): asked
+        # before announcing one, since this worker's copy of the job's state may be behind.
+        self.ended_in_log: EndedInLog | None = None
 
     async def send(self, topic: str, key: str, model: BaseModel) -> None:
         """`model` on `topic`, keyed by `key`: a job id, or a batch id on the batch topic."""
         await self._send(topic, key_bytes(key), encode(model))
+
+    async def resend(self, topic: str, key: bytes, value: bytes) -> None:
+        """A message exactly as it was read: a stage message re-driven by recovery."""
+        await self._send(topic, key, value)
 
     def ended(self, job_id: str) -> bool:
         state = self._states.get(job_id)
@@ -124,12 +137,26 @@ class Bus:
             ),
         )
 
-    async def _finish(self, ended: tuple[JobEvent, JobResult]) -> bool:
+    async def _ended_in_log(self, job_id: str, since: float) -> bool:
+        if self.ended_in_log is None:
+            return False
+        try:
+            return await self.ended_in_log(job_id, since)
+        except Exception:  # the broker is unreachable: announce on what this worker knows
+            log.warning("could not read the log of job %s before ending it", job_id, exc_info=True)
+            return False
+
+    async def _finish(self, ended: tuple[JobEvent, JobResult], since: float) -> bool:
         event, result = ended
         if self.ended(event.job_id):
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)
             return False
         self._ended.add(event.job_id)  # before any await: a concurrent end of the job sees it
+        if await self._ended_in_log(event.job_id, since):
+            log.info(
+                "job %s already ended (its events say so); not announcing %s", event.job_id, event.status
+            )
+            return False
         try:
             await self.send(topics.EVENTS, event.job_id, event)
         except BaseException:
@@ -144,7 +171,8 @@ class Bus:
                 ctx.job_id, "completed", "notify", processing_seconds(ctx),
                 tenant=ctx.tenant, request_id=ctx.request_id, callback_url=ctx.callback_url,
                 batch=ctx.batch, worker=self.worker, result=result,
-            )
+            ),
+            ctx.submitted_at_ms / 1000,
         )  # fmt: skip
 
     async def fail(
@@ -157,9 +185,10 @@ class Bus:
         tenant: str | None = None,
         request_id: str | None = None,
         batch: BatchRef | None = None,
+        since: float | None = None,
     ) -> None:
         """End a job: a `failed` (or `cancelled`) event and result. Never raises. Without `ctx`,
-        `tenant`, `request_id` and `batch` say what is known of the job."""
+        `tenant`, `request_id`, `batch` and `since` (its first event) say what is known of the job."""
         status: Literal["failed", "cancelled"] = (
             "cancelled" if error.code == ErrorCode.CANCELLED else "failed"
         )
@@ -180,7 +209,8 @@ class Bus:
                     batch=ctx.batch if ctx else batch,
                     worker=self.worker,
                     error=ErrorInfo(code=error.code, message=error.message, details=error.details),
-                )
+                ),
+                ctx.submitted_at_ms / 1000 if ctx else since or time.time() - LOOKBACK_SECONDS,
             )  # fmt: skip
         except Exception:
             log.exception("could not publish the failure of job %s", job_id)
@@ -195,17 +225,16 @@ class Bus:
         reason: str,
         job_id: str | None,
     ) -> None:
-        letter = DeadLetter(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            key=key.decode("utf-8", "replace") if key else None,
-            value=(value or b"")[:1_000_000].decode("utf-8", "replace"),
-            reason=reason,
-            job_id=job_id,
+        """Never raises: a letter that cannot be sent is logged with its place in the log, and the
+        stage goes on to its next message."""
+        letter = build_dead_letter(
+            topic, partition, offset, key, value, reason, job_id, self.max_message_bytes
         )
-        log.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, reason)
-        await self.send(topics.DLQ, job_id or f"{topic}-{partition}-{offset}", letter)
+        log.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, letter.reason)
+        try:
+            await self.send(topics.DLQ, job_id or f"{topic}-{partition}-{offset}", letter)
+        except Exception:
+            log.exception("could not dead-letter %s[%d]@%d", topic, partition, offset)
 
 
 @dataclass
@@ -224,7 +253,7 @@ class WorkRegistry:
 
     def __init__(self) -> None:
         self._work: dict[tuple[Stage, str], _Work] = {}
-        self._handed_off = _Memory()
+        self._handed_off = BoundedIds()
 
     def running(self, job_id: str) -> bool:
         return any(job == job_id for _, job in self._work)
@@ -301,8 +330,8 @@ def new_attempt_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-async def _nothing_to_wait_for() -> None:
-    return None
+async def _nothing_to_wait_for() -> bool:
+    return True
 
 
 @dataclass
@@ -317,7 +346,7 @@ class StageRuntime:
     stopped_stages: dict[str, str] = field(default_factory=dict)
     # Waits until the job states hold every event already on the events partition of that number
     # (a worker given a partition in a rebalance folds its events while its stages start).
-    caught_up: Callable[[int], Awaitable[None]] = field(default=lambda _partition: _nothing_to_wait_for())
+    caught_up: Callable[[int], Awaitable[bool]] = field(default=lambda _partition: _nothing_to_wait_for())
     # Whether other workers share the chunk topic (a chunked render only pays off with helpers).
     has_peers: Callable[[], bool] = field(default=lambda: False)
 

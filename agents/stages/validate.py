@@ -19,6 +19,7 @@ from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
 from schemas.events import BatchRef, JobContext, JobRequested, JobValidated
 from streams import topics
+from streams.codec import encode
 from streams.jsonlog import job_context
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,23 @@ async def handle_request(record: Record, runtime: StageRuntime) -> None:
         await handle_safely("validate", ctx, lambda: _accept(ctx, runtime), runtime)
 
 
+def check_message_size(message: JobValidated, limit: int) -> None:
+    """A job request straight from an upstream producer may be larger than a stage message can be
+    (the API refuses those before publishing anything)."""
+    size = len(encode(message))
+    if size > limit:
+        raise JobError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"the job's spec is {size} bytes as a stage message, above the {limit} bytes records may have "
+            "(KAFKA_MAX_MESSAGE_BYTES): host long texts or subtitles as files and refer to them by URL",
+            {"size_bytes": size, "limit_bytes": limit},
+        )
+
+
 async def _accept(ctx: JobContext, runtime: StageRuntime) -> None:
     started = time.monotonic()
     check_limits(ctx.spec, runtime.settings)
+    check_message_size(JobValidated(ctx=ctx), runtime.settings.kafka_max_message_bytes)
     await runtime.bus.emit(
         ctx,
         "validate",

@@ -3,6 +3,7 @@ into the job states as the worker's table would fold them (at once, or held back
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +41,41 @@ class Sent:
     value: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """One record as a consumer reads it back (every test job's messages on partition 0)."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+
+
 @dataclass
 class FakeKafka:
     states: DictJobStates
     fold_events: bool = True
     sent: list[Sent] = field(default_factory=list)
+    log: dict[str, list[LogEntry]] = field(default_factory=dict)
+    committed_offsets: dict[str, int] = field(default_factory=dict)
+    now_ms: int | None = None
+
+    def append(self, topic: str, key: bytes, value: bytes, timestamp_ms: int | None = None) -> LogEntry:
+        entries = self.log.setdefault(topic, [])
+        at = timestamp_ms if timestamp_ms is not None else self.now_ms or int(time.time() * 1000)
+        entries.append(LogEntry(len(entries), key, value, at))
+        return entries[-1]
+
+    async def find(self, topic: str, partition: int, key: bytes, since_ms: int) -> list[LogEntry]:
+        return [e for e in self.log.get(topic, []) if e.key == key and e.timestamp >= since_ms]
+
+    async def committed(self, topic: str, partition: int) -> int | None:
+        return self.committed_offsets.get(topic)
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None:
         payload = orjson.loads(value)
         self.sent.append(Sent(topic, key.decode(), payload))
+        self.append(topic, key, value)
         if topic == topics.EVENTS and self.fold_events:
             event = JobEvent.model_validate(payload)
             self.states.put(apply_event(self.states.get(event.job_id), event))

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from agents.stages import batches, notify
 from agents.stages.loop import Record
-from agents.stages.state import fail_stalled_jobs
+from agents.stages.recovery import Deliveries, Recovery
 from agents.stages.validate import handle_request
 from schemas.batches import BatchItemEnded, BatchState, ProcessingComplete
 from schemas.errors import ErrorCode, JobError
@@ -188,6 +188,10 @@ async def test_a_batch_jobs_end_goes_to_its_batch_not_to_a_callback(
     assert (item.job_id, item.status, item.batch.index, item.error) == ("clip_1", "failed", 1, ended.error)
 
 
+async def _owned() -> set[int]:
+    return {0}
+
+
 async def test_a_failing_stage_and_the_stalled_check_tell_the_batch(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path)
     ctx = color_ctx("clip_0").model_copy(update={"batch": ref(0)})
@@ -195,7 +199,9 @@ async def test_a_failing_stage_and_the_stalled_check_tell_the_batch(tmp_path: Pa
     # a job known only from its events (the API's accepted event carries the batch)
     accepted = JobEvent(job_id="clip_1", stage="accepted", status="queued", batch=ref(1), at=0.0)
     runtime.states.put(apply_event(None, accepted))
-    assert await fail_stalled_jobs(runtime, now=10_000.0) == ["clip_1"]
+    assert await Recovery(runtime, kafka, Deliveries(), lambda _job: 0, _owned).fail_stalled(
+        now=10_000.0
+    ) == ["clip_1"]
     results = {r["job_id"]: r for r in kafka.on(topics.RESULTS)}
     assert results["clip_0"]["batch"]["index"] == 0 and results["clip_1"]["batch"]["index"] == 1
 

@@ -13,6 +13,7 @@ import pytest
 
 from agents.stages import fetch, notify, render, state, upload
 from agents.stages.loop import DeadLetterGuard, Record, handle_safely, run_stage
+from agents.stages.recovery import Deliveries, Recovery
 from agents.stages.runtime import StageRuntime
 from agents.stages.validate import handle_request
 from agents.workdir import job_dir
@@ -395,11 +396,16 @@ async def test_storage_failures_keep_the_rendered_file_other_failures_clean_up(t
 # state
 
 
+async def _owned() -> set[int]:
+    return {0}
+
+
 async def test_stalled_jobs_fail_unless_their_work_runs_here(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path)
     state.fold(encode(JobEvent(job_id="vg_1", stage="fetch", status="processing", at=0.0)), runtime)
     state.fold(encode(JobEvent(job_id="vg_3", stage="render", status="processing")), runtime)
-    assert await state.fail_stalled_jobs(runtime) == ["vg_1"]
+    recovery = Recovery(runtime, kafka, Deliveries(), lambda _job: 0, _owned)
+    assert await recovery.fail_stalled() == ["vg_1"]
     assert kafka.on(topics.RESULTS)[0]["error"]["code"] == "PROCESSING_TIMEOUT"
     assert state.fold(b"not json", runtime) is None
 
