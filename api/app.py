@@ -16,12 +16,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.response import Redirect
+from pydantic import ValidationError
 
 from api.auth import Authenticator, InternalAuthenticator, KeyRing, warn_if_open
+from api.bounds import BoundedRequest
 from api.errors import (
     ApiError,
     on_api_error,
     on_http_error,
+    on_model_error,
     on_unexpected,
     on_validation_error,
     too_large_handler,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
     handlers: dict[Any, Any] = in_seed_shape(
         {
             ValidationException: on_validation_error,
+            ValidationError: on_model_error,
             ApiError: on_api_error,
             RequestEntityTooLarge: too_large_handler(settings.max_request_body_bytes),
             HTTPException: on_http_error,
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
         lifespan=[kafka_clients],
         exception_handlers=handlers,
         plugins=[StrictPydanticSchemaPlugin()],
+        request_class=BoundedRequest,
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
         openapi_config=OpenAPIConfig(

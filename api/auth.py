@@ -83,17 +83,27 @@ class KeyRing:
         return found
 
 
+def _bearer(headers: Any) -> str:
+    scheme, _, credentials = str(headers.get("authorization", "")).partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
 def presented_key(headers: Any, query: Any = None) -> str | None:
     """The key from `Authorization: Bearer <key>`, `X-API-Key: <key>`, or (when a query is given:
-    WebSockets, where browsers cannot set headers) `?api_key=<key>`."""
-    authorization = headers.get("authorization", "")
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return str(credentials.strip())
-    key = headers.get("x-api-key", "").strip()
-    if not key and query is not None:
-        key = str(query.get(API_KEY_QUERY_PARAM) or "").strip()
-    return str(key) if key else None
+    WebSockets, where browsers cannot set headers) `?api_key=<key>`. Two of them naming different
+    keys are a 401: whichever one won, the request would act for a tenant it may not have meant."""
+    given = [_bearer(headers), str(headers.get("x-api-key", "")).strip()]
+    if query is not None:
+        given.append(str(query.get(API_KEY_QUERY_PARAM) or "").strip())
+    keys = {key for key in given if key}
+    if len(keys) > 1:
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED,
+            "conflicting API keys: Authorization, X-API-Key and ?api_key= name different keys; send one key",
+            {"reason": "conflicting keys"},
+            headers={"WWW-Authenticate": 'Bearer realm="videogen"'},
+        )
+    return keys.pop() if keys else None
 
 
 class Authenticator:

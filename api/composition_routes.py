@@ -19,7 +19,7 @@ from api.auth import current_tenant
 from api.compositions import COMPOSITION_PREFIX, is_composition, metadata_view, status_view, to_spec
 from api.errors import ApiError
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, error_spec
+from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
 from schemas.compositions import (
     CompositionAccepted,
     CompositionMetadata,
@@ -72,7 +72,7 @@ class CompositionController(Controller):
                 "Invalid body (INVALID_INPUT), a URL that is not a video (INVALID_CLIP_FORMAT) or "
                 "an impossible timeline (INVALID_TIMELINE); details.fields names each field."
             ),
-            413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            413: TOO_LARGE,
             503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
             **GUARD_RESPONSES,
         },

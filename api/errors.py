@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from pydantic import ValidationError
 
 from schemas.errors import ErrorCode, JobError
 from schemas.responses import ErrorBody, ErrorEnvelope
@@ -92,6 +93,17 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
         if isinstance(item, dict)
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or str(exc.detail)
+    return error_response(ErrorCode.INVALID_INPUT, f"invalid request: {summary}", {"fields": fields})
+
+
+def on_model_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[ErrorEnvelope]:
+    """A pydantic model built from the request after Litestar's own validation (a filled template,
+    a translated composition) refused it: the client's input, named by its path."""
+    fields = [
+        {"field": ".".join(map(str, error["loc"])) or "body", "message": error["msg"]}
+        for error in exc.errors(include_url=False)
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
     return error_response(ErrorCode.INVALID_INPUT, f"invalid request: {summary}", {"fields": fields})
 
 

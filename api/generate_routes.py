@@ -23,7 +23,7 @@ from api.auth import current_tenant
 from api.compositions import created_at
 from api.errors import ApiError
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, error_spec
+from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
 from api.tracks import inline_spec
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobOrigin, JobState
@@ -113,7 +113,7 @@ class GenerateController(Controller):
         responses={
             400: error_spec("Invalid template or inputs (INVALID_INPUT, naming each field)."),
             404: error_spec("Unknown template_id, or another tenant's (NOT_FOUND)."),
-            413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            413: TOO_LARGE,
             503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
             **GUARD_RESPONSES,
         },
@@ -132,7 +132,9 @@ class GenerateController(Controller):
         else:
             assert data.template is not None
             try:
-                spec = inline_spec(data.template, data.inputs)
+                spec = inline_spec(
+                    data.template, data.inputs, max_text=service.settings.kafka_max_message_bytes
+                )
             except JobError as exc:
                 raise ApiError.of(exc) from exc
         origin = JobOrigin(template_id=data.template_id)

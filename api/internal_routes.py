@@ -19,7 +19,7 @@ from api.auth import InternalAuthenticator, current_tenant
 from api.errors import ApiError
 from api.jobservice import JobService, Submitted
 from api.processing import CLIP_PREFIX, check_request, clip_spec
-from api.routes import UNKNOWN_JOB, JobView, error_spec
+from api.routes import TOO_LARGE, UNKNOWN_JOB, JobView, error_spec
 from schemas.batches import ClipError
 from schemas.errors import JobError
 from schemas.processing import ClipJob, ProcessClipsAccepted, ProcessClipsRequest
@@ -27,7 +27,7 @@ from schemas.views import job_view
 
 BASE = "/internal/v1"
 INTERNAL_GUARD_RESPONSES = {
-    401: error_spec("No or invalid internal key (UNAUTHORIZED)."),
+    401: error_spec("No or invalid internal key, or two keys that disagree (UNAUTHORIZED)."),
     403: error_spec("Internal routes are disabled: INTERNAL_API_KEYS is not set (FORBIDDEN)."),
 }
 
@@ -66,7 +66,7 @@ class InternalController(Controller):
                 "Invalid body or operations (INVALID_INPUT) or a URL that is not a video "
                 "(INVALID_CLIP_FORMAT); details.fields names each field."
             ),
-            413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            413: TOO_LARGE,
             429: error_spec("The tenant's jobs-in-flight cap has no room for every clip (RATE_LIMITED)."),
             503: error_spec("The queue has no room for every clip (QUEUE_FULL, Retry-After)."),
             **INTERNAL_GUARD_RESPONSES,

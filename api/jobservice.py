@@ -18,6 +18,7 @@ from analytics.estimator import LearningEstimator
 from analytics.metrics import observe_answer
 from analytics.rows import count_elements
 from api.auth import visible
+from api.bounds import check_record_size
 from api.errors import ApiError
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
@@ -32,6 +33,7 @@ from schemas.events import BatchRef, ErrorInfo, JobEvent, JobOrigin, JobRequeste
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
+from streams.codec import encode, key_bytes
 from streams.jsonlog import job_context, request_id_var
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,28 @@ def new_job_id(prefix: str = JOB_PREFIX) -> str:
 
 def status_endpoint(job_id: str) -> str:
     return f"/api/v1/videoresult/{job_id}"
+
+
+def job_request(
+    job_id: str,
+    spec: VideoSpec,
+    tenant: str | None,
+    callback_url: str | None,
+    batch: BatchRef | None,
+    estimate: float,
+    submitted_ms: int,
+) -> JobRequested:
+    """The message that asks the workers to render a job."""
+    return JobRequested(
+        job_id=job_id,
+        tenant=tenant,
+        request_id=request_id_var.get(),
+        submitted_at_ms=submitted_ms,
+        estimated_seconds=estimate,
+        callback_url=callback_url,
+        batch=batch,
+        spec=spec,
+    )
 
 
 @dataclass(frozen=True)
@@ -87,7 +111,7 @@ class JobService:
         self.publisher = publisher
         self.estimator = estimator
         self.limiter = limiter
-        self.templates = Templates(templates, publisher)
+        self.templates = Templates(templates, publisher, settings.kafka_max_message_bytes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobService:
@@ -142,6 +166,8 @@ class JobService:
         estimate = round(await self.estimator.estimate(spec, work, ahead, workers), 2)
         submitted_ms = int(time.time() * 1000)
         request_id = request_id_var.get()
+        request = job_request(job_id, spec, tenant, callback_url, batch, estimate, submitted_ms)
+        self._check_size(request)
         accepted = JobEvent(
             job_id=job_id,
             tenant=tenant,
@@ -164,19 +190,7 @@ class JobService:
         self.jobs.record(accepted)
         with job_context(job_id, request_id, "accepted"):
             try:
-                await self.publisher.submit(
-                    JobRequested(
-                        job_id=job_id,
-                        tenant=tenant,
-                        request_id=request_id,
-                        submitted_at_ms=submitted_ms,
-                        estimated_seconds=estimate,
-                        callback_url=callback_url,
-                        batch=batch,
-                        spec=spec,
-                    ),
-                    accepted,
-                )
+                await self.publisher.submit(request, accepted)
             except BaseException:
                 self.jobs.forget(job_id)
                 raise
@@ -198,12 +212,12 @@ class JobService:
         prefix: str,
     ) -> BatchSubmitted:
         """Jobs answered together by one callback once all have ended: each (spec, what the caller
-        sent for it) becomes a job carrying its `BatchRef`. Admission is checked for the whole
-        batch first, so a full queue refuses all of it. An item that still cannot be queued once
-        others were (another API instance filled the queue meanwhile, the broker failed) is
-        reported to the batch as failed, with the items after it, so the batch still ends and
-        its callback is sent; when the first item cannot be queued, nothing was and the error is
-        the answer."""
+        sent for it) becomes a job carrying its `BatchRef`. Admission and every item's message
+        size are checked for the whole batch first, so a full queue or one oversized item refuses
+        all of it. An item that still cannot be queued once others were (another API instance
+        filled the queue meanwhile, the broker failed) is reported to the batch as failed, with
+        the items after it, so the batch still ends and its callback is sent; when the first item
+        cannot be queued, nothing was and the error is the answer."""
         self._check_backlog(len(items))
         self._check_in_flight(tenant, len(items))
         batch_id = new_job_id(BATCH_PREFIX)
@@ -214,6 +228,8 @@ class JobService:
             )
             for index, (_, item) in enumerate(items)
         ]  # fmt: skip
+        for (spec, _), ref in zip(items, refs, strict=True):
+            self._check_size(self._draft(spec, tenant, prefix, ref))
         outcomes: list[Submitted | JobError] = []
         for (spec, _), ref in zip(items, refs, strict=True):
             refused = next((o for o in outcomes if isinstance(o, JobError)), None)
@@ -238,6 +254,17 @@ class JobService:
             )
             outcomes.append(refused)
         return BatchSubmitted(batch_id, outcomes)
+
+    def _check_size(self, request: JobRequested) -> None:
+        """413 before anything is published when the job's request is too big for the broker: once
+        its `queued` event is out, a refused request would leave a job that never runs."""
+        limit = self.settings.kafka_max_message_bytes
+        check_record_size("the job", key_bytes(request.job_id or ""), encode(request), limit)
+
+    def _draft(self, spec: VideoSpec, tenant: str | None, prefix: str, batch: BatchRef) -> JobRequested:
+        """A batch item's request as `submit` will make it, but for its estimate (a few bytes): its
+        size, checked for every item before the first is published."""
+        return job_request(new_job_id(prefix), spec, tenant, None, batch, 0.0, int(time.time() * 1000))
 
     def _check_backlog(self, adding: int = 1) -> None:
         backlog, limit = self.jobs.backlog, self.settings.max_queued_jobs

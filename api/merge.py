@@ -8,6 +8,11 @@ the placeholder, put there with its own type) and is never scanned again, so a v
 What comes out is validated by `VideoSpec` like any spec a client writes, so a value that does
 not fit its field is a 400 naming the field and the placeholder the value came from; text stays
 text (drawn from a file, never part of the FFmpeg graph) and URLs meet the fetch stage's rules.
+
+Filling is bounded: a value is copied wherever its placeholder is used, so a short template and
+one long value could make gigabytes; the filled text may hold at most `max_text` characters
+(callers pass KAFKA_MAX_MESSAGE_BYTES, which a job's message could not outgrow anyway), and a
+modification's key at most MAX_MODIFICATION_FIELDS dotted fields.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from schemas.templates import MergeValue
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]{0,63})\s*\}\}")
 SHOWN = 10  # names listed in a message
+MAX_MODIFICATION_FIELDS = 16  # dotted fields after the element id: 'title.stroke.color' is 2
+MAX_SHOWN_KEY = 100  # characters of a modification's key quoted in an error
+DEFAULT_MAX_TEXT = 1_000_000  # KAFKA_MAX_MESSAGE_BYTES' default
 
 Path = tuple[str | int, ...]
 Rename = Callable[[Path], Path]
@@ -48,6 +56,27 @@ class Merged:
     document: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, list[str]] = field(default_factory=dict)
     unfilled: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Budget:
+    """The characters of text a fill has made so far; PAYLOAD_TOO_LARGE, naming the values, past `limit`."""
+
+    limit: int
+    values_field: str
+    spent: int = 0
+
+    def spend(self, text: str) -> None:
+        self.spent += len(text)
+        if self.spent > self.limit:
+            message = (
+                f"the filled template would hold more than {self.limit} characters of text "
+                "(KAFKA_MAX_MESSAGE_BYTES): a value is copied wherever its placeholder is used; "
+                "shorten the values or use their placeholders less"
+            )
+            raise refuse(
+                ErrorCode.PAYLOAD_TOO_LARGE, "template too large", [field_problem(self.values_field, message)]
+            )
 
 
 def dotted(path: Path) -> str:
@@ -81,15 +110,24 @@ def _listed(names: list[str]) -> str:
 
 
 def _as_text(value: MergeValue) -> str:
-    """A value spliced into a longer string: strings as they are, others as JSON writes them."""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    """A value spliced into a longer string: strings as they are, others as JSON writes them
+    (integers by Python, as orjson stops at 64 bits)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return orjson.dumps(value).decode()
 
 
-def _fill_text(text: str, values: Mapping[str, MergeValue], path: Path, merged: Merged) -> Any:
+def _fill_text(
+    text: str, values: Mapping[str, MergeValue], path: Path, merged: Merged, budget: _Budget
+) -> Any:
     whole = PLACEHOLDER.fullmatch(text)
     if whole is not None and whole.group(1) in values:
         merged.origins[dotted(path)] = [whole.group(1)]
-        return values[whole.group(1)]
+        value = values[whole.group(1)]
+        budget.spend(_as_text(value))
+        return value
     used: list[str] = []
     left: list[str] = []
 
@@ -102,6 +140,7 @@ def _fill_text(text: str, values: Mapping[str, MergeValue], path: Path, merged: 
         return _as_text(values[name])
 
     filled = PLACEHOLDER.sub(splice, text)  # one pass: what a value brings in is not scanned
+    budget.spend(filled)
     if used:
         merged.origins[dotted(path)] = used
     if left:
@@ -109,22 +148,29 @@ def _fill_text(text: str, values: Mapping[str, MergeValue], path: Path, merged: 
     return filled
 
 
-def _fill(node: Any, values: Mapping[str, MergeValue], path: Path, merged: Merged) -> Any:
+def _fill(node: Any, values: Mapping[str, MergeValue], path: Path, merged: Merged, budget: _Budget) -> Any:
     if isinstance(node, _Data):
         return node.value
     if isinstance(node, str):
-        return _fill_text(node, values, path, merged)
+        return _fill_text(node, values, path, merged, budget)
     if isinstance(node, dict):
-        return {key: _fill(value, values, (*path, key), merged) for key, value in node.items()}
+        return {key: _fill(value, values, (*path, key), merged, budget) for key, value in node.items()}
     if isinstance(node, list):
-        return [_fill(value, values, (*path, n), merged) for n, value in enumerate(node)]
+        return [_fill(value, values, (*path, n), merged, budget) for n, value in enumerate(node)]
     return node
 
 
-def fill(document: dict[str, Any], values: Mapping[str, MergeValue]) -> Merged:
-    """Every placeholder that has a value filled in, in one pass; the others left as written."""
+def fill(
+    document: dict[str, Any],
+    values: Mapping[str, MergeValue],
+    *,
+    max_text: int = DEFAULT_MAX_TEXT,
+    values_field: str = "merge",
+) -> Merged:
+    """Every placeholder that has a value filled in, in one pass; the others left as written.
+    PAYLOAD_TOO_LARGE under `values_field` once the text passes `max_text` characters."""
     merged = Merged()
-    merged.document = _fill(document, values, (), merged)
+    merged.document = _fill(document, values, (), merged, _Budget(max_text, values_field))
     return merged
 
 
@@ -140,6 +186,10 @@ def _set(node: dict[str, Any], fields: list[str], value: _Data) -> bool:
     return True
 
 
+def _shown(key: str) -> str:
+    return key if len(key) <= MAX_SHOWN_KEY else key[:MAX_SHOWN_KEY] + "…"
+
+
 def _modified(template: dict[str, Any], modifications: Mapping[str, JsonValue]) -> dict[str, Any]:
     """A copy of the template with each '<element id>.<field>' set (the longest matching id wins,
     so ids may hold dots; every element with that id is changed)."""
@@ -150,18 +200,23 @@ def _modified(template: dict[str, Any], modifications: Mapping[str, JsonValue]) 
     for key, value in modifications.items():
         target = next((i for i in ids if key.startswith(f"{i}.") and len(key) > len(i) + 1), None)
         fields = key[len(target) + 1 :].split(".") if target is not None else []
+        field = f"modifications.{_shown(key)}"
         if target is None or "" in fields:
             problems.append(
                 field_problem(
-                    f"modifications.{key}",
-                    f"names no element field: use '<element id>.<field>'; element ids: {_listed(ids)}",
+                    field, f"names no element field: use '<element id>.<field>'; element ids: {_listed(ids)}"
                 )
+            )
+            continue
+        if len(fields) > MAX_MODIFICATION_FIELDS:
+            problems.append(
+                field_problem(field, f"at most {MAX_MODIFICATION_FIELDS} dotted fields after the element id")
             )
             continue
         for element in elements:
             if element.get("id") == target and not _set(element, fields, _Data(value)):
                 parent = ".".join(fields[:-1])
-                problems.append(field_problem(f"modifications.{key}", f"{parent} is not an object"))
+                problems.append(field_problem(field, f"{parent} is not an object"))
     if problems:
         raise refuse(ErrorCode.INVALID_INPUT, "invalid modifications", problems)
     return document
@@ -173,10 +228,12 @@ def merge(
     *,
     modifications: Mapping[str, JsonValue] | None = None,
     values_field: str = "merge",
+    max_text: int = DEFAULT_MAX_TEXT,
 ) -> Merged:
     """The template with `modifications` set and every placeholder filled from `values`.
     INVALID_INPUT when a value names no placeholder of the template or a placeholder still used
-    has no value, each problem under `values_field` ('merge.photo')."""
+    has no value, each problem under `values_field` ('merge.photo'); PAYLOAD_TOO_LARGE past
+    `max_text` characters of text."""
     uses = placeholder_uses(template)
     problems = [
         field_problem(
@@ -197,7 +254,7 @@ def merge(
     ]
     if problems:
         raise refuse(ErrorCode.INVALID_INPUT, "cannot fill the template", problems)
-    return fill(document, values)
+    return fill(document, values, max_text=max_text, values_field=values_field)
 
 
 def problems_of(
@@ -228,10 +285,12 @@ def validated(merged: Merged, prefix: str = "") -> VideoSpec:
         raise refuse(ErrorCode.INVALID_INPUT, "invalid spec", problems_of(exc, merged, prefix)) from exc
 
 
-def check_template(spec: dict[str, Any], defaults: Mapping[str, MergeValue]) -> list[str]:
-    """A template being saved: its placeholders, once the spec with its defaults filled in has
-    passed as a spec (placeholders without a default stay as they are written); INVALID_INPUT
-    naming `spec.…` or `defaults.…` otherwise."""
+def check_template(
+    spec: dict[str, Any], defaults: Mapping[str, MergeValue], *, max_text: int = DEFAULT_MAX_TEXT
+) -> list[str]:
+    """A template being saved: its placeholders, once the spec with its defaults filled in (at
+    most `max_text` characters of text) has passed as a spec (placeholders without a default stay
+    as they are written); INVALID_INPUT naming `spec.…` or `defaults.…` otherwise."""
     uses = placeholder_uses(spec)
     unknown = [
         field_problem(
@@ -242,7 +301,7 @@ def check_template(spec: dict[str, Any], defaults: Mapping[str, MergeValue]) -> 
     ]
     if unknown:
         raise refuse(ErrorCode.INVALID_INPUT, "invalid defaults", unknown)
-    validated(fill(spec, defaults), "spec.")
+    validated(fill(spec, defaults, max_text=max_text, values_field="defaults"), "spec.")
     return list(uses)
 
 
@@ -253,8 +312,15 @@ def render(
     modifications: Mapping[str, JsonValue] | None = None,
     *,
     values_field: str = "merge",
+    max_text: int = DEFAULT_MAX_TEXT,
 ) -> VideoSpec:
     """A saved template filled for one render: values over the defaults (which name only the
     template's placeholders, so an unknown name is the caller's)."""
-    merged = merge(spec, {**defaults, **values}, modifications=modifications, values_field=values_field)
+    merged = merge(
+        spec,
+        {**defaults, **values},
+        modifications=modifications,
+        values_field=values_field,
+        max_text=max_text,
+    )
     return validated(merged)

@@ -91,8 +91,15 @@ class PromptController(Controller):
         description="A job rendering the prompt at the style, duration and aspect ratio asked; follow it "
         "with GET /api/videos/{jobId} (or WS /ws/jobs/{jobId}).",
         responses={
-            400: _failure("Invalid prompt, style, duration or aspectRatio (INVALID_INPUT, naming each)."),
-            401: _failure("No or invalid API key (UNAUTHORIZED)."),
+            400: _failure(
+                "Invalid prompt (blank, or punctuation only), style, duration or aspectRatio "
+                "(INVALID_INPUT, naming each)."
+            ),
+            401: _failure("No or invalid API key, or two that disagree (UNAUTHORIZED)."),
+            413: _failure(
+                "Body larger than MAX_REQUEST_BODY_BYTES, or the job larger than one Kafka message "
+                "(PAYLOAD_TOO_LARGE)."
+            ),
             429: _failure("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED)."),
             503: _failure("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
         },

@@ -26,6 +26,10 @@ class JobPublisher:
             acks="all",
             enable_idempotence=False,
             request_timeout_ms=15_000,
+            max_request_size=self._settings.kafka_max_message_bytes,
+            compression_type=None
+            if self._settings.kafka_compression_type == "none"
+            else self._settings.kafka_compression_type,
         )
         await self._started.start()
 

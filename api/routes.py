@@ -77,10 +77,14 @@ def error_spec(description: str) -> ResponseSpec:
 
 # Answers any /api/v1 route can give before its handler runs (auth guard, rate limit).
 GUARD_RESPONSES = {
-    401: error_spec("No or invalid API key (UNAUTHORIZED)."),
+    401: error_spec("No or invalid API key, or two that disagree (UNAUTHORIZED)."),
     429: error_spec("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After)."),
 }
 UNKNOWN_JOB = error_spec("Unknown job, or another tenant's (NOT_FOUND).")
+TOO_LARGE = error_spec(
+    "Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka "
+    "message, KAFKA_MAX_MESSAGE_BYTES (PAYLOAD_TOO_LARGE)."
+)
 
 
 class VideoController(Controller):
@@ -111,7 +115,7 @@ class VideoController(Controller):
             ),
             404: error_spec("Unknown template, or another tenant's (NOT_FOUND)."),
             409: error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
-            413: error_spec("Body larger than MAX_REQUEST_BODY_BYTES (PAYLOAD_TOO_LARGE)."),
+            413: TOO_LARGE,
             422: error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
             500: error_spec("The render failed (FFMPEG_ERROR, MEMORY_LIMIT_EXCEEDED, INTERNAL_ERROR)."),
             502: error_spec(

@@ -14,7 +14,7 @@ from litestar.params import Body, FromPath, QueryParameter
 
 from api.auth import current_tenant
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, error_spec
+from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
 from api.templates import template_summary, template_view
 from schemas.templates import TemplateBody, TemplateList, TemplateView
 
@@ -37,7 +37,7 @@ class TemplateController(Controller):
         summary="Save a template",
         description="A video spec whose string values may hold {{placeholders}}, with defaults. Checked "
         "now; render it with POST /api/v1/videocreate {template_id, merge, modifications}.",
-        responses={400: INVALID, **GUARD_RESPONSES},
+        responses={400: INVALID, 413: TOO_LARGE, **GUARD_RESPONSES},
     )
     async def create(
         self,
@@ -79,7 +79,7 @@ class TemplateController(Controller):
         "/{template_id:str}",
         summary="Replace a template",
         description="The whole template (name, spec, defaults), checked like a new one.",
-        responses={400: INVALID, 404: UNKNOWN, **GUARD_RESPONSES},
+        responses={400: INVALID, 404: UNKNOWN, 413: TOO_LARGE, **GUARD_RESPONSES},
     )
     async def replace(
         self,

@@ -1,8 +1,9 @@
 """Templates as the API serves them: save, read, list, delete, and fill one for a render.
 
-A save is checked (api/merge.py), published to the templates topic and folded back before the
-answer, so the caller's next request, on any instance, sees it. Rendering fills the template and
-hands an ordinary spec to the job service: a template's job is a job like any other.
+A save is checked (api/merge.py, and the size of its record against KAFKA_MAX_MESSAGE_BYTES),
+published to the templates topic and folded back before the answer, so the caller's next request,
+on any instance, sees it. Rendering fills the template and hands an ordinary spec to the job
+service: a template's job is a job like any other.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 from pydantic import JsonValue
 
+from api.bounds import check_record_size
 from api.errors import ApiError
 from api.merge import check_template, placeholder_uses, render
 from api.publisher import JobPublisher
@@ -27,6 +29,7 @@ from schemas.templates import (
     TemplateView,
 )
 from schemas.views import iso
+from streams.codec import encode, key_bytes
 
 
 def template_view(record: TemplateRecord) -> TemplateView:
@@ -51,19 +54,24 @@ def template_summary(record: TemplateRecord) -> TemplateSummary:
     )
 
 
-def _checked(body: TemplateBody) -> None:
-    try:
-        check_template(body.spec, body.defaults)
-    except JobError as exc:
-        raise ApiError.of(exc) from exc
-
-
 class Templates:
-    def __init__(self, store: TemplateStore, publisher: JobPublisher) -> None:
+    def __init__(self, store: TemplateStore, publisher: JobPublisher, max_message_bytes: int) -> None:
+        """`max_message_bytes` (KAFKA_MAX_MESSAGE_BYTES) bounds a saved template's record and the
+        text a filled one may hold."""
         self.store = store
         self._publisher = publisher
+        self._max_message_bytes = max_message_bytes
+
+    def _checked(self, body: TemplateBody) -> None:
+        try:
+            check_template(body.spec, body.defaults, max_text=self._max_message_bytes)
+        except JobError as exc:
+            raise ApiError.of(exc) from exc
 
     async def _publish(self, template_id: str, record: TemplateRecord | None) -> None:
+        if record is not None:
+            key, value = key_bytes(template_id), encode(record)
+            check_record_size("the template", key, value, self._max_message_bytes)
         await self._publisher.template(template_id, record)
         await self.store.catch_up()  # acknowledged, so below the end offsets: folded on return
 
@@ -78,7 +86,7 @@ class Templates:
         return record
 
     async def create(self, body: TemplateBody, tenant: str | None) -> TemplateRecord:
-        _checked(body)
+        self._checked(body)
         template_id, now = TEMPLATE_PREFIX + secrets.token_hex(6), time.time()
         record = TemplateRecord(
             template_id=template_id,
@@ -94,7 +102,7 @@ class Templates:
 
     async def replace(self, template_id: str, body: TemplateBody, tenant: str | None) -> TemplateRecord:
         current = await self.own(template_id, tenant)
-        _checked(body)
+        self._checked(body)
         record = current.model_copy(
             update={
                 "name": body.name,
@@ -129,6 +137,13 @@ class Templates:
         modifications: a spec like any other, or a 400 naming what does not fit."""
         record = await self.own(template_id, tenant)
         try:
-            return render(record.spec, record.defaults, values, modifications, values_field=values_field)
+            return render(
+                record.spec,
+                record.defaults,
+                values,
+                modifications,
+                values_field=values_field,
+                max_text=self._max_message_bytes,
+            )
         except JobError as exc:
             raise ApiError.of(exc) from exc

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from api.compositions import refuse
-from api.merge import Merged, Path, merge, problems_of, validated
+from api.merge import DEFAULT_MAX_TEXT, Merged, Path, merge, problems_of, validated
 from schemas.errors import ErrorCode
 from schemas.generate import Track, TracksTemplate
 from schemas.spec import VideoSpec
@@ -85,10 +85,12 @@ def _track_path(loc: Path) -> Path:
     return loc
 
 
-def inline_spec(template: dict[str, Any], inputs: MergeValues) -> VideoSpec:
-    """An inline template (track form, or a spec with `elements`) filled with `inputs`; a 400's
-    fields are under `template.` and `inputs.`."""
-    merged = merge(template, inputs, values_field="inputs")
+def inline_spec(
+    template: dict[str, Any], inputs: MergeValues, *, max_text: int = DEFAULT_MAX_TEXT
+) -> VideoSpec:
+    """An inline template (track form, or a spec with `elements`) filled with `inputs` (at most
+    `max_text` characters of text); a 400's fields are under `template.` and `inputs.`."""
+    merged = merge(template, inputs, values_field="inputs", max_text=max_text)
     if "tracks" not in template:
         return validated(merged, PREFIX)
     try:

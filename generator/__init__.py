@@ -21,6 +21,7 @@ from generator.remote import RemoteGenerator
 from generator.scenes import FPS, video_spec
 from generator.storyboard import storyboard
 from generator.styles import STYLES
+from schemas.errors import ErrorCode, JobError
 from schemas.events import AspectRatio, PromptInfo
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -50,7 +51,11 @@ class StoryboardGenerator:
     async def spec(self, prompt: PromptInfo) -> VideoSpec:
         style = STYLES[prompt.style]
         width, height = FRAME_SIZES[prompt.aspect_ratio]
-        scenes = storyboard(prompt.prompt, prompt.duration, style, FPS)
+        try:
+            scenes = storyboard(prompt.prompt, prompt.duration, style, FPS)
+        except ValueError as exc:
+            problem = {"field": "prompt", "message": str(exc)}
+            raise JobError(ErrorCode.INVALID_INPUT, f"invalid prompt: {exc}", {"fields": [problem]}) from exc
         music = music_url(self._settings, style.music)
         return video_spec(scenes, style, width, height, prompt.duration, music)
 

@@ -2,10 +2,12 @@
 asked duration at the style's pace. Pure text and arithmetic.
 
 Phrases are split after sentence ends and clause marks (which stay with their words), then into
-groups of at most the style's words on screen. There are about `duration / scene_seconds` scenes
-(at least two once the video lasts two seconds, so something changes): when the prompt has more
-groups, neighbours share a scene; when it has fewer, the longest groups are halved, and when no
-group can be halved any more, the words come round again. Scenes start on frame boundaries and
+groups of at most the style's words on screen; a lone clause mark ('-', '(') is one word with its
+neighbour and a phrase of marks alone is dropped, so no scene is left with nothing to show. There
+are about `duration / scene_seconds` scenes (at least two once the video lasts two seconds, so
+something changes): when the prompt has more groups, neighbours share a scene; when it has fewer,
+the longest groups are halved, and when no group can be halved any more, the words come round
+again. Scenes start on frame boundaries and
 the last one ends at the duration.
 """
 
@@ -29,10 +31,26 @@ class Scene:
     length: float
 
 
+def _is_mark(text: str) -> bool:
+    """Nothing but clause marks (and spaces): what a scene's text drops from its end."""
+    return not text.replace(" ", "").strip(_DANGLING)
+
+
 def phrases(prompt: str) -> list[str]:
     """The prompt's sentences and clauses with their punctuation, whitespace collapsed."""
     parts = (" ".join(part.split()) for part in _BREAKS.split(prompt))
-    return [part for part in parts if part]
+    return [part for part in parts if part and not _is_mark(part)]
+
+
+def _words(phrase: str) -> list[str]:
+    """The phrase's words, a lone clause mark joined to the word before it (or, first, after it)."""
+    words: list[str] = []
+    for word in phrase.split():
+        if words and (_is_mark(word) or _is_mark(words[-1])):
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    return words
 
 
 def _groups(words: list[str], limit: int) -> list[list[str]]:
@@ -69,12 +87,15 @@ def scene_count(duration: float, scene_seconds: float) -> int:
 
 
 def storyboard(prompt: str, duration: float, style: Style, fps: float) -> list[Scene]:
-    """Scenes covering [0, duration) back to back, each with its words."""
-    groups = [group for phrase in phrases(prompt) for group in _groups(phrase.split(), style.max_words)]
+    """Scenes covering [0, duration) back to back, each with its words; ValueError when the prompt
+    has none (nothing but punctuation)."""
+    groups = [group for phrase in phrases(prompt) for group in _groups(_words(phrase), style.max_words)]
+    if not groups:
+        raise ValueError("the prompt has no words to show, only clause marks")
     texts = _fit(groups, scene_count(duration, style.scene_seconds))
     starts = [round(n * duration / len(texts) * fps) / fps for n in range(len(texts))]
     ends = [*starts[1:], duration]
     return [
-        Scene(" ".join(words).rstrip(_DANGLING).strip(), start, end - start)
+        Scene(" ".join(words).rstrip(_DANGLING + " ").strip(), start, end - start)
         for words, start, end in zip(texts, starts, ends, strict=True)
     ]

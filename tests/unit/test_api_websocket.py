@@ -148,6 +148,7 @@ def test_a_late_subscriber_gets_the_final_state_at_once(stack: tuple[TestClient[
         ("/ws/jobs/vg_1", {"X-API-Key": "kb"}, 4404),  # another tenant's job
         ("/ws/jobs/vg_1", {}, 4401),
         ("/ws/jobs/vg_1?api_key=wrong", {}, 4401),
+        ("/ws/jobs/vg_1?api_key=kb", {"X-API-Key": "ka"}, 4401),
     ],
 )
 def test_refusals_close_after_accept_with_a_code_and_reason(

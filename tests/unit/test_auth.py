@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from agents.callbacks import signing_secret
 from api.app import create_app
 from api.auth import KeyRing, presented_key
+from api.errors import ApiError
 from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
@@ -70,10 +71,25 @@ def test_pairs_keep_colons_in_values() -> None:
         ({"authorization": "Basic abc", "x-api-key": "k3"}, "k3"),
         ({"authorization": "Bearer "}, None),
         ({}, None),
+        ({"authorization": "Bearer k1", "x-api-key": " k1"}, "k1"),
     ],
 )
 def test_key_from_headers(headers: dict[str, str], key: str | None) -> None:
     assert presented_key(headers) == key
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ({"authorization": "Bearer k1", "x-api-key": "k2"}, None),
+        ({"authorization": "Bearer k1"}, {"api_key": "k2"}),
+        ({"x-api-key": "k1"}, {"api_key": "k2"}),
+    ],
+)
+def test_two_keys_that_disagree_are_refused(headers: dict[str, str], query: dict[str, str] | None) -> None:
+    with pytest.raises(ApiError) as caught:
+        presented_key(headers, query)
+    assert caught.value.code == "UNAUTHORIZED" and caught.value.details == {"reason": "conflicting keys"}
 
 
 def test_rate_limiter_bursts_then_refills() -> None:
@@ -159,6 +175,20 @@ def test_every_video_route_needs_a_key_and_health_does_not() -> None:
             assert response.headers["www-authenticate"].startswith("Bearer")
     assert client.get("/health").status_code == 200
     assert client.get("/docs/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize("other", ["kb", "wrong"])
+def test_a_bearer_and_an_x_api_key_that_disagree_are_401(other: str) -> None:
+    client = _client()
+    for method, path in [("GET", "/api/v1/videoresult/vg_done"), ("POST", "/api/v1/videocreate")]:
+        response = client.request(method, path, headers={"Authorization": "Bearer ka", "X-API-Key": other})
+        assert response.status_code == 401, (method, path, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "UNAUTHORIZED" and error["details"] == {"reason": "conflicting keys"}
+    same = client.get(
+        "/api/v1/videoresult/vg_done", headers={"Authorization": "Bearer ka", "X-API-Key": "ka"}
+    )
+    assert same.status_code == 200
 
 
 def test_another_tenants_job_is_404_never_its_data() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.merge import check_template, merge, placeholder_uses, render
+from api.merge import MAX_MODIFICATION_FIELDS, MAX_SHOWN_KEY, check_template, merge, placeholder_uses, render
 from schemas.errors import ErrorCode, JobError
 
 TEMPLATE: dict[str, Any] = {
@@ -128,3 +128,32 @@ def test_modifications_find_ids_with_dots_and_refuse_unknown_elements() -> None:
         _refused(render, TEMPLATE, DEFAULTS, {"name": "A", "photo": "p"}, {"title.x": {"left": 1}})
     )
     assert list(fields) == ["elements.1.x"], "a modified value is validated like any other"
+
+
+def test_a_modification_path_is_bounded_before_it_nests() -> None:
+    """5,000 dotted fields would nest 5,000 objects deep: past Python's recursion limit."""
+    key = "title." + ".".join(["a"] * 5000)
+    error = _refused(render, TEMPLATE, DEFAULTS, {"name": "A", "photo": "p"}, {key: 1})
+    [(field, message)] = _fields(error).items()
+    assert field == f"modifications.{key[:MAX_SHOWN_KEY]}…"
+    assert f"at most {MAX_MODIFICATION_FIELDS} dotted fields" in message
+    deepest = "title." + ".".join(["a"] * MAX_MODIFICATION_FIELDS)
+    merged = merge(TEMPLATE, {**DEFAULTS, "name": "A", "photo": "p"}, modifications={deepest: 1})
+    assert merged.document["elements"][1]["a"]["a"]
+
+
+def test_a_whole_number_of_any_size_is_spliced_as_its_digits() -> None:
+    merged = merge({"text": "n = {{n}}"}, {"n": 10**30})
+    assert merged.document["text"] == "n = " + "1" + "0" * 30
+
+
+def test_filling_is_bounded_however_often_a_value_is_used() -> None:
+    template = {"a": " ".join(["{{v}}"] * 100), "b": ["{{v}}"] * 100}
+    assert len(merge(template, {"v": "x" * 40}, max_text=8_100).document["a"]) == 4_099
+    with pytest.raises(JobError) as caught:
+        merge(template, {"v": "x" * 1000}, max_text=50_000, values_field="inputs")
+    assert caught.value.code == ErrorCode.PAYLOAD_TOO_LARGE
+    assert list(_fields(caught.value)) == ["inputs"] and "50000 characters" in caught.value.message
+    with pytest.raises(JobError) as caught:
+        check_template({"text": "{{v}} {{v}}"}, {"v": "x" * 600}, max_text=1000)
+    assert caught.value.code == ErrorCode.PAYLOAD_TOO_LARGE and list(_fields(caught.value)) == ["defaults"]
