@@ -131,7 +131,10 @@ runtime = StageRuntime(
 )
 deliveries = Deliveries()
 log_reader = LogReader(
-    get_settings().bootstrap_servers, topics.APP_ID, get_settings().kafka_fetch_max_wait_ms
+    get_settings().bootstrap_servers,
+    {topics.REQUESTED: topics.INTAKE_GROUP},
+    topics.STAGES_GROUP,
+    get_settings().kafka_fetch_max_wait_ms,
 )
 recovery = Recovery(runtime, log_reader, deliveries, partition_of, ready_partitions)
 runtime.bus.ended_in_log = recovery.ended_in_log

@@ -15,6 +15,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.settings import Settings
+from streams.poison import getmany_past_unreadable
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ class TopicFold:
         assert self._consumer is not None
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
+                batches = await getmany_past_unreadable(
+                    self._consumer, self._skip_unreadable, timeout_ms=200, max_records=1000
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -81,9 +84,16 @@ class TopicFold:
                 continue
             for records in batches.values():
                 for record in records:
-                    self._apply(record)
+                    try:
+                        self._apply(record)
+                    except Exception:  # one record must not stop this instance following the topic
+                        log.exception("skipping %s[%d]@%d", record.topic, record.partition, record.offset)
             self._advanced.set()
             self._advanced = asyncio.Event()
+
+    async def _skip_unreadable(self, tp: TopicPartition, offset: int, exc: BaseException) -> None:
+        """The workers dead-letter what they cannot read; an API instance only reads past it."""
+        log.error("skipping an undecodable record at %s@%d: %s", tp, offset, exc)
 
     async def catch_up(self, timeout: float = CATCH_UP_TIMEOUT_SECONDS) -> bool:
         """Wait until everything on the topic as of now has been folded in."""

@@ -10,49 +10,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+
+from streams.poison import getmany_past_unreadable
 
 log = logging.getLogger(__name__)
 
 MAX_SCANNED = 20_000
+SCAN_SECONDS = 5.0
 POLL_MS = 200
 
 
 class LogReader:
-    """A consumer of its own (no group membership: partitions are assigned per look-up) that
-    also reads `group`'s committed offsets."""
+    """A consumer of its own for look-ups (no group: partitions are assigned per look-up), and one
+    per consumer group for its committed offsets (aiokafka's admin client cannot parse Tansu's
+    OffsetFetch answers; a consumer's `committed` can)."""
 
-    def __init__(self, bootstrap_servers: str, group: str, fetch_max_wait_ms: int = 100) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_of: Mapping[str, str],
+        default_group: str,
+        fetch_max_wait_ms: int = 100,
+    ) -> None:
         self._bootstrap = bootstrap_servers
-        self._group = group
+        self._group_of = group_of
+        self._default_group = default_group
         self._fetch_max_wait_ms = fetch_max_wait_ms
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumers: dict[str | None, AIOKafkaConsumer] = {}
         self._lock = asyncio.Lock()
 
-    async def _started(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
+    async def _started(self, group: str | None = None) -> AIOKafkaConsumer:
+        """Consumers with a group never subscribe: they only assign partitions, so they never join
+        (or disturb) the group whose offsets they read."""
+        if group not in self._consumers:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
-                group_id=self._group,
+                group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self._fetch_max_wait_ms,
             )
             await consumer.start()
-            self._consumer = consumer
-        return self._consumer
+            self._consumers[group] = consumer
+        return self._consumers[group]
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        consumers, self._consumers = list(self._consumers.values()), {}
+        for consumer in consumers:
+            await consumer.stop()
 
     async def committed(self, topic: str, partition: int) -> int | None:
-        """The group's committed offset there: the next offset the group will read."""
+        """The committed offset of the group that consumes `topic`: the next offset it will read."""
         async with self._lock:
-            consumer = await self._started()
+            consumer = await self._started(self._group_of.get(topic, self._default_group))
             tp = TopicPartition(topic, partition)
             consumer.assign([tp])
             return await consumer.committed(tp)
@@ -78,16 +92,26 @@ class LogReader:
     ) -> list[ConsumerRecord[bytes, bytes]]:
         found: list[ConsumerRecord[bytes, bytes]] = []
         scanned = 0
+        deadline = time.monotonic() + SCAN_SECONDS
         while scanned < MAX_SCANNED and await consumer.position(tp) < end:
-            try:
-                batch = await consumer.getmany(tp, timeout_ms=POLL_MS, max_records=1_000)
-            except KafkaError as exc:  # a batch no client can read: step over it
-                position = await consumer.position(tp)
-                log.warning("skipping unreadable record %s@%d in a look-up: %s", tp, position, exc)
-                consumer.seek(tp, position + 1)
-                continue
+            if time.monotonic() > deadline:  # a broker whose end offset is past its last record
+                log.warning(
+                    "look-up on %s stopped at %d of %d after %gs",
+                    tp,
+                    await consumer.position(tp),
+                    end,
+                    SCAN_SECONDS,
+                )
+                break
+            batch = await getmany_past_unreadable(
+                consumer, _skip_unreadable, tp, timeout_ms=POLL_MS, max_records=1_000
+            )
             for record in batch.get(tp, []):
                 scanned += 1
                 if record.key == key and record.offset < end:
                     found.append(record)
         return found
+
+
+async def _skip_unreadable(tp: TopicPartition, offset: int, exc: BaseException) -> None:
+    """A look-up reads past what the consumers dead-letter."""

@@ -21,6 +21,10 @@ BATCH_ITEMS = "videogen.batches.items"
 CHUNKS = "videogen.render.chunks"  # keyed by job id and chunk number: chunks spread over the group
 TEMPLATES = "videogen.templates"
 
+# Consumer groups: Faust's (every stage but the intake), and the intake's own (agents/validate.py).
+STAGES_GROUP = APP_ID
+INTAKE_GROUP = f"{APP_ID}-intake"
+
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
 BATCH_TABLE = "batches"

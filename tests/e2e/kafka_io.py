@@ -8,6 +8,9 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.produce import ProduceRequest
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 
 async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = None) -> tuple[int, int]:
@@ -51,3 +54,33 @@ async def read_topic(
         return messages
     finally:
         await consumer.stop()
+
+
+def corrupt_batch(key: bytes, value: bytes) -> bytes:
+    """A v2 record batch whose CRC does not match its records: what a broken producer or disk
+    leaves, and what no consumer can decode."""
+    builder = DefaultRecordBatchBuilder(
+        magic=2, compression_type=0, is_transactional=False, producer_id=-1, producer_epoch=-1,
+        base_sequence=-1, batch_size=1 << 20,
+    )  # fmt: skip
+    builder.append(0, timestamp=None, key=key, value=value, headers=[])
+    data = bytearray(builder.build())
+    data[-2] ^= 0xFF
+    return bytes(data)
+
+
+async def produce_raw_batch(bootstrap: str, topic: str, partition: int, batch: bytes) -> None:
+    """A record batch sent as it is, past the producer's own encoding."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    try:
+        client.add_topic(topic)
+        await client.force_metadata_update()
+        node = client.cluster.leader_for_partition(TopicPartition(topic, partition))
+        request = ProduceRequest(
+            required_acks=-1, timeout=10_000, topics=[(topic, [(partition, batch)])], transactional_id=None
+        )
+        response = await client.send(node, request)
+        assert response.topics[0][1][0][1] == 0, response
+    finally:
+        await client.close()
