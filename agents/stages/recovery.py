@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from agents.stages.runtime import BoundedIds, StageRuntime
+from agents.stages.runtime import LOG_MARGIN_SECONDS, BoundedIds, StageRuntime
 from schemas.errors import ErrorCode, JobError
 from schemas.events import PIPELINE, TERMINAL, JobEvent, JobState, Stage, apply_event
 from streams import topics
@@ -34,8 +34,6 @@ INPUT_TOPIC: dict[Stage, str] = {
     "upload": topics.RENDERED,
     "notify": topics.UPLOADED,
 }
-# A stage message is written a little before the event that says so; clocks of two hosts differ too.
-HANDOFF_MARGIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ class Recovery:
         """The job's state with any of its events that the local copy missed folded in."""
         newer = [
             event
-            for event in await self.events_since(state.job_id, state.updated_at - HANDOFF_MARGIN_SECONDS)
+            for event in await self.events_since(state.job_id, state.updated_at - LOG_MARGIN_SECONDS)
             if event.at > state.updated_at or event.status in TERMINAL
         ]
         if not newer:
@@ -174,7 +172,7 @@ class Recovery:
     async def _redrive_one(self, state: JobState, pending: Pending) -> bool:
         job_id, partition = state.job_id, self.partition_of(state.job_id)
         found = await self.log.find(
-            pending.topic, partition, key_bytes(job_id), int((pending.since - HANDOFF_MARGIN_SECONDS) * 1000)
+            pending.topic, partition, key_bytes(job_id), int((pending.since - LOG_MARGIN_SECONDS) * 1000)
         )
         if not found:
             log.warning(

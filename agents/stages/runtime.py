@@ -44,6 +44,8 @@ SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
 EndedInLog = Callable[[str, float], Awaitable[bool]]
 # How far back the log is read for the end of a job whose start is unknown.
 LOOKBACK_SECONDS = 3_600.0
+# Events are stamped by the clocks of several hosts: the log is read from a little before a time.
+LOG_MARGIN_SECONDS = 10.0
 
 
 class JobStates(Protocol):
@@ -152,6 +154,9 @@ class Bus:
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)
             return False
         self._ended.add(event.job_id)  # before any await: a concurrent end of the job sees it
+        state = self._states.get(event.job_id)
+        if state is not None:  # an end can only follow the last event this worker folded
+            since = max(since, state.updated_at - LOG_MARGIN_SECONDS)
         if await self._ended_in_log(event.job_id, since):
             log.info(
                 "job %s already ended (its events say so); not announcing %s", event.job_id, event.status
