@@ -2,7 +2,8 @@
 
 Starts what `videogen up` starts (Tansu broker, moto S3, the analytics store, the API) with N
 workers on 127.0.0.1 free ports, submits the jobs (noise tiles on a colour background, so each
-render takes a few seconds), SIGKILLs K random workers at random moments (each restarted at once,
+render takes a few seconds; every third job's source drips over a few seconds, so kills land mid-fetch
+on the victim or the survivor), SIGKILLs K random workers at random moments (each restarted at once,
 as `videogen up` would), waits for every job to end, then reads `videogen.jobs.events` and
 `videogen.jobs.results` to their end and checks S3:
 
@@ -13,6 +14,9 @@ as `videogen up` would), waits for every job to end, then reads `videogen.jobs.e
   result says, not decodable, or of other dimensions or duration than asked;
 - stages finished twice (a stage's work done again after it was handed on) and stages redone
   (started more than once: expected after a kill, reported);
+- terminal results per job (exactly 1), and jobs stuck 60 s or more without an event;
+- a restart of every worker after the jobs ended, with a stalled-job limit of about a second: it
+  must announce nothing for them;
 - rebalances per kill, from the workers' JSON logs (Faust logs "Executing _on_partitions_assigned"
   once per member and generation; aiokafka's "Joined group" lines are below its WARNING level);
 - recovery time per job in flight on a killed worker: kill -> its first event from another
@@ -32,6 +36,7 @@ import asyncio
 import contextlib
 import functools
 import http.server
+import itertools
 import os
 import random
 import shutil
@@ -70,6 +75,13 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 STAGES = ("validate", "fetch", "render", "upload", "notify")
 ASSIGNED = "Executing _on_partitions_assigned"
 REBALANCE_GAP_SECONDS = 1.5
+SLOW_FETCH_SECONDS = 4.0
+SLOW_CHUNKS = 40
+STUCK_SECONDS = 60.0
+# After the run every worker is restarted with this stalled-job limit, then watched this long (past
+# one stalled-job check): it must announce nothing for the jobs that already ended.
+AFTER_STALLED_MINUTES = 0.02
+AFTER_WATCH_SECONDS = 40.0
 Event = dict[str, Any]
 
 
@@ -535,11 +547,36 @@ def make_media(root: Path) -> None:
     subprocess.run([*head, "color=c=red:s=64x64:d=1", "-frames:v", "1", str(root / "logo.png")], check=True)
 
 
+class _Media(_Quiet):
+    """Serves the media; under /slow/ a file drips over SLOW_FETCH_SECONDS, so a worker can be
+    killed (or survive a kill) in the middle of a fetch."""
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/slow/"):
+            super().do_GET()
+            return
+        path = Path(self.directory) / self.path.removeprefix("/slow/").lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        chunk = max(1, len(data) // SLOW_CHUNKS)
+        with contextlib.suppress(OSError):
+            for start in range(0, len(data), chunk):
+                self.wfile.write(data[start : start + chunk])
+                self.wfile.flush()
+                time.sleep(SLOW_FETCH_SECONDS / SLOW_CHUNKS)
+
+
 @contextlib.contextmanager
 def media_server(root: Path) -> Iterator[str]:
     """The bench media on loopback; yields the base URL."""
     make_media(root)
-    handler = functools.partial(_Quiet, directory=str(root))
+    handler = functools.partial(_Media, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -549,8 +586,11 @@ def media_server(root: Path) -> Iterator[str]:
         server.server_close()
 
 
-def job_spec(base: str, n: int, width: int, height: int, seconds: float) -> dict[str, Any]:
-    """A colour background, a looped noise tile (a quarter of the frame), a logo and a caption."""
+def job_spec(
+    base: str, n: int, width: int, height: int, seconds: float, slow_fetch: bool = False
+) -> dict[str, Any]:
+    """A colour background, a looped noise tile (a quarter of the frame), a logo and a caption;
+    a fetch-heavy job's tile drips from the media server for SLOW_FETCH_SECONDS."""
     tile_w, tile_h = max(2, width // 2 // 2 * 2), max(2, height // 2 // 2 * 2)
     return {
         "output_format": "mp4",
@@ -562,7 +602,7 @@ def job_spec(base: str, n: int, width: int, height: int, seconds: float) -> dict
             {"type": "color", "color": "#203040"},
             {
                 "type": "video",
-                "source": f"{base}/noise.mp4",
+                "source": f"{base}/slow/noise.mp4" if slow_fetch else f"{base}/noise.mp4",
                 "duration_mode": "loop",
                 "x": (n * 37) % max(1, width - tile_w),
                 "y": height // 4,
@@ -741,6 +781,39 @@ class Chaos:
                 return
 
 
+def restart_after_the_end(stack: Stack, workers: list[Child]) -> None:
+    """Stop every worker and start it again with a stalled-job limit of about a second: each is
+    given partitions whose jobs all ended, and must announce nothing for them (a worker with a
+    stale copy of job state once failed completed jobs)."""
+    for child in workers:
+        if child.process is not None and child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(30)
+        child.env["STALLED_JOB_MINUTES"] = f"{AFTER_STALLED_MINUTES:g}"
+        stack.spawn(child)
+    deadline = time.monotonic() + 120
+    while not all(alive(w) and w.ready() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(f"restarted every worker after the end; watching {AFTER_WATCH_SECONDS:g}s", flush=True)
+    time.sleep(AFTER_WATCH_SECONDS)
+
+
+def stuck(events: list[Event], limit: float = STUCK_SECONDS) -> dict[str, float]:
+    """Jobs that went `limit` seconds or more without an event before their end (or ever)."""
+    by_job: dict[str, list[float]] = {}
+    for event in events:
+        if event.get("current_step") != "callback":
+            by_job.setdefault(event["job_id"], []).append(float(event["at"]))
+    longest = {}
+    for job_id, times in by_job.items():
+        times.sort()
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        if gaps and max(gaps) >= limit:
+            longest[job_id] = max(gaps)
+    return longest
+
+
 def report(
     verdicts: list[JobVerdict],
     kills: list[Kill],
@@ -760,6 +833,13 @@ def report(
         f"\njobs {len(verdicts)}: {dict(statuses)}\n"
         f"lost {len(lost)}  duplicated {len(duplicated)}  wrongly completed {len(wrong)}  "
         f"stage finished twice {len(twice)}  failed {len(failed)}   (all must be 0)"
+    )
+    per_job = Counter(len(v.results) for v in verdicts)
+    print(f"terminal results per job: {dict(sorted(per_job.items()))} (must be {{1: {len(verdicts)}}})")
+    late = stuck(events)
+    print(
+        f"stuck {STUCK_SECONDS:g}s or more without an event: {len(late)}"
+        + (f" { ({k: round(v) for k, v in late.items()}) }" if late else "")
     )
     for verdict in [*lost, *duplicated, *wrong, *twice, *failed]:
         print(f"  {verdict.describe()}")
@@ -804,7 +884,7 @@ def report(
         print(f"processes outlived their killed worker: {leftovers}")
     for crash in crashes:
         print(f"worker crash (not a kill): {crash}")
-    return not (lost or duplicated or wrong or twice or failed or leftovers or crashes)
+    return not (lost or duplicated or wrong or twice or failed or leftovers or crashes or late)
 
 
 def _secs(value: float | None) -> str:
@@ -841,7 +921,8 @@ def run(args: argparse.Namespace) -> int:
         api = f"http://{resolved.host}:{resolved.port}"
         tail = cleanup.enter_context(EventTail(resolved.bootstrap_servers))
         seconds = [round(rng.uniform(low, high), 1) for _ in range(args.jobs)]
-        specs = [job_spec(base, n, width, height, s) for n, s in enumerate(seconds)]
+        slow = {n for n in range(args.jobs) if args.fetch_heavy and n % args.fetch_heavy == 0}
+        specs = [job_spec(base, n, width, height, s, n in slow) for n, s in enumerate(seconds)]
         job_ids = submit(api, specs)
         expected = {job_id: Expected(width, height, s) for job_id, s in zip(job_ids, seconds, strict=True)}
         print(
@@ -853,6 +934,8 @@ def run(args: argparse.Namespace) -> int:
         chaos = Chaos(args, rng, stack, workers, tail, set(job_ids), started + args.timeout)
         chaos.run(started)
         print(f"every job ended or time is up at +{time.monotonic() - started:.1f}s; checking", flush=True)
+        if args.restart_after:
+            restart_after_the_end(stack, workers)
         events = read_to_end(resolved.bootstrap_servers, EVENTS)
         results = read_to_end(resolved.bootstrap_servers, RESULTS)
         scratch = Path(tempfile.mkdtemp(prefix="probe-", dir=data_dir))
@@ -894,6 +977,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1200.0, help="the bench stops itself after this")
     parser.add_argument(
         "--stall", type=float, default=90.0, help="after the kills, stop when no event came for this long"
+    )
+    parser.add_argument(
+        "--fetch-heavy", type=int, default=3, help="every Nth job fetches a source that drips (0: none)"
+    )
+    parser.add_argument(
+        "--restart-after",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="restart every worker once the jobs ended and check it announces nothing for them",
     )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--data-dir", default=None, help="default: a temporary directory")

@@ -461,6 +461,28 @@ def kill_in_stage(
     return done
 
 
+def kill_beside_stage(chaos: ChaosStack, tail: EventTail, stage: str, job_id: str) -> Round:
+    """Wait until the job has started `stage`, then SIGKILL the *other* worker: the survivor
+    finishes the stage while the group rebalances around it, and hands the job on (a hand-off made
+    then was once dropped by the rebalance, and the job sat until the stalled-job check)."""
+    event = tail.wait_for(
+        lambda e: e["job_id"] == job_id and e["stage"] == stage and e.get("stage_status") == "started",
+        STAGE_TIMEOUT,
+    )
+    assert event is not None, f"{job_id} did not start {stage} within {STAGE_TIMEOUT:g}s"
+    survivor = chaos.name_of(event["worker"])
+    victim = EXTRA_WORKER if survivor == UP_WORKER else UP_WORKER
+    readies = chaos.readies(victim)
+    pid, at = chaos.kill(victim)
+    kill = Kill(at, event["worker"], victim, f"beside the {stage} of {job_id} on {survivor}")
+    print(f"\n{stage} on {survivor}: SIGKILL {victim} (pid {pid}) beside it")
+    done = Round(f"{stage} (survivor)", job_id, victim, kill, str(event["attempt_id"]))
+    done.back_after = chaos.bring_back(victim, pid, readies)
+    if wait_ended(tail, {job_id}):
+        print(f"  {job_id} has not ended; moving on")  # judged at the end
+    return done
+
+
 def wait_ended(tail: EventTail, jobs: set[str], timeout: float = END_TIMEOUT) -> set[str]:
     """Wait until every job has ended; give up after `timeout`, or sooner when no event at all came
     for STALL_SECONDS (nothing runs any more). Returns the jobs that have not ended."""
@@ -536,6 +558,11 @@ def test_jobs_end_once_with_a_good_video_whatever_dies(chaos: ChaosStack, tmp_pa
         assert rounds[-1].victim == UP_WORKER
         assert "videogen: worker exited with -9; restarting in" in chaos.up_log()
 
+        # 5. the survivor is mid-fetch when the other worker is killed
+        target = submit(slow_fetch_job(chaos.media))
+        background()
+        rounds.append(kill_beside_stage(chaos, tail, "fetch", target))
+
         wait_ended(tail, set(specs))
         chaos.watch()
 
@@ -574,6 +601,8 @@ def test_jobs_end_once_with_a_good_video_whatever_dies(chaos: ChaosStack, tmp_pa
     assert not bad, "\n".join(bad + chaos.errors() + (where(chaos.bootstrap, lost) if lost else []))
     assert all(len(v.objects) == 1 for v in verdicts)
     for done in rounds:  # each kill interrupted the stage it was meant to
+        if done.stage.endswith("(survivor)"):
+            continue  # the survivor's stage was not interrupted: it must finish once, as judged
         assert done.job_id in in_flight[id(done)], f"{done.job_id} was not in flight on {done.victim}"
         interrupted = [
             e
