@@ -3,11 +3,14 @@ stalled ones failed (agents/stages/recovery.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from agents.stages.state import fold
 from agents.wiring import folded, log_reader, recovery, runtime
 from streams.app import app, events_topic
+
+log = logging.getLogger(__name__)
 
 STALL_CHECK_SECONDS = 30.0
 REDRIVE_CHECK_SECONDS = 2.0
@@ -22,12 +25,18 @@ async def fold_job_events(stream: Any) -> None:
 
 @app.timer(REDRIVE_CHECK_SECONDS)
 async def redrive_stuck_jobs() -> None:
-    await recovery.redrive()
+    try:
+        await recovery.redrive()
+    except Exception:  # an exception in a Faust timer stops the whole worker
+        log.exception("recovery check failed; trying again in %gs", REDRIVE_CHECK_SECONDS)
 
 
 @app.timer(STALL_CHECK_SECONDS)
 async def check_stalled_jobs() -> None:
-    await recovery.fail_stalled()
+    try:
+        await recovery.fail_stalled()
+    except Exception:
+        log.exception("stalled-job check failed; trying again in %gs", STALL_CHECK_SECONDS)
 
 
 @app.on_before_shutdown.connect

@@ -14,7 +14,8 @@ as `videogen up` would), waits for every job to end, then reads `videogen.jobs.e
   result says, not decodable, or of other dimensions or duration than asked;
 - stages finished twice (a stage's work done again after it was handed on) and stages redone
   (started more than once: expected after a kill, reported);
-- terminal results per job (exactly 1), and jobs stuck 60 s or more without an event;
+- terminal results per job (exactly 1), and jobs stuck: 60 s or more without an event while a job
+  submitted after them on the same partition moved on;
 - a restart of every worker after the jobs ended, with a stalled-job limit of about a second: it
   must announce nothing for them;
 - rebalances per kill, from the workers' JSON logs (Faust logs "Executing _on_partitions_assigned"
@@ -61,6 +62,7 @@ import httpx
 import imageio_ffmpeg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from deploy.embedded import Child, Stack, start_api, start_infrastructure, start_worker
 from schemas.settings import Settings
@@ -83,6 +85,7 @@ STUCK_SECONDS = 60.0
 AFTER_STALLED_MINUTES = 0.02
 AFTER_WATCH_SECONDS = 40.0
 Event = dict[str, Any]
+_partitioner = DefaultPartitioner()  # the producers' own: a job's messages all land on this partition
 
 
 # --- reading the topics ------------------------------------------------------------------------
@@ -799,19 +802,34 @@ def restart_after_the_end(stack: Stack, workers: list[Child]) -> None:
     time.sleep(AFTER_WATCH_SECONDS)
 
 
-def stuck(events: list[Event], limit: float = STUCK_SECONDS) -> dict[str, float]:
-    """Jobs that went `limit` seconds or more without an event before their end (or ever)."""
-    by_job: dict[str, list[float]] = {}
+def stuck(events: list[Event], partitions: int, limit: float = STUCK_SECONDS) -> dict[str, float]:
+    """Jobs that waited `limit` seconds or more for their next event while a job submitted after
+    them on the same partition got to that stage: not waiting their turn (a partition's stage
+    messages are handled in order) but stranded. Returns the longest such wait per job."""
+    every = list(range(partitions))
+    by_job: dict[str, list[Event]] = {}
     for event in events:
         if event.get("current_step") != "callback":
-            by_job.setdefault(event["job_id"], []).append(float(event["at"]))
-    longest = {}
-    for job_id, times in by_job.items():
-        times.sort()
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        if gaps and max(gaps) >= limit:
-            longest[job_id] = max(gaps)
-    return longest
+            by_job.setdefault(event["job_id"], []).append(event)
+    for history in by_job.values():
+        history.sort(key=lambda e: float(e["at"]))
+    first = {job_id: float(history[0]["at"]) for job_id, history in by_job.items()}
+    partition = {job_id: _partitioner(job_id.encode(), every, every) for job_id in by_job}
+    found: dict[str, float] = {}
+    for job_id, history in by_job.items():
+        for before, after in itertools.pairwise(history):
+            t1, t2 = float(before["at"]), float(after["at"])
+            if t2 - t1 < limit:
+                continue
+            overtaken = any(
+                partition[other] == partition[job_id]
+                and first[other] > first[job_id]
+                and any(e["stage"] == after["stage"] and t1 < float(e["at"]) < t2 for e in others)
+                for other, others in by_job.items()
+            )
+            if overtaken:
+                found[job_id] = max(found.get(job_id, 0.0), t2 - t1)
+    return found
 
 
 def report(
@@ -821,6 +839,7 @@ def report(
     log_dir: Path,
     leftovers: list[str],
     crashes: list[str],
+    partitions: int,
 ) -> bool:
     """Print the figures; True when nothing was lost, duplicated or wrongly completed."""
     statuses = Counter(v.status or "none" for v in verdicts)
@@ -836,9 +855,9 @@ def report(
     )
     per_job = Counter(len(v.results) for v in verdicts)
     print(f"terminal results per job: {dict(sorted(per_job.items()))} (must be {{1: {len(verdicts)}}})")
-    late = stuck(events)
+    late = stuck(events, partitions)
     print(
-        f"stuck {STUCK_SECONDS:g}s or more without an event: {len(late)}"
+        f"stuck {STUCK_SECONDS:g}s or more while later jobs of their partition moved on: {len(late)}"
         + (f" { ({k: round(v) for k, v in late.items()}) }" if late else "")
     )
     for verdict in [*lost, *duplicated, *wrong, *twice, *failed]:
@@ -940,7 +959,9 @@ def run(args: argparse.Namespace) -> int:
         results = read_to_end(resolved.bootstrap_servers, RESULTS)
         scratch = Path(tempfile.mkdtemp(prefix="probe-", dir=data_dir))
         verdicts = judge(expected, events, results, s3_client(resolved), resolved.s3_bucket_name, scratch)
-        ok = report(verdicts, chaos.kills, events, data_dir / "logs", chaos.leftovers, chaos.crashes)
+        ok = report(
+            verdicts, chaos.kills, events, data_dir / "logs", chaos.leftovers, chaos.crashes, args.partitions
+        )
         unfinished = {v.job_id for v in verdicts if v.lost}
         for line in where(resolved.bootstrap_servers, unfinished) if unfinished else []:
             print(f"  {line}")

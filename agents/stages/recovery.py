@@ -99,6 +99,8 @@ class Recovery:
 
     def __post_init__(self) -> None:
         self._redrives: dict[tuple[str, Stage], int] = {}
+        # Jobs whose end the log showed while this worker's copy said otherwise: not read again.
+        self._ended = BoundedIds()
 
     async def events_since(self, job_id: str, since: float) -> list[JobEvent]:
         records = await self.log.find(
@@ -118,7 +120,9 @@ class Recovery:
         return any(event.status in TERMINAL for event in await self.events_since(job_id, since))
 
     async def _caught_up_state(self, state: JobState) -> JobState:
-        """The job's state with any of its events that the local copy missed folded in."""
+        """The job's state with any of its events that the local copy missed folded in. Only
+        decided on, not stored: Faust tables take writes only from a stream's own iteration, and
+        the fold agent stores what the events say when it reads them."""
         newer = [
             event
             for event in await self.events_since(state.job_id, state.updated_at - LOG_MARGIN_SECONDS)
@@ -129,7 +133,8 @@ class Recovery:
         log.info("job %s: %d events newer than this worker's copy of its state", state.job_id, len(newer))
         for event in newer:
             state = apply_event(state, event)
-        self.runtime.states.put(state)
+        if state.terminal:
+            self._ended.add(state.job_id)
         return state
 
     async def _candidates(self, idle_seconds: float, now: float) -> list[JobState]:
@@ -138,6 +143,7 @@ class Recovery:
         for job_id, state in self._states():
             if (
                 state.terminal
+                or job_id in self._ended
                 or now - state.updated_at < idle_seconds
                 or self.runtime.work.running(job_id)
                 or self.partition_of(job_id) not in ready
