@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Compression of the records videogen produces. Consumers decode all four codecs "
         "whatever this says.",
     )
+    kafka_group_instance_id: str | None = Field(
+        None,
+        description="Static group membership: a name unique to this worker and stable across its restarts "
+        "(a pod or host name plus WORKER_WEB_PORT). A worker restarted within KAFKA_SESSION_TIMEOUT_SECONDS "
+        "then takes its partitions back without a rebalance. Needs a broker that honours it (Apache Kafka "
+        "2.3+; the embedded Tansu does not). Unset: dynamic membership.",
+    )
     kafka_fetch_max_wait_ms: int = Field(
         100,
         description="Longest a consumer fetch waits for data. Brokers like Tansu hold a fetch this long "

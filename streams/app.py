@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> faust.App:
         if settings.kafka_compression_type == "none"
         else settings.kafka_compression_type,
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=settings.kafka_group_instance_id,
         # Tansu can answer a changelog's end offset below writes it already acknowledged; Faust's
         # check then crashes the worker on recovery (seen: "persisted offset 8 > highwater 7").
         recovery_consistency_check=False,

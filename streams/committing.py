@@ -55,6 +55,9 @@ class CommittingConsumer:
             *self._topics,
             bootstrap_servers=settings.bootstrap_servers,
             group_id=self._group,
+            group_instance_id=f"{settings.kafka_group_instance_id}-{self._group}"
+            if settings.kafka_group_instance_id
+            else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
