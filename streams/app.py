@@ -66,6 +66,11 @@ def create_app(settings: Settings) -> faust.App:
         # Tansu can answer a changelog's end offset below writes it already acknowledged; Faust's
         # check then crashes the worker on recovery (seen: "persisted offset 8 > highwater 7").
         recovery_consistency_check=False,
+        # Faust's fetcher stops the whole worker on a batch whose CRC does not match (a crash loop
+        # under a supervisor). Every payload is validated by the stage that reads it, so a corrupted
+        # record is dead-lettered or ignored there instead. Apache Kafka checks CRCs when records
+        # are produced, so only bytes corrupted at rest reach a consumer.
+        broker_check_crcs=False,
     )
 
 

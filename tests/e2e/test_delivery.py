@@ -193,15 +193,19 @@ def test_a_stage_message_no_consumer_will_read_is_redriven(
 ) -> None:
     """A job's `fetched` message is on the log, but the group's offset is past it (the worker that
     fetched it died after Faust committed): no consumer will ever read it. The job's state (fetch
-    finished, no render) recovers it within seconds of a worker starting."""
+    finished, no render) recovers it within seconds of a worker starting. Corrupt batches on the
+    internal topics before it stop nothing."""
     stack, settings = infrastructure
     bootstrap = settings.bootstrap_servers
     job_id = f"stranded_{uuid.uuid4().hex[:8]}"
     rgb = unique_rgb()
+    for topic in (topics.EVENTS, topics.FETCHED):  # bytes corrupted at rest on internal topics
+        for n in range(settings.kafka_topic_partitions):
+            asyncio.run(produce_raw_batch(bootstrap, topic, n, corrupt_batch(b"corrupt", b'{"job_id": "x"}')))
     partition, offset = asyncio.run(_publish_fetched_job(bootstrap, job_id, color_spec(rgb)))
     asyncio.run(_commit_past(bootstrap, topics.STAGES_GROUP, topics.FETCHED, partition, offset))
     started = time.monotonic()
-    start_worker(stack, settings, "worker", free_port())
+    worker = start_worker(stack, settings, "worker", free_port())
     results = asyncio.run(
         read_topic(bootstrap, topics.RESULTS, lambda found: any(r["job_id"] == job_id for r in found), 120)
     )
@@ -211,6 +215,8 @@ def test_a_stage_message_no_consumer_will_read_is_redriven(
     check_color_video(download(result["result"]["result_url"], tmp_path / "stranded.mp4"), rgb)
     log = (settings.data_dir / "logs" / "worker.log").read_text(errors="replace")
     assert "re-driving the render stage" in log
+    assert worker.process is not None and worker.process.poll() is None, "the corrupt batches stopped it"
+    assert "Crashed" not in log
 
 
 def test_a_worker_given_finished_jobs_announces_nothing_for_them(stack: RunningStack) -> None:
