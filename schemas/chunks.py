@@ -20,3 +20,8 @@ class ChunkTask(BaseModel):
     key: str
     stop_key: str
     failed_key: str = Field(description="Where the chunk's worker writes why it could not render it.")
+    alive_key: str | None = Field(
+        None,
+        description="Where the chunk's worker writes the time every few seconds while it works on it: "
+        "the render stage publishes again a chunk that nobody works on.",
+    )

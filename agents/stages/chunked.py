@@ -4,12 +4,14 @@ worker group, its sound here, the parts joined by stream copy.
 Chunk tasks go to `videogen.render.chunks`, keyed by job and chunk so they spread over every
 worker's partitions; finished chunks meet in S3 under this attempt's prefix, which this worker
 watches (progress counts chunks done). A job cancelled meanwhile, or a chunk that failed, stops
-the rest through a stop marker; a chunk whose worker died is given by Kafka to another worker.
+the rest through a stop marker; chunks that no worker works on for CHUNK_IDLE_SECONDS (their
+worker died, their messages were lost) are published again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -29,6 +31,9 @@ from streams import topics
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+# A chunk's worker stamps its alive marker every second; older than this, nobody works on it.
+CHUNK_ALIVE_SECONDS = 10.0
+CHUNK_IDLE_SECONDS = 20.0
 
 
 async def render_chunked(
@@ -56,6 +61,7 @@ async def render_chunked(
             key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.mp4"),
             stop_key=stop_key,
             failed_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.failed"),
+            alive_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.alive"),
         )
         for chunk in chunks
     ]
@@ -83,6 +89,7 @@ async def _wait(ctx: JobContext, tasks: list[ChunkTask], runtime: StageRuntime) 
     settings, bus = runtime.settings, runtime.bus
     deadline = time.monotonic() + settings.processing_timeout_minutes * 60
     waiting = list(tasks)
+    idle = _Idle(settings.max_stage_redrives)
     while waiting:
         if bus.ended(ctx.job_id):
             raise JobError(ErrorCode.CANCELLED, "the render was cancelled")
@@ -98,11 +105,53 @@ async def _wait(ctx: JobContext, tasks: list[ChunkTask], runtime: StageRuntime) 
                 raise JobError(ErrorCode(code), f"chunk {task.index + 1} of {task.count}: {message}")
             if await asyncio.to_thread(stored_size, settings, task.key) is not None:
                 waiting.remove(task)
+                idle.progressed()
                 done = len(tasks) - len(waiting)
                 progress = RENDER_PROGRESS_FLOOR + RENDER_PROGRESS_SPAN * done / len(tasks)
                 await bus.emit(ctx, "render", f"rendered chunk {done} of {len(tasks)}", progress)
+        if waiting and idle.expired():
+            if await _any_alive(settings, waiting):
+                idle.progressed()
+            else:
+                idle.redriven()
+                missing = [task.index + 1 for task in waiting]
+                log.warning("no worker works on chunks %s; publishing them again", missing)
+                for task in waiting:
+                    await bus.send(topics.CHUNKS, f"{ctx.job_id}:{task.index}", task)
         if waiting:
             await asyncio.sleep(POLL_SECONDS)
+
+
+class _Idle:
+    """When the chunks still missing have had no worker for CHUNK_IDLE_SECONDS (none stored, none
+    alive), their messages were lost to a dead worker or a rebalance: publish them again, at most
+    `most` times (a copy of a chunk being rendered or queued is skipped once the chunk is stored)."""
+
+    def __init__(self, most: int) -> None:
+        self._since = time.monotonic()
+        self._left = most
+
+    def progressed(self) -> None:
+        self._since = time.monotonic()
+
+    def expired(self) -> bool:
+        return self._left > 0 and time.monotonic() - self._since >= CHUNK_IDLE_SECONDS
+
+    def redriven(self) -> None:
+        self._left -= 1
+        self._since = time.monotonic()
+
+
+async def _any_alive(settings: Settings, waiting: list[ChunkTask]) -> bool:
+    now = time.time()
+    for task in waiting:
+        if task.alive_key is None:
+            continue
+        stamp = await asyncio.to_thread(read_marker, settings, task.alive_key)
+        with contextlib.suppress(ValueError):
+            if stamp is not None and now - float(stamp) < CHUNK_ALIVE_SECONDS:
+                return True
+    return False
 
 
 def _forget(settings: Settings, tasks: list[ChunkTask]) -> None:
@@ -110,3 +159,5 @@ def _forget(settings: Settings, tasks: list[ChunkTask]) -> None:
     for task in tasks:
         delete_prefix(settings, task.key)
         delete_prefix(settings, task.failed_key)
+        if task.alive_key is not None:
+            delete_prefix(settings, task.alive_key)

@@ -4,7 +4,9 @@ stored for the render stage that joins them.
 
 A chunk task delivered twice finds its chunk stored and does nothing; one whose job no longer
 needs it (cancelled, failed, joined) finds the stop marker and stops, its FFmpeg killed mid-run.
-A worker that dies mid-chunk leaves the task uncommitted: Kafka gives it to another worker.
+While it works, the chunk's worker writes the time to the task's alive marker every second; a
+chunk that no worker works on (its worker died, its message was committed past or dropped) is
+published again by the render stage that waits for it (agents/stages/chunked.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from agents.stages.artifacts import fetch_job_sources
@@ -63,7 +66,11 @@ async def handle(task: ChunkTask, runtime: StageRuntime) -> None:
 
 
 async def _watch(task: ChunkTask, runtime: StageRuntime, stop: asyncio.Event) -> None:
+    """Stops the chunk when its job no longer needs it, and says it is alive meanwhile."""
+    settings = runtime.settings
     while not stop.is_set():
+        if task.alive_key is not None:
+            await asyncio.to_thread(put_marker, settings, task.alive_key, f"{time.time():.3f}")
         await asyncio.sleep(STOP_POLL_SECONDS)
-        if await asyncio.to_thread(stored_size, runtime.settings, task.stop_key) is not None:
+        if await asyncio.to_thread(stored_size, settings, task.stop_key) is not None:
             stop.set()

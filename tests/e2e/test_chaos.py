@@ -497,8 +497,13 @@ def wait_ended(tail: EventTail, jobs: set[str], timeout: float = END_TIMEOUT) ->
     return jobs - tail.ended()
 
 
-def validated_by(tail: EventTail, job_id: str) -> str | None:
-    event = tail.wait_for(lambda e: e["job_id"] == job_id and e["stage"] == "validate", STAGE_TIMEOUT)
+def fetched_by(tail: EventTail, job_id: str) -> str | None:
+    """The worker that owns the job's partition: it fetches, renders and uploads the job (the
+    intake's own consumer group validates requests wherever its partitions are)."""
+    event = tail.wait_for(
+        lambda e: e["job_id"] == job_id and e["stage"] == "fetch" and e.get("stage_status") == "started",
+        STAGE_TIMEOUT,
+    )
     return None if event is None else event.get("worker")
 
 
@@ -545,11 +550,11 @@ def test_jobs_end_once_with_a_good_video_whatever_dies(chaos: ChaosStack, tmp_pa
 
         # 4. `videogen up`'s own worker, killed mid-render; its supervisor starts it again
         # (deploy.embedded.Supervisor, restart 1 s after a first crash).
-        # A job is on that worker when its partition is: submit until one is validated there.
+        # A job is on that worker when its partition is: submit until one is fetched there.
         own = worker_id_of(chaos, UP_WORKER)
         for _ in range(8):
             target = submit(noise_job(chaos.media, 16))
-            if validated_by(tail, target) == own:
+            if fetched_by(tail, target) == own:
                 break
         else:
             raise AssertionError(f"no job landed on {UP_WORKER} ({own})")
