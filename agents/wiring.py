@@ -16,7 +16,7 @@ from faust.types import TP
 from agents.stages.loop import Record
 from agents.stages.recovery import Deliveries, Recovery
 from agents.stages.runtime import Bus, StageRuntime
-from schemas.events import JobState
+from schemas.events import TERMINAL, JobState
 from schemas.settings import get_settings
 from streams import topics
 from streams.app import (
@@ -59,8 +59,14 @@ class TableJobStates:
         raw = job_state.get(job_id)
         return JobState.model_validate(raw) if raw else None
 
-    def items(self) -> Iterable[tuple[str, JobState]]:
-        return [(job_id, JobState.model_validate(raw)) for job_id, raw in list(job_state.items()) if raw]
+    def unfinished(self) -> Iterable[JobState]:
+        """Only jobs that have not ended are parsed: the table holds every job of its partitions,
+        and recovery looks at them every few seconds."""
+        return [
+            JobState.model_validate(raw)
+            for raw in list(job_state.values())
+            if raw and raw.get("status") not in TERMINAL
+        ]
 
     def put(self, state: JobState) -> None:
         job_state[state.job_id] = state.model_dump(mode="json")

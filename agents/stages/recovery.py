@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -140,7 +140,8 @@ class Recovery:
     async def _candidates(self, idle_seconds: float, now: float) -> list[JobState]:
         ready = await self.ready_partitions()
         found = []
-        for job_id, state in self._states():
+        for state in self.runtime.states.unfinished():
+            job_id = state.job_id
             if (
                 state.terminal
                 or job_id in self._ended
@@ -151,9 +152,6 @@ class Recovery:
                 continue
             found.append(state)
         return found
-
-    def _states(self) -> Iterable[tuple[str, JobState]]:
-        return self.runtime.states.items()
 
     async def redrive(self, now: float | None = None) -> list[str]:
         """Publish again the stage message of every stuck job no consumer will read; fail a job

@@ -27,8 +27,8 @@ class DictJobStates:
     def get(self, job_id: str) -> JobState | None:
         return self.states.get(job_id)
 
-    def items(self) -> Iterable[tuple[str, JobState]]:
-        return list(self.states.items())
+    def unfinished(self) -> Iterable[JobState]:
+        return [state for state in self.states.values() if not state.terminal]
 
     def put(self, state: JobState) -> None:
         self.states[state.job_id] = state
