@@ -91,28 +91,33 @@ async def run() -> None:
         killed_at = time.time()
         victim.kill()
         await asyncio.sleep(RESTART_DELAY)
-        members.append(member(bootstrap))
+        restarted = member(bootstrap)
+        members.append(restarted)
         await production
         await asyncio.sleep(2)
     finally:
         for process in members:
             process.kill()
         broker.kill()
-    report(survivor, killed_at)
+    report(_rows(survivor), _rows(restarted), killed_at)
 
 
-def report(survivor: subprocess.Popen[str], killed_at: float) -> None:
-    out, _ = survivor.communicate()
-    rows = [tuple(map(float, line.split())) for line in out.splitlines() if line.strip()]
+def _rows(process: subprocess.Popen[str]) -> list[tuple[float, ...]]:
+    out, _ = process.communicate()
+    return [tuple(map(float, line.split())) for line in out.splitlines() if line.strip()]
+
+
+def report(rows: list[tuple[float, ...]], restarted: list[tuple[float, ...]], killed_at: float) -> None:
     times = sorted(consumed for consumed, _, _ in rows if consumed > killed_at - 1)
     stops = [(a, b) for a, b in itertools.pairwise(times) if b - a >= PAUSE]
     print(f"kill at +0.0s, restart at +{RESTART_DELAY:g}s; the survivor consumed nothing during:")
     for a, b in stops:
         print(f"  +{a - killed_at:5.1f}s .. +{b - killed_at:5.1f}s  ({b - a:.1f}s)")
-    waits = [consumed - produced for consumed, produced, _ in rows if produced > killed_at]
     print(f"stops: {len(stops)}, {sum(b - a for a, b in stops):.1f}s in all")
-    if waits:
-        print(f"longest wait of a message produced after the kill (on the survivor): {max(waits):.1f}s")
+    for who, consumed_by in (("the survivor", rows), ("the restarted member", restarted)):
+        waits = [consumed - produced for consumed, produced, _ in consumed_by if produced > killed_at]
+        if waits:
+            print(f"longest wait of a message produced after the kill, read by {who}: {max(waits):.1f}s")
 
 
 def main() -> None:
