@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
@@ -34,7 +35,9 @@ from streams.app import (
     validated_topic,
 )
 from streams.codec import key_bytes
+from streams.committing import CommittingConsumer, Handler, OnFailed
 from streams.logreader import LogReader
+from streams.rawfetch import fetch_raw
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +156,43 @@ async def records(stream: Any) -> AsyncIterator[Record]:
         yield Record(
             message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
         )
+
+
+async def _dead_letter_unreadable(tp: TopicPartition, offset: int, exc: BaseException) -> None:
+    settings = get_settings()
+    raw = await fetch_raw(settings.bootstrap_servers, tp, offset, settings.kafka_max_message_bytes)
+    reason = f"undecodable record batch: {type(exc).__name__}: {exc}"
+    await runtime.bus.dead_letter(tp.topic, tp.partition, offset, None, raw, reason, None)
+
+
+def _dead_letter_failed(stage: str) -> OnFailed:
+    async def failed(record: ConsumerRecord[bytes, bytes], exc: BaseException) -> None:
+        await runtime.bus.dead_letter(
+            record.topic, record.partition, record.offset, record.key, record.value,
+            f"the {stage} stage failed on it: {type(exc).__name__}", None,
+        )  # fmt: skip
+
+    return failed
+
+
+def committing_consumer(
+    stage: str, topic: str, group: str, handle: Handler, concurrency: int = 1
+) -> CommittingConsumer:
+    """A consumer of our own (streams.committing) run as a task of the Faust worker and stopped
+    with it: what cannot be decoded or handled is dead-lettered, and nothing it was handling when
+    the worker died is committed."""
+    consumer = CommittingConsumer(
+        get_settings(), [topic], group, handle, _dead_letter_unreadable, _dead_letter_failed(stage),
+        concurrency=concurrency,
+    )  # fmt: skip
+
+    async def run() -> None:
+        await consumer.run()
+
+    async def stop(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await consumer.stop()
+
+    run.__name__ = stop.__name__ = f"{stage}_consumer"
+    app.task(run)
+    app.on_before_shutdown.connect(stop)
+    return consumer

@@ -1,11 +1,13 @@
 """A group consumer that commits a partition's offset only past records its handler has finished,
-and reads past records no client can decode: the intake of outside input (job requests from any
-producer), where one bad record must neither be lost silently nor stop everyone's jobs.
+and reads past records no client can decode: for outside input (job requests from any producer),
+where one bad record must neither be lost silently nor stop everyone's jobs, and for work a worker
+must not lose when it dies (callback deliveries).
 
-Records are handled one at a time, in order, and each one's offset is committed once it is
-handled; nothing fetched is ever dropped before it is handled, so a
-rebalance cannot strand a record. A record whose handler raises is handed to `on_failed` (a dead
-letter) and consumption goes on.
+Up to `concurrency` records are handled at once; a partition's offset is committed up to its
+lowest record still being handled, so nothing fetched is given up before it is handled and a
+rebalance or a kill cannot strand a record (a worker that dies leaves the records it was handling,
+and none other, to be handled again). A record whose handler raises is handed to `on_failed` (a
+dead letter) and consumption goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ OnFailed = Callable[[ConsumerRecord[bytes, bytes], BaseException], Awaitable[Non
 POLL_MS = 500
 MAX_RECORDS = 100
 RETRY_SECONDS = 1.0
+MAX_POLL_INTERVAL_MS = 900_000
 
 
 class CommittingConsumer:
@@ -39,8 +42,12 @@ class CommittingConsumer:
         handle: Handler,
         on_unreadable: OnUnreadable,
         on_failed: OnFailed,
+        concurrency: int = 1,
     ) -> None:
         self._settings = settings
+        self._concurrency = concurrency
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._commit_lock = asyncio.Lock()
         self._topics = list(topics)
         self._group = group
         self._handle = handle
@@ -64,7 +71,9 @@ class CommittingConsumer:
             session_timeout_ms=int(settings.kafka_session_timeout_seconds * 1000),
             heartbeat_interval_ms=1_000,
             rebalance_timeout_ms=int(settings.kafka_rebalance_timeout_seconds * 1000),
-            max_poll_interval_ms=300_000,
+            # the poll loop waits for a free slot: a slow handler (a callback retrying) must not
+            # count as a dead consumer
+            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
         )
 
     async def run(self) -> None:
@@ -90,29 +99,53 @@ class CommittingConsumer:
         await self._close()
 
     async def _close(self) -> None:
+        """Records still being handled are abandoned uncommitted: whoever reads the partition next
+        handles them again."""
+        for task in list(self._tasks):
+            task.cancel()
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        handled = _Handled()
+        slots = asyncio.Semaphore(self._concurrency)
         while True:
             batches = await getmany_past_unreadable(
-                consumer, self._skipped(consumer), timeout_ms=POLL_MS, max_records=MAX_RECORDS
+                consumer, self._skipped(consumer, handled), timeout_ms=POLL_MS, max_records=MAX_RECORDS
             )
             for tp, records in batches.items():
                 for record in records:
                     if tp not in consumer.assignment():  # moved in a rebalance: its new owner reads it
                         break
-                    await self._handle_one(record)
-                    # one record at a time: a worker that dies leaves at most one handled record
-                    # to be handled again (validation then runs twice, harmlessly)
-                    await self._commit(consumer, {tp: record.offset + 1})
+                    await slots.acquire()
+                    handled.start(tp, record.offset)
+                    task = asyncio.create_task(self._handle_then_commit(consumer, handled, slots, record))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
 
-    def _skipped(self, consumer: AIOKafkaConsumer) -> OnUnreadable:
+    async def _handle_then_commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        handled: _Handled,
+        slots: asyncio.Semaphore,
+        record: ConsumerRecord[bytes, bytes],
+    ) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        try:
+            await self._handle_one(record)
+        finally:
+            slots.release()
+        handled.finish(tp, record.offset)
+        await self._commit(consumer, handled, tp)
+
+    def _skipped(self, consumer: AIOKafkaConsumer, handled: _Handled) -> OnUnreadable:
         async def skipped(tp: TopicPartition, offset: int, exc: BaseException) -> None:
             await self._on_unreadable(tp, offset, exc)
-            await self._commit(consumer, {tp: offset + 1})
+            handled.start(tp, offset)
+            handled.finish(tp, offset)
+            await self._commit(consumer, handled, tp)
 
         return skipped
 
@@ -125,11 +158,42 @@ class CommittingConsumer:
             log.exception("handling %s[%d]@%d failed", record.topic, record.partition, record.offset)
             await self._on_failed(record, exc)
 
-    @staticmethod
-    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        """A commit refused because the partition moved is fine: its new owner reads the records
-        again, and handling them twice is harmless (the stages skip or join done work)."""
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            log.info("offsets %s not committed: %s", offsets, exc)
+    async def _commit(self, consumer: AIOKafkaConsumer, handled: _Handled, tp: TopicPartition) -> None:
+        """Up to the lowest record of the partition still being handled. A commit refused because
+        the partition moved is fine: its new owner reads the records again, and handling them
+        twice is harmless (validation is idempotent, a callback's receiver dedupes)."""
+        async with self._commit_lock:
+            offset = handled.committable(tp)
+            if offset is None:
+                return
+            try:
+                await consumer.commit({tp: offset})
+                handled.committed(tp, offset)
+            except (CommitFailedError, KafkaError) as exc:
+                log.info("offset %d of %s not committed: %s", offset, tp, exc)
+
+
+class _Handled:
+    """Per partition: the records being handled, the highest started, and what was committed."""
+
+    def __init__(self) -> None:
+        self._running: dict[TopicPartition, set[int]] = {}
+        self._highest: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+
+    def start(self, tp: TopicPartition, offset: int) -> None:
+        self._running.setdefault(tp, set()).add(offset)
+        self._highest[tp] = max(offset, self._highest.get(tp, -1))
+
+    def finish(self, tp: TopicPartition, offset: int) -> None:
+        self._running.get(tp, set()).discard(offset)
+
+    def committable(self, tp: TopicPartition) -> int | None:
+        """The next offset to commit, when it moves past what is committed: never past a record
+        still being handled."""
+        running = self._running.get(tp)
+        offset = min(running) if running else self._highest.get(tp, -1) + 1
+        return offset if offset > self._committed.get(tp, 0) else None
+
+    def committed(self, tp: TopicPartition, offset: int) -> None:
+        self._committed[tp] = max(offset, self._committed.get(tp, 0))

@@ -21,9 +21,11 @@ BATCH_ITEMS = "videogen.batches.items"
 CHUNKS = "videogen.render.chunks"  # keyed by job id and chunk number: chunks spread over the group
 TEMPLATES = "videogen.templates"
 
-# Consumer groups: Faust's (every stage but the intake), and the intake's own (agents/validate.py).
+# Consumer groups: Faust's, and our own consumers' (the intake in agents/validate.py, callbacks in
+# agents/notify.py).
 STAGES_GROUP = APP_ID
 INTAKE_GROUP = f"{APP_ID}-intake"
+CALLBACKS_GROUP = f"{APP_ID}-callbacks"
 
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
