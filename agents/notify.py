@@ -22,7 +22,7 @@ async def notify_stage(stream: Any) -> None:
     await run_stage(records(stream), "notify", JobUploaded, notify.handle, runtime)
 
 
-async def _deliver(record: ConsumerRecord[bytes, bytes]) -> None:
+async def _deliver(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> None:
     await notify.deliver_callback(record.value, runtime)
 
 

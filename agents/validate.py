@@ -16,11 +16,13 @@ from agents.wiring import committing_consumer, deliveries, runtime
 from streams import topics
 
 
-async def _handle(record: ConsumerRecord[bytes, bytes]) -> None:
+async def _handle(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> None:
     deliveries.record(record.topic, record.partition, record.offset, record.key)
     seconds = record.timestamp / 1000
     await handle_request(
-        Record(record.topic, record.partition, record.offset, record.key, record.value, seconds), runtime
+        Record(record.topic, record.partition, record.offset, record.key, record.value, seconds),
+        runtime,
+        maybe_handled=maybe_handled,
     )
 
 

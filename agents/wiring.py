@@ -147,6 +147,7 @@ log_reader = LogReader(
 )
 recovery = Recovery(runtime, log_reader, deliveries, partition_of, ready_partitions)
 runtime.bus.ended_in_log = recovery.ended_in_log
+runtime.state_from_log = recovery.state_from_log
 
 
 async def records(stream: Any) -> AsyncIterator[Record]:

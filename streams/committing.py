@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from schemas.settings import Settings
@@ -25,7 +26,9 @@ from streams.poison import OnUnreadable, getmany_past_unreadable
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+# The record, and whether it may have been handled already: the first record of a partition since
+# it was assigned here, which its previous owner may have handled and died before committing.
+Handler = Callable[[ConsumerRecord[bytes, bytes], bool], Awaitable[None]]
 OnFailed = Callable[[ConsumerRecord[bytes, bytes], BaseException], Awaitable[None]]
 POLL_MS = 500
 MAX_RECORDS = 100
@@ -59,7 +62,6 @@ class CommittingConsumer:
     def _make_consumer(self) -> AIOKafkaConsumer:
         settings = self._settings
         return AIOKafkaConsumer(
-            *self._topics,
             bootstrap_servers=settings.bootstrap_servers,
             group_id=self._group,
             group_instance_id=f"{settings.kafka_group_instance_id}-{self._group}"
@@ -82,8 +84,10 @@ class CommittingConsumer:
         while not self._stopping:
             try:
                 self._consumer = self._make_consumer()
+                assigned = _Assigned()
+                self._consumer.subscribe(self._topics, listener=assigned)
                 await self._consumer.start()
-                await self._consume(self._consumer)
+                await self._consume(self._consumer, assigned.fresh)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -108,7 +112,7 @@ class CommittingConsumer:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, fresh: set[TopicPartition]) -> None:
         handled = _Handled()
         slots = asyncio.Semaphore(self._concurrency)
         while True:
@@ -121,7 +125,10 @@ class CommittingConsumer:
                         break
                     await slots.acquire()
                     handled.start(tp, record.offset)
-                    task = asyncio.create_task(self._handle_then_commit(consumer, handled, slots, record))
+                    maybe_handled = tp in fresh
+                    fresh.discard(tp)
+                    handling = self._handle_then_commit(consumer, handled, slots, record, maybe_handled)
+                    task = asyncio.create_task(handling)
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
 
@@ -131,10 +138,11 @@ class CommittingConsumer:
         handled: _Handled,
         slots: asyncio.Semaphore,
         record: ConsumerRecord[bytes, bytes],
+        maybe_handled: bool,
     ) -> None:
         tp = TopicPartition(record.topic, record.partition)
         try:
-            await self._handle_one(record)
+            await self._handle_one(record, maybe_handled)
         finally:
             slots.release()
         handled.finish(tp, record.offset)
@@ -149,9 +157,9 @@ class CommittingConsumer:
 
         return skipped
 
-    async def _handle_one(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _handle_one(self, record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> None:
         try:
-            await self._handle(record)
+            await self._handle(record, maybe_handled)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -171,6 +179,20 @@ class CommittingConsumer:
                 handled.committed(tp, offset)
             except (CommitFailedError, KafkaError) as exc:
                 log.info("offset %d of %s not committed: %s", offset, tp, exc)
+
+
+class _Assigned(ConsumerRebalanceListener):
+    """Collects the partitions assigned to this consumer: the first record of each may have been
+    handled by the previous owner."""
+
+    def __init__(self) -> None:
+        self.fresh: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.fresh.difference_update(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self.fresh.update(assigned)
 
 
 class _Handled:

@@ -114,6 +114,13 @@ class Recovery:
                 continue
         return events
 
+    async def state_from_log(self, job_id: str, since: float) -> JobState | None:
+        """The job's state as its events since `since` (less the clocks' margin) tell it."""
+        state = None
+        for event in await self.events_since(job_id, since - LOG_MARGIN_SECONDS):
+            state = apply_event(state, event)
+        return state
+
     async def ended_in_log(self, job_id: str, since: float) -> bool:
         """Whether the job's events since `since` include its end: what the bus asks before it
         announces one, so a worker with a stale copy of a job never ends it a second time."""

@@ -339,6 +339,10 @@ async def _nothing_to_wait_for() -> bool:
     return True
 
 
+async def _no_state() -> JobState | None:
+    return None
+
+
 @dataclass
 class StageRuntime:
     """Everything a stage handler uses besides its message."""
@@ -352,6 +356,11 @@ class StageRuntime:
     # Waits until the job states hold every event already on the events partition of that number
     # (a worker given a partition in a rebalance folds its events while its stages start).
     caught_up: Callable[[int], Awaitable[bool]] = field(default=lambda _partition: _nothing_to_wait_for())
+    # A job's state folded from its events on the log since a time (agents.stages.recovery), for a
+    # stage whose partitions are not the job state's (the intake).
+    state_from_log: Callable[[str, float], Awaitable[JobState | None]] = field(
+        default=lambda _job_id, _since: _no_state()
+    )
     # Whether other workers share the chunk topic (a chunked render only pays off with helpers).
     has_peers: Callable[[], bool] = field(default=lambda: False)
 

@@ -53,7 +53,9 @@ def _claimed_batch(raw: Any) -> BatchRef | None:
         return None
 
 
-async def handle_request(record: Record, runtime: StageRuntime) -> None:
+async def handle_request(record: Record, runtime: StageRuntime, *, maybe_handled: bool = False) -> None:
+    """`maybe_handled`: the request may have been validated by a worker that died before committing
+    it; the intake's partitions are not the job state's, so the job's events on the log say."""
     bus = runtime.bus
     try:
         raw = orjson.loads(record.value or b"")
@@ -83,6 +85,8 @@ async def handle_request(record: Record, runtime: StageRuntime) -> None:
         return
     await runtime.caught_up(record.partition)
     state = runtime.states.get(job_id)
+    if state is None and maybe_handled:
+        state = await runtime.state_from_log(job_id, record.timestamp)
     if state is not None and (state.terminal or state.started_after("validate")):
         log.info("duplicate request for job %s ignored", job_id)
         return

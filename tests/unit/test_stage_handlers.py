@@ -76,6 +76,21 @@ async def test_validate_accepts_and_ignores_a_redelivery_once_fetch_started(tmp_
     assert len(kafka.on(topics.VALIDATED)) == 2
 
 
+async def test_validate_asks_the_log_whether_another_worker_validated_it(tmp_path: Path) -> None:
+    """The intake's partitions are not the job state's: the first request of a partition given to
+    this worker in a rebalance is looked up on the log before it is validated again."""
+    runtime, kafka = make_runtime(tmp_path)
+    recovery = Recovery(runtime, kafka, Deliveries(), lambda _job: 0, _owned)
+    runtime.state_from_log = recovery.state_from_log
+    spec = color_ctx().spec.model_dump(mode="json", exclude_none=True)
+    request = orjson.dumps({"job_id": "vg_1", "spec": spec})
+    await handle_request(_record(topics.REQUESTED, request), runtime)  # on the worker that died
+    runtime.states.states.clear()  # type: ignore[attr-defined]
+    await handle_request(_record(topics.REQUESTED, request), runtime, maybe_handled=True)
+    assert len(kafka.events(stage="validate")) == 1, "validated once"
+    assert len(kafka.on(topics.VALIDATED)) == 2, "handed on again"
+
+
 async def test_validate_dead_letters_an_invalid_request_and_fails_its_job(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path)
     await handle_request(_record(topics.REQUESTED, b'{"job_id": "vg_2", "spec": {"width": 3}}'), runtime)
