@@ -17,13 +17,14 @@ from streams import topics
 
 
 async def _handle(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> None:
-    deliveries.record(record.topic, record.partition, record.offset, record.key)
+    deliveries.record(record.topic, record.partition, record.offset)
     seconds = record.timestamp / 1000
     await handle_request(
         Record(record.topic, record.partition, record.offset, record.key, record.value, seconds),
         runtime,
         maybe_handled=maybe_handled,
     )
+    deliveries.handled(record.topic, record.key)
 
 
 intake = committing_consumer("validate", topics.REQUESTED, topics.INTAKE_GROUP, _handle)

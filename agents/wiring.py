@@ -153,10 +153,11 @@ runtime.state_from_log = recovery.state_from_log
 async def records(stream: Any) -> AsyncIterator[Record]:
     async for event in stream.events():
         message = event.message
-        deliveries.record(message.topic, message.partition, message.offset, event.key)
+        deliveries.record(message.topic, message.partition, message.offset)
         yield Record(
             message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
         )
+        deliveries.handled(message.topic, event.key)  # the agent asks for the next: this one is done
 
 
 async def _dead_letter_unreadable(tp: TopicPartition, offset: int, exc: BaseException) -> None:

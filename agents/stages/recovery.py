@@ -62,24 +62,29 @@ def pending_stage(state: JobState) -> Pending | None:
 
 
 class Deliveries:
-    """What this worker's stage agents were handed: the highest offset per input partition and
-    the jobs whose stage messages arrived (bounded)."""
+    """What this worker's stage agents were handed: the highest offset per input partition, and
+    the jobs whose stage messages they finished handling (bounded). A message still being handled
+    counts only towards the highest offset: its job may sit still a while (waiting for its
+    partition's events to be folded) without being stuck."""
 
     def __init__(self) -> None:
         self._highest: dict[tuple[str, int], int] = {}
-        self._jobs = BoundedIds()
+        self._handled = BoundedIds()
 
-    def record(self, topic: str, partition: int, offset: int, key: bytes | None) -> None:
+    def record(self, topic: str, partition: int, offset: int) -> None:
         place = (topic, partition)
         self._highest[place] = max(offset, self._highest.get(place, -1))
+
+    def handled(self, topic: str, key: bytes | None) -> None:
         if key:
-            self._jobs.add(f"{topic}:{key.decode('utf-8', 'replace')}")
+            self._handled.add(f"{topic}:{key.decode('utf-8', 'replace')}")
 
     def highest(self, topic: str, partition: int) -> int:
         return self._highest.get((topic, partition), -1)
 
     def saw(self, topic: str, job_id: str) -> bool:
-        return f"{topic}:{job_id}" in self._jobs
+        """This worker finished handling the job's message from `topic`."""
+        return f"{topic}:{job_id}" in self._handled
 
 
 class Log(Protocol):

@@ -81,7 +81,7 @@ async def test_a_message_behind_the_consumer_is_published_again(tmp_path: Path) 
     recovery, runtime, kafka = make_recovery(tmp_path)
     message = await _fetched_job(kafka, runtime)
     # the agent was handed a later offset of that partition, never this one: a rebalance dropped it
-    recovery.deliveries.record(topics.FETCHED, 0, 5, b"vg_other")
+    recovery.deliveries.record(topics.FETCHED, 0, 5)
     assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
     [again] = kafka.sent
     assert (again.topic, again.key) == (topics.FETCHED, "vg_1")
@@ -92,6 +92,16 @@ async def test_a_message_the_group_committed_past_is_published_again(tmp_path: P
     recovery, runtime, kafka = make_recovery(tmp_path)
     await _fetched_job(kafka, runtime)
     kafka.committed_offsets[topics.FETCHED] = 1
+    assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
+
+
+async def test_a_message_being_handled_here_is_not_published_again(tmp_path: Path) -> None:
+    """Handed to the agent, which waits for its partition's events to be folded: not stranded."""
+    recovery, runtime, kafka = make_recovery(tmp_path)
+    await _fetched_job(kafka, runtime)
+    recovery.deliveries.record(topics.FETCHED, 0, 0)
+    assert await recovery.redrive(now=NOW + 10) == []
+    recovery.deliveries.handled(topics.FETCHED, b"vg_1")  # handled, and still the job did not move
     assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
 
 
@@ -107,7 +117,7 @@ async def test_fresh_jobs_work_running_here_and_partitions_not_caught_up_are_lef
 ) -> None:
     recovery, runtime, kafka = make_recovery(tmp_path)
     await _fetched_job(kafka, runtime)
-    recovery.deliveries.record(topics.FETCHED, 0, 5, b"vg_other")
+    recovery.deliveries.record(topics.FETCHED, 0, 5)
     assert await recovery.redrive(now=NOW + 1) == []  # within STAGE_ATTEMPT_STALE_SECONDS
     recovery.ready_partitions = _none
     assert await recovery.redrive(now=NOW + 60) == []
@@ -116,7 +126,7 @@ async def test_fresh_jobs_work_running_here_and_partitions_not_caught_up_are_lef
 async def test_repeated_redrives_without_progress_fail_the_job(tmp_path: Path) -> None:
     recovery, runtime, kafka = make_recovery(tmp_path, max_stage_redrives=2)
     await _fetched_job(kafka, runtime)
-    recovery.deliveries.record(topics.FETCHED, 0, 50, b"vg_other")
+    recovery.deliveries.record(topics.FETCHED, 0, 50)
     for _ in range(2):
         assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
     assert await recovery.redrive(now=NOW + 10) == []
