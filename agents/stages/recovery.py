@@ -104,8 +104,6 @@ class Recovery:
 
     def __post_init__(self) -> None:
         self._redrives: dict[tuple[str, Stage], int] = {}
-        # Jobs whose end the log showed while this worker's copy said otherwise: not read again.
-        self._ended = BoundedIds()
 
     async def events_since(self, job_id: str, since: float) -> list[JobEvent]:
         records = await self.log.find(
@@ -145,8 +143,8 @@ class Recovery:
         log.info("job %s: %d events newer than this worker's copy of its state", state.job_id, len(newer))
         for event in newer:
             state = apply_event(state, event)
-        if state.terminal:
-            self._ended.add(state.job_id)
+        if state.terminal:  # not read again, and no stage of it runs here
+            self.runtime.bus.learned_end(state.job_id)
         return state
 
     async def _candidates(self, idle_seconds: float, now: float) -> list[JobState]:
@@ -156,10 +154,10 @@ class Recovery:
             job_id = state.job_id
             if (
                 state.terminal
-                or job_id in self._ended
                 or now - state.updated_at < idle_seconds
                 or self.runtime.work.running(job_id)
                 or self.partition_of(job_id) not in ready
+                or self.runtime.bus.ended(job_id)  # an end learned from the log
             ):
                 continue
             found.append(state)

@@ -121,6 +121,10 @@ class Bus:
         state = self._states.get(job_id)
         return job_id in self._ended or (state is not None and state.terminal)
 
+    def learned_end(self, job_id: str) -> None:
+        """The log says the job ended though this worker's copy of its state does not (yet)."""
+        self._ended.add(job_id)
+
     async def emit(self, ctx: JobContext, stage: Stage, step: str, progress: float, **fields: Any) -> None:
         """A `processing` state change of a running job."""
         await self.send(
