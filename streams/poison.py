@@ -2,14 +2,18 @@
 are not a record batch at all), instead of failing on them forever.
 
 aiokafka raises from `getmany` when it meets such a batch and leaves the position where it was,
-so every later call raises again: a consumer that only retries never moves. After an error the
-partitions are read one record at a time; the first record that raises is the unreadable one,
+so every later call raises again: a consumer that only retries never moves. Worse, the records it
+had already taken from other partitions in that call are dropped with the error while their
+positions have moved past them: the positions are noted before every call and those partitions
+are sent back to them, so they are read again. After an error the partitions are read one record
+at a time; the first record that raises is the unreadable one,
 handed to `on_unreadable` with its place, and the position moves past it. Records before it are
 returned as usual, so nothing readable is skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from collections.abc import Awaitable, Callable, Iterable
@@ -48,13 +52,44 @@ async def getmany_past_unreadable(
     timeout_ms: int,
     max_records: int | None = None,
 ) -> Records:
+    before = await _positions(consumer, partitions or tuple(consumer.assignment()), timeout_ms)
+    if not before:  # nothing assigned, or nothing readable yet
+        await asyncio.sleep(timeout_ms / 1000)
+        return {}
     try:
-        return await consumer.getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
+        return await consumer.getmany(*before, timeout_ms=timeout_ms, max_records=max_records)
     except Exception as exc:
         if not is_unreadable(exc):
             raise
         log.warning("a batch could not be decoded (%s); reading record by record to find it", exc)
-        return await _step(consumer, partitions or tuple(consumer.assignment()), on_unreadable)
+        _rewind(consumer, before)
+        return await _step(consumer, before, on_unreadable)
+
+
+async def _positions(
+    consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition], timeout_ms: int
+) -> dict[TopicPartition, int]:
+    """Where each partition will be read next. A partition without a position yet (just assigned,
+    its committed offset still being looked up) is waited for no longer than a poll, and left out
+    of this poll if it has none by then: a partition is read only from a position known before."""
+    lookups = {tp: asyncio.ensure_future(consumer.position(tp)) for tp in partitions}
+    if lookups:
+        await asyncio.wait(lookups.values(), timeout=timeout_ms / 1000)
+    positions: dict[TopicPartition, int] = {}
+    for tp, lookup in lookups.items():
+        if not lookup.done():
+            lookup.cancel()
+        elif lookup.exception() is None:  # IllegalStateError: moved away in a rebalance
+            positions[tp] = lookup.result()
+    return positions
+
+
+def _rewind(consumer: AIOKafkaConsumer, before: dict[TopicPartition, int]) -> None:
+    """Send every partition still ours back to where the failed call began."""
+    assigned = consumer.assignment()
+    for tp, offset in before.items():
+        if tp in assigned:
+            consumer.seek(tp, offset)
 
 
 async def _step(
@@ -62,6 +97,8 @@ async def _step(
 ) -> Records:
     read: Records = {}
     for tp in partitions:
+        if tp not in consumer.assignment():
+            continue
         for _ in range(MAX_STEPS):
             position = await consumer.position(tp)
             try:
