@@ -17,10 +17,11 @@ from faust.types import TP
 from agents.stages.loop import Record
 from agents.stages.recovery import Deliveries, Recovery
 from agents.stages.runtime import Bus, StageRuntime
-from schemas.events import TERMINAL, JobState
+from schemas.events import JobState
 from schemas.settings import get_settings
 from streams import topics
 from streams.app import (
+    active_jobs,
     app,
     batch_items_topic,
     chunks_topic,
@@ -56,23 +57,34 @@ TOPICS: dict[str, Any] = {
 
 
 class TableJobStates:
-    """The `job_state` Faust table (JSON values) read and written as `JobState`."""
+    """The `job_state` Faust table (JSON values) read and written as `JobState`, with the
+    `active_jobs` table beside it: the unfinished jobs and where each began on the log.
+
+    On RocksDB, a read while a Faust event is being handled looks in that event's partition only:
+    read a job's state while handling a message keyed by the same job id (every stage topic and
+    the events are), or outside Faust (the intake, timers), never under a chunk or batch message."""
 
     def get(self, job_id: str) -> JobState | None:
         raw = job_state.get(job_id)
         return JobState.model_validate(raw) if raw else None
 
     def unfinished(self) -> Iterable[JobState]:
-        """Only jobs that have not ended are parsed: the table holds every job of its partitions,
-        and recovery looks at them every few seconds."""
-        return [
-            JobState.model_validate(raw)
-            for raw in list(job_state.values())
-            if raw and raw.get("status") not in TERMINAL
-        ]
+        """Read through `active_jobs`: the table holds every job of its partitions (on disk), and
+        recovery looks at the unfinished ones every few seconds."""
+        found = (self.get(job_id) for job_id in list(active_jobs.keys()))
+        return [state for state in found if state is not None and not state.terminal]
 
-    def put(self, state: JobState) -> None:
+    def put(self, state: JobState, offset: int | None = None) -> None:
         job_state[state.job_id] = state.model_dump(mode="json")
+        if state.terminal:
+            if state.job_id in active_jobs:
+                del active_jobs[state.job_id]
+        elif offset is not None and state.job_id not in active_jobs:
+            active_jobs[state.job_id] = offset
+
+    def first_offsets(self) -> Iterable[tuple[str, int]]:
+        """Each unfinished job with the offset of its first event."""
+        return [(job_id, int(offset)) for job_id, offset in list(active_jobs.items()) if offset is not None]
 
 
 # Per events partition: the offset after the last event folded into the job states here.

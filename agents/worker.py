@@ -18,7 +18,9 @@ from schemas.settings import get_settings
 from streams.admin import ensure_topics
 from streams.jsonlog import configure_logging
 
-STAGES = ("state", "validate", "fetch", "render", "chunks", "upload", "notify", "batches", "analytics")
+STAGES = (
+    "state", "records", "validate", "fetch", "render", "chunks", "upload", "notify", "batches", "analytics",
+)  # fmt: skip
 
 
 def run_worker() -> None:
@@ -33,9 +35,10 @@ def run_worker() -> None:
         )
     for stage in STAGES:
         importlib.import_module(f"agents.{stage}")
-    from streams.app import app
+    from streams.app import app, table_dir
 
     settings.job_work_root.mkdir(parents=True, exist_ok=True)
+    table_dir(settings).mkdir(parents=True, exist_ok=True)
     app.conf.loghandlers = [handler]
     # mode would add a plain-text stderr handler; our JSON handler (loghandlers) is the only output.
     Worker(app, loglevel=settings.log_level, logfile=os.devnull, quiet=True).execute_from_commandline()

@@ -8,6 +8,7 @@ read is re-driven from its state (agents/stages/recovery.py, docs/recovery.md).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -34,12 +35,20 @@ def _bound_fetch_wait(max_wait_ms: int) -> None:
     AIOKafkaConsumerThread._create_worker_consumer = create_bounded  # type: ignore[method-assign]
 
 
+def table_dir(settings: Settings) -> Path:
+    """One directory per worker: RocksDB locks its files, and two workers of one host (each on its
+    own WORKER_WEB_PORT) must not share them. A worker restarted on its port finds its store."""
+    return settings.data_dir / "faust" / f"worker-{settings.worker_web_port}"
+
+
 def create_app(settings: Settings) -> faust.App:
     _bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
     return faust.App(
         topics.APP_ID,
         broker=f"kafka://{settings.kafka_bootstrap_servers or 'localhost:9092'}",
-        store="memory://",
+        # Tables on disk (RocksDB through rocksdict): a restarted worker reads its local store and
+        # the changelogs' tails, not every change ever made.
+        store="rocksdb://",
         topic_partitions=settings.kafka_topic_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
         topic_allow_declare=True,
@@ -55,7 +64,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_max_poll_interval=max(1000.0, settings.processing_timeout_minutes * 60 + 300),
         broker_commit_interval=1.0,
         stream_wait_empty=False,
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(table_dir(settings)),
         producer_acks=-1,
         producer_max_request_size=settings.kafka_max_message_bytes,
         producer_compression_type=None
@@ -100,6 +109,16 @@ chunks_topic = _raw_topic(topics.CHUNKS)
 # job_id -> JobState as JSON; restored from its changelog topic when a worker starts.
 job_state = app.Table(
     topics.JOB_STATE_TABLE,
+    default=None,
+    partitions=get_settings().kafka_topic_partitions,
+    key_type=str,
+    value_type=None,
+)
+
+# job_id -> offset of the job's first event on its events partition, for the jobs not yet ended: what
+# recovery looks through (not every job ever run), and where an API instance starts reading.
+active_jobs = app.Table(
+    topics.ACTIVE_JOBS_TABLE,
     default=None,
     partitions=get_settings().kafka_topic_partitions,
     key_type=str,

@@ -26,9 +26,14 @@ TEMPLATES = "videogen.templates"
 STAGES_GROUP = APP_ID
 INTAKE_GROUP = f"{APP_ID}-intake"
 CALLBACKS_GROUP = f"{APP_ID}-callbacks"
+# Never consumes: the workers commit here, per events partition, the offset of the first event of
+# its oldest unfinished job, where an API instance starts reading (api/jobstore.py).
+API_START_GROUP = f"{APP_ID}-api-start"
 
 JOB_STATE_TABLE = "job_state"
 JOB_STATE_CHANGELOG = f"{APP_ID}-{JOB_STATE_TABLE}-changelog"
+ACTIVE_JOBS_TABLE = "active_jobs"
+ACTIVE_JOBS_CHANGELOG = f"{APP_ID}-{ACTIVE_JOBS_TABLE}-changelog"
 BATCH_TABLE = "batches"
 BATCH_CHANGELOG = f"{APP_ID}-{BATCH_TABLE}-changelog"
 
@@ -45,6 +50,9 @@ ALL_TOPICS: tuple[str, ...] = (
     CHUNKS,
     TEMPLATES,
     JOB_STATE_CHANGELOG,
+    ACTIVE_JOBS_CHANGELOG,
     BATCH_CHANGELOG,
 )
-COMPACTED: frozenset[str] = frozenset({JOB_STATE_CHANGELOG, BATCH_CHANGELOG, TEMPLATES})
+COMPACTED: frozenset[str] = frozenset(
+    {JOB_STATE_CHANGELOG, ACTIVE_JOBS_CHANGELOG, BATCH_CHANGELOG, TEMPLATES}
+)

@@ -56,7 +56,9 @@ class JobStates(Protocol):
 
     def unfinished(self) -> Iterable[JobState]: ...
 
-    def put(self, state: JobState) -> None: ...
+    def put(self, state: JobState, offset: int | None = None) -> None:
+        """Store the job's state; `offset` is that of the event folded (the job's first, when new)."""
+        ...
 
 
 class BoundedIds:

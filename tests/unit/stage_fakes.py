@@ -30,7 +30,7 @@ class DictJobStates:
     def unfinished(self) -> Iterable[JobState]:
         return [state for state in self.states.values() if not state.terminal]
 
-    def put(self, state: JobState) -> None:
+    def put(self, state: JobState, offset: int | None = None) -> None:
         self.states[state.job_id] = state
 
 

@@ -39,6 +39,7 @@ EXPECTED_TOPICS = {
     "videogen.render.chunks",
     "videogen.templates",
     "videogen-job_state-changelog",
+    "videogen-active_jobs-changelog",
     "videogen-batches-changelog",
 }
 
