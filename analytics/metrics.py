@@ -45,6 +45,13 @@ CONSUMER_LAG = Gauge(
     "videogen_consumer_lag", "Messages of a topic this worker has not yet fetched.", ["topic"]
 )
 FFMPEG_RUNNING = Gauge("videogen_ffmpeg_processes", "FFmpeg processes running in this process.")
+API_EVENTS_FOLDED = Counter(
+    "videogen_api_events_folded", "Job events this API instance has read (from its start offsets on)."
+)
+API_JOBS_HELD = Gauge("videogen_api_jobs_held", "Jobs in this API instance's memory.", ["kind"])
+API_RECORD_READS = Counter(
+    "videogen_api_record_reads", "Finished jobs' records read from the bucket, by outcome.", ["outcome"]
+)
 ANALYTICS_ROWS = Counter("videogen_analytics_rows", "Analytics rows inserted or dropped.", ["outcome"])
 ANALYTICS_BUFFERED = Gauge("videogen_analytics_buffered_rows", "Analytics rows waiting for the store.")
 ANALYTICS_INSERT_FAILURES = Counter("videogen_analytics_insert_failures", "Failed analytics inserts.")

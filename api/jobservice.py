@@ -295,16 +295,10 @@ class JobService:
 
     async def history(
         self, tenant: str | None, status: JobStatus | None, limit: int, offset: int
-    ) -> tuple[list[JobState], int]:
-        """A page of the caller's jobs, newest first, and how many there are in all (another
-        tenant's jobs are never listed). Read from the events the API already folds: no store."""
-        jobs = [
-            job
-            for job in await self.jobs.listing()
-            if visible(job, tenant) is not None and (status is None or job.status == status)
-        ]
-        jobs.sort(key=lambda job: (job.submitted_at_ms or 0, job.job_id), reverse=True)
-        return jobs[offset : offset + limit], len(jobs)
+    ) -> tuple[list[JobState], bool]:
+        """A page of the caller's jobs, newest first, and whether more follow (another tenant's
+        jobs are never listed)."""
+        return await self.jobs.page(tenant, status, limit, offset)
 
     async def own(self, job_id: str, tenant: str | None) -> JobState:
         """The caller's job, or a 404."""

@@ -1,10 +1,13 @@
-"""The API's view of every job: `videogen.jobs.events` folded with the same `apply_event` the
-workers' Faust table uses.
+"""The API's view of the jobs: the unfinished ones and the recently finished ones, folded from
+`videogen.jobs.events` with the same `apply_event` the workers' Faust table uses, and any other
+finished job read by its key from its record in the bucket (storage/jobrecords.py).
 
-Each API instance reads the whole events topic (no consumer group), so GET and SSE work on
-any instance. A job the instance has not seen yet is looked up again after catching up to
-the topic's end offsets taken at lookup time: an id returned by any POST has its `queued`
-event below those offsets, so a GET right after a POST never 404s.
+Each API instance reads the events topic (no consumer group) from where the workers' bookmark says
+the oldest unfinished job began (streams/bookmark.py), so what it reads at start and what it holds
+are bounded by the jobs running now and a cache, never by every job ever run. A job the instance has
+not seen yet is looked up again after catching up to the topic's end offsets taken at lookup time:
+an id returned by any POST has its `queued` event below those offsets, so a GET right after a POST
+never 404s; a job not on the log since the bookmark is read from its record.
 """
 
 from __future__ import annotations
@@ -12,33 +15,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncGenerator
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from analytics import metrics
 from api.topicfold import TopicFold
-from schemas.events import Ahead, JobEvent, JobState, Workload, apply_event
+from schemas.events import Ahead, JobEvent, JobState, JobStatus, Workload, apply_event
 from schemas.settings import Settings
+from storage.jobrecords import JobRecords, index_prefix, listed_at_ms
 from streams.admin import group_members
+from streams.bookmark import Bookmark
 from streams.codec import decode
-from streams.topics import APP_ID, EVENTS
+from streams.topics import API_START_GROUP, APP_ID, EVENTS
 
 log = logging.getLogger(__name__)
 
 WORKERS_REFRESH_SECONDS = 10.0
+# Finished jobs kept in memory after their end (GETs polling for the result, the listing of jobs
+# whose records are being stored); older ones are read from their records.
+RECENT_FINISHED = 1_000
+# A job's first event on the log: a job seen from a later one ended before this instance's start.
+FIRST_STAGES = frozenset({"accepted", "validate"})
+LISTED_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+RECORD_READS = 8
 
 
 class JobStore(TopicFold):
     topic = EVENTS
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, records: JobRecords | None = None) -> None:
         super().__init__(settings)
-        self._states: dict[str, JobState] = {}
-        self._active: set[str] = set()
+        self._states: dict[str, JobState] = {}  # the unfinished jobs
+        self._finished: OrderedDict[str, JobState] = OrderedDict()  # the most recent ends
         self._workloads: dict[str, Workload] = {}  # of the unfinished jobs
+        self._records = records or JobRecords(settings)
+        self._bookmark = Bookmark(settings, API_START_GROUP, EVENTS)
         self.workers = 1
         self._admin: AIOKafkaAdminClient | None = None
         self._workers_task: asyncio.Task[None] | None = None
@@ -49,6 +64,12 @@ class JobStore(TopicFold):
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.bootstrap_servers)
         await self._admin.start()
         self._workers_task = asyncio.create_task(self._count_workers(), name="jobstore-workers")
+
+    async def _start_offsets(self) -> dict[int, int]:
+        try:
+            return await self._bookmark.load()
+        finally:
+            await self._bookmark.stop()
 
     async def stop(self) -> None:
         if self._workers_task:
@@ -71,6 +92,7 @@ class JobStore(TopicFold):
             await asyncio.sleep(WORKERS_REFRESH_SECONDS)
 
     def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        metrics.API_EVENTS_FOLDED.inc()
         try:
             event = decode(JobEvent, record.value or b"")
         except (ValueError, ValidationError):
@@ -79,22 +101,37 @@ class JobStore(TopicFold):
         self._fold(event)
 
     def _fold(self, event: JobEvent) -> None:
-        state = apply_event(self._states.get(event.job_id), event)
-        self._states[event.job_id] = state
+        job_id = event.job_id
+        known = self._states.get(job_id) or self._finished.get(job_id)
+        if known is None and event.stage not in FIRST_STAGES:
+            return  # a job that ended before the start offsets (a late callback): its record says it
+        state = apply_event(known, event)
         if state.terminal:
-            self._active.discard(event.job_id)
-            self._workloads.pop(event.job_id, None)
+            self._states.pop(job_id, None)
+            self._workloads.pop(job_id, None)
+            self._remember_finished(state)
         else:
-            self._active.add(event.job_id)
+            self._states[job_id] = state
             if event.workload is not None:
-                self._workloads[event.job_id] = event.workload
-        for queue in self._watchers.get(event.job_id, ()):
+                self._workloads[job_id] = event.workload
+        for queue in self._watchers.get(job_id, ()):
             queue.put_nowait(state)
+        metrics.API_JOBS_HELD.labels("unfinished").set(len(self._states))
+
+    def _remember_finished(self, state: JobState) -> None:
+        self._finished[state.job_id] = state
+        self._finished.move_to_end(state.job_id)
+        while len(self._finished) > RECENT_FINISHED:
+            self._finished.popitem(last=False)
+        metrics.API_JOBS_HELD.labels("finished").set(len(self._finished))
+
+    def _known(self, job_id: str) -> JobState | None:
+        return self._states.get(job_id) or self._finished.get(job_id)
 
     @property
     def backlog(self) -> int:
         """Jobs accepted and not yet finished, across all instances and workers."""
-        return len(self._active)
+        return len(self._states)
 
     def ahead(self) -> Ahead:
         """What a job accepted now finds ahead of it: the unfinished jobs' workloads, each by the
@@ -107,32 +144,66 @@ class JobStore(TopicFold):
     def record(self, accepted: JobEvent) -> None:
         """Count a job this instance accepts at once, not when its event comes back from Kafka,
         so a tenant's POSTs in quick succession cannot slip past the in-flight cap."""
-        if accepted.job_id not in self._states:
+        if self._known(accepted.job_id) is None:
             self._fold(accepted)
 
     def forget(self, job_id: str) -> None:
         """Drop a recorded job whose publication failed."""
         self._states.pop(job_id, None)
-        self._active.discard(job_id)
         self._workloads.pop(job_id, None)
 
     def in_flight(self, tenant: str) -> int:
         """Unfinished jobs of one tenant (the per-tenant cap)."""
-        return sum(1 for job_id in self._active if self._states[job_id].tenant == tenant)
+        return sum(1 for state in self._states.values() if state.tenant == tenant)
 
     async def get(self, job_id: str) -> JobState | None:
-        """The job's state, catching up with the topic first when this instance has not seen it."""
-        state = self._states.get(job_id)
+        """The job's state: from memory, after catching up with the topic when this instance has
+        not seen it, else from its record."""
+        state = self._known(job_id)
         if state is None:
             await self.catch_up()
-            state = self._states.get(job_id)
+            state = self._known(job_id)
+        if state is None:
+            state = await asyncio.to_thread(self._records.get, job_id)
+            metrics.API_RECORD_READS.labels("missing" if state is None else "found").inc()
+            if state is not None and state.terminal:
+                self._remember_finished(state)
         return state
 
-    async def listing(self) -> list[JobState]:
-        """Every job this instance has folded, after catching up with the topic's end (a list
-        asked for right after a POST shows the job)."""
-        await self.catch_up()
-        return list(self._states.values())
+    async def page(
+        self, tenant: str | None, status: JobStatus | None, limit: int, offset: int
+    ) -> tuple[list[JobState], bool]:
+        """Jobs `offset` to `offset + limit` of the caller's (everyone's when `tenant` is None),
+        newest first, and whether more follow. The jobs in memory are merged with the records'
+        index, read only as far as this page: a page costs its offset and length, whatever the
+        history."""
+        await self.catch_up()  # a list asked for right after a POST shows the job
+        wanted = offset + limit + 1
+        held = [
+            state
+            for state in [*self._states.values(), *self._finished.values()]
+            if (tenant is None or state.tenant == tenant) and (status is None or state.status == status)
+        ]
+        listed: dict[str, int] = {}
+        if status is None or status in LISTED_STATUSES:
+            prefix = index_prefix(tenant, status, everyone=tenant is None)
+            entries = await asyncio.to_thread(self._records.entries, prefix, None, wanted)
+            listed |= {entry.job_id: entry.submitted_at_ms for entry in entries}
+        listed |= {state.job_id: listed_at_ms(state) for state in held}
+        order = sorted(((at, job_id) for job_id, at in listed.items()), reverse=True)
+        chosen = [job_id for _, job_id in order[offset : offset + limit]]
+        found = {state.job_id: state for state in held}
+        missing = [job_id for job_id in chosen if job_id not in found]
+        reads = asyncio.Semaphore(RECORD_READS)
+
+        async def read(job_id: str) -> JobState | None:
+            async with reads:
+                return await asyncio.to_thread(self._records.get, job_id)
+
+        for state in await asyncio.gather(*(read(job_id) for job_id in missing)):
+            if state is not None:
+                found[state.job_id] = state
+        return [found[job_id] for job_id in chosen if job_id in found], len(order) > offset + limit
 
     async def watch(self, job_id: str) -> AsyncGenerator[JobState, None]:
         """Every new state of the job, starting with the current one, until it ends."""

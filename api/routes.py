@@ -165,13 +165,13 @@ class VideoController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Jobs per page.")] = DEFAULT_PAGE,
         offset: Annotated[int, Parameter(ge=0, description="Jobs to skip (next_offset of a page).")] = 0,
     ) -> JobHistory:
-        jobs, total = await service.history(tenant, status, limit, offset)
+        jobs, more = await service.history(tenant, status, limit, offset)
         return JobHistory(
             jobs=[job_summary(job, status_endpoint(job.job_id)) for job in jobs],
-            total=total,
+            total=None if more else offset + len(jobs),
             limit=limit,
             offset=offset,
-            next_offset=offset + limit if offset + limit < total else None,
+            next_offset=offset + limit if more else None,
         )
 
     @get(

@@ -1,5 +1,6 @@
-"""One Kafka topic folded into memory on every API instance: all partitions, from the beginning, no
-consumer group. The job store (events) and the template store (templates) are such folds.
+"""One Kafka topic folded into memory on every API instance: all partitions, no consumer group, from
+the beginning or from where the fold says it needs to start. The job store (events, from its
+oldest unfinished job) and the template store (templates, from the beginning) are such folds.
 
 `catch_up` waits until everything on the topic as of the call has been folded in: an instance
 asked about a record another instance has just written (and had acknowledged) sees it after
@@ -37,6 +38,10 @@ class TopicFold:
     def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         raise NotImplementedError
 
+    async def _start_offsets(self) -> dict[int, int]:
+        """Where to start reading each partition; from its beginning when absent."""
+        return {}
+
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
@@ -48,7 +53,12 @@ class TopicFold:
         partitions = await self._wait_for_partitions()
         self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         self._consumer.assign(self._partitions)
-        await self._consumer.seek_to_beginning(*self._partitions)
+        starts = await self._start_offsets()
+        for tp in self._partitions:
+            if tp.partition in starts:
+                self._consumer.seek(tp, starts[tp.partition])
+        if unmarked := [tp for tp in self._partitions if tp.partition not in starts]:
+            await self._consumer.seek_to_beginning(*unmarked)
         self._task = asyncio.create_task(self._run(), name=f"fold {self.topic}")
 
     async def _wait_for_partitions(self) -> set[int]:

@@ -120,7 +120,11 @@ class JobHistory(BaseModel):
     """GET /api/v1/videos: the caller's jobs, newest first."""
 
     jobs: list[JobSummary]
-    total: int = Field(description="Jobs matching the filter, on all pages.")
+    total: int | None = Field(
+        None,
+        description="Jobs matching the filter, on all pages: known on the last page only (counting them "
+        "all would mean reading every job ever run); null while `next_offset` is set.",
+    )
     limit: int
     offset: int
     next_offset: int | None = Field(None, description="Offset of the next page; null on the last.")

@@ -232,7 +232,7 @@ async function refreshHistory() {
     $("history-rows").replaceChildren();
     return;
   }
-  $("history-note").textContent = data.jobs.length ? `${data.jobs.length} of ${data.total}` : "No jobs yet.";
+  $("history-note").textContent = data.jobs.length ? (data.total === null ? `${data.jobs.length} shown, more on later pages` : `${data.jobs.length} of ${data.total}`) : "No jobs yet.";
   $("history-rows").replaceChildren(...data.jobs.map((job) => {
     const row = element("tr");
     const open = element("button", job.job_id);

@@ -15,8 +15,9 @@ from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.ratelimit import RateLimiter
 from api.templatestore import TemplateStore
-from schemas.events import JobEvent, ResultInfo
+from schemas.events import JobEvent, JobState, ResultInfo
 from schemas.settings import Settings
+from storage.jobrecords import IndexEntry, JobRecords
 from streams.jsonlog import redact
 
 RESULT = ResultInfo(
@@ -30,8 +31,25 @@ RESULT = ResultInfo(
 )
 
 
+class NoRecords(JobRecords):
+    """A bucket holding no job records."""
+
+    def __init__(self) -> None: ...
+
+    def put(self, state: JobState, *, indexed: bool = True) -> None: ...
+
+    def get(self, job_id: str) -> JobState | None:
+        return None
+
+    def entries(self, prefix: str, after: str | None, count: int) -> list[IndexEntry]:
+        return []
+
+
 class LocalStore(JobStore):
-    """The real fold and watchers; events come from `push`, not from Kafka."""
+    """The real fold and watchers; events come from `push`, not from Kafka; no records."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, NoRecords())
 
     async def start(self) -> None: ...
 
@@ -71,7 +89,7 @@ def _event(status: str, progress: float = 0.0, tenant: str | None = None, **kw: 
     return JobEvent(
         job_id=kw.pop("job_id", "vg_1"),
         tenant=tenant,
-        stage="render",
+        stage="accepted" if status == "queued" else "render",  # a job's events begin with its acceptance
         status=status,  # type: ignore[arg-type]
         progress_percent=progress,
         current_step=status,
@@ -168,6 +186,7 @@ def test_refusals_close_after_accept_with_a_code_and_reason(
 
 def test_a_socket_spends_the_tenants_rate_like_a_request() -> None:
     for client, store in _stack(per_minute=1):
+        store.push(_event("queued", tenant="alpha"))
         _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
         with client.websocket_connect("/ws/jobs/vg_1?api_key=ka") as socket:
             socket.receive_json(timeout=5)
@@ -180,6 +199,7 @@ def test_a_socket_spends_the_tenants_rate_like_a_request() -> None:
 
 def test_the_socket_echoes_the_request_id(stack: tuple[TestClient[Any], LocalStore]) -> None:
     client, store = stack
+    store.push(_event("queued", tenant="alpha"))
     _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
     with client.websocket_connect("/ws/jobs/vg_1?api_key=ka", headers={"X-Request-ID": "req-ws"}) as socket:
         assert (b"x-request-id", b"req-ws") in (socket.extra_headers or [])
