@@ -30,6 +30,7 @@ from api.errors import (
     too_large_handler,
 )
 from api.health import health, health_detailed
+from api.idempotency import request_idempotency
 from api.internal_routes import internal_routes
 from api.jobservice import JobService
 from api.metrics import metrics_handler
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             "authenticator": Provide(provide_authenticator, use_cache=True, sync_to_thread=False),
             "rate_limit": Provide(provide_rate_limit, use_cache=True, sync_to_thread=False),
             "generator": Provide(provide_generator, use_cache=True, sync_to_thread=False),
+            "idempotency": Provide(request_idempotency),  # the POSTs that create jobs
         },
         lifespan=[kafka_clients],
         exception_handlers=handlers,

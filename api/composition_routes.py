@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath
 from litestar.response import Redirect
@@ -18,8 +18,15 @@ from litestar.response import Redirect
 from api.auth import current_tenant
 from api.compositions import COMPOSITION_PREFIX, is_composition, metadata_view, status_view, to_spec
 from api.errors import ApiError
+from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
+from api.routes import (
+    GUARD_RESPONSES,
+    IDEMPOTENCY_CONFLICT,
+    IDEMPOTENCY_UNAVAILABLE,
+    TOO_LARGE,
+    error_spec,
+)
 from schemas.compositions import (
     CompositionAccepted,
     CompositionMetadata,
@@ -66,14 +73,17 @@ class CompositionController(Controller):
         status_code=202,
         summary="Create a composition",
         description="Clips in order with transitions, text overlays, music and voice-over, rendered "
-        "into one video (and a JPEG thumbnail). Always 202: follow it by GET or the websocket_url.",
+        "into one video (and a JPEG thumbnail). Always 202: follow it by GET or the websocket_url. "
+        "With an Idempotency-Key, a retry answers with the first request's composition.",
+        response_headers=[REPLAYED_DOC],
         responses={
             400: error_spec(
                 "Invalid body (INVALID_INPUT), a URL that is not a video (INVALID_CLIP_FORMAT) or "
                 "an impossible timeline (INVALID_TIMELINE); details.fields names each field."
             ),
+            409: error_spec(IDEMPOTENCY_CONFLICT),
             413: TOO_LARGE,
-            503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            503: error_spec(f"Too many jobs waiting (QUEUE_FULL, Retry-After). {IDEMPOTENCY_UNAVAILABLE}"),
             **GUARD_RESPONSES,
         },
     )
@@ -83,20 +93,22 @@ class CompositionController(Controller):
         data: Annotated[CompositionRequest, Body(title="Composition")],
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
-    ) -> CompositionAccepted:
+        idempotency: NamedDependency[Idempotency | None],
+    ) -> Response[CompositionAccepted]:
         try:
             spec = to_spec(data)
         except JobError as exc:
             raise ApiError.of(exc) from exc
         submitted = await service.submit(
-            spec, tenant, data.callback_url, prefix=COMPOSITION_PREFIX, quick=False
+            spec, tenant, data.callback_url, prefix=COMPOSITION_PREFIX, quick=False, idempotency=idempotency
         )
-        return CompositionAccepted(
+        accepted = CompositionAccepted(
             composition_id=submitted.job_id,
             created_at=iso(submitted.submitted_at_ms / 1000),
             estimated_duration=math.ceil(submitted.estimate),
             websocket_url=composition_socket(request, submitted.job_id),
         )
+        return Response(accepted, status_code=202, headers=replayed_headers(submitted.replayed))
 
     @get(
         "/{composition_id:str}",

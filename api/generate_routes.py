@@ -15,15 +15,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath
 
 from api.auth import current_tenant
 from api.compositions import created_at
 from api.errors import ApiError
+from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
+from api.routes import (
+    GUARD_RESPONSES,
+    IDEMPOTENCY_CONFLICT,
+    IDEMPOTENCY_UNAVAILABLE,
+    TOO_LARGE,
+    error_spec,
+)
 from api.tracks import inline_spec
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobOrigin, JobState
@@ -109,12 +116,15 @@ class GenerateController(Controller):
         status_code=202,
         summary="Render a template",
         description="A saved template (template_id) or an inline one (template: the track form or a "
-        "video spec), with inputs for its placeholders; webhook_url gets the signed result. Always 202.",
+        "video spec), with inputs for its placeholders; webhook_url gets the signed result. Always 202. "
+        "With an Idempotency-Key, a retry answers with the first request's job.",
+        response_headers=[REPLAYED_DOC],
         responses={
             400: error_spec("Invalid template or inputs (INVALID_INPUT, naming each field)."),
             404: error_spec("Unknown template_id, or another tenant's (NOT_FOUND)."),
+            409: error_spec(IDEMPOTENCY_CONFLICT),
             413: TOO_LARGE,
-            503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            503: error_spec(f"Too many jobs waiting (QUEUE_FULL, Retry-After). {IDEMPOTENCY_UNAVAILABLE}"),
             **GUARD_RESPONSES,
         },
     )
@@ -124,7 +134,8 @@ class GenerateController(Controller):
         data: Annotated[GenerateRequest, Body(title="Template and inputs")],
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
-    ) -> GenerateAccepted:
+        idempotency: NamedDependency[Idempotency | None],
+    ) -> Response[GenerateAccepted]:
         spec: VideoSpec
         if data.template_id is not None:
             templates = service.templates
@@ -139,15 +150,22 @@ class GenerateController(Controller):
                 raise ApiError.of(exc) from exc
         origin = JobOrigin(template_id=data.template_id)
         submitted = await service.submit(
-            spec, tenant, data.webhook_url, prefix=GENERATE_PREFIX, quick=False, origin=origin
+            spec,
+            tenant,
+            data.webhook_url,
+            prefix=GENERATE_PREFIX,
+            quick=False,
+            origin=origin,
+            idempotency=idempotency,
         )
         job_id = submitted.job_id
-        return GenerateAccepted(
+        accepted = GenerateAccepted(
             jobId=job_id,
             statusUrl=f"{BASE}/status/{job_id}",
             cancelUrl=f"{BASE}/cancel/{job_id}",
             websocketUrl=job_socket(request, job_id),
         )
+        return Response(accepted, status_code=202, headers=replayed_headers(submitted.replayed))
 
     @get(
         "/status/{jobId:str}",

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Router, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Body, FromPath
 
 from api.auth import InternalAuthenticator, current_tenant
 from api.errors import ApiError
+from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService, Submitted
 from api.processing import CLIP_PREFIX, check_request, clip_spec
-from api.routes import TOO_LARGE, UNKNOWN_JOB, JobView, error_spec
+from api.routes import (
+    IDEMPOTENCY_CONFLICT,
+    IDEMPOTENCY_UNAVAILABLE,
+    TOO_LARGE,
+    UNKNOWN_JOB,
+    JobView,
+    error_spec,
+)
 from schemas.batches import ClipError
 from schemas.errors import JobError
 from schemas.processing import ClipJob, ProcessClipsAccepted, ProcessClipsRequest
@@ -60,15 +68,20 @@ class InternalController(Controller):
         summary="Process raw clips, one callback for all",
         description="Each clip becomes a job of its own: normalize (1280x720 inside black bars, 30 fps, "
         "H.264 CRF 21, AAC), color_correct (color_preset), thumbnail. When every clip has ended, one "
-        "signed callback lists each clip's outcome.",
+        "signed callback lists each clip's outcome. One Idempotency-Key covers the whole request: a retry "
+        "answers with the first request's batch.",
+        response_headers=[REPLAYED_DOC],
         responses={
             400: error_spec(
                 "Invalid body or operations (INVALID_INPUT) or a URL that is not a video "
                 "(INVALID_CLIP_FORMAT); details.fields names each field."
             ),
+            409: error_spec(IDEMPOTENCY_CONFLICT),
             413: TOO_LARGE,
             429: error_spec("The tenant's jobs-in-flight cap has no room for every clip (RATE_LIMITED)."),
-            503: error_spec("The queue has no room for every clip (QUEUE_FULL, Retry-After)."),
+            503: error_spec(
+                f"The queue has no room for every clip (QUEUE_FULL, Retry-After). {IDEMPOTENCY_UNAVAILABLE}"
+            ),
             **INTERNAL_GUARD_RESPONSES,
         },
     )
@@ -77,7 +90,8 @@ class InternalController(Controller):
         data: Annotated[ProcessClipsRequest, Body(title="Clips to process")],
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
-    ) -> ProcessClipsAccepted:
+        idempotency: NamedDependency[Idempotency | None],
+    ) -> Response[ProcessClipsAccepted]:
         try:
             check_request(data)
         except JobError as exc:
@@ -89,8 +103,9 @@ class InternalController(Controller):
             processing_id=data.processing_id,
             callback_url=data.callback_url,
             prefix=CLIP_PREFIX,
+            idempotency=idempotency,
         )
-        return ProcessClipsAccepted(
+        accepted = ProcessClipsAccepted(
             processing_id=data.processing_id,
             batch_id=batch.batch_id,
             clips=[
@@ -98,6 +113,7 @@ class InternalController(Controller):
                 for n, (clip, outcome) in enumerate(zip(data.clips, batch.outcomes, strict=True))
             ],
         )
+        return Response(accepted, status_code=202, headers=replayed_headers(batch.replayed))
 
     @get(
         "/jobs/{job_id:str}",

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Any
 
 from analytics.estimator import LearningEstimator
 from analytics.metrics import observe_answer
@@ -20,6 +21,7 @@ from analytics.rows import count_elements
 from api.auth import visible
 from api.bounds import check_record_size
 from api.errors import ApiError
+from api.idempotency import ClaimStore, Idempotency
 from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
@@ -78,22 +80,48 @@ def job_request(
 
 @dataclass(frozen=True)
 class BatchSubmitted:
-    """A batch's id and, per item in order, its job or why it was not queued."""
+    """A batch's id and, per item in order, its job or why it was not queued (`replayed`: an
+    earlier request with the same Idempotency-Key made it)."""
 
     batch_id: str
     outcomes: list[Submitted | JobError]
+    replayed: bool = False
+
+    def record(self) -> dict[str, Any]:
+        """What the batch's Idempotency-Key record keeps to answer a replay."""
+        return {
+            "batch_id": self.batch_id,
+            "items": [
+                {"error": {"code": o.code, "message": o.message}}
+                if isinstance(o, JobError)
+                else {"job_id": o.job_id}
+                for o in self.outcomes
+            ],
+        }
+
+    @classmethod
+    def replay(cls, record: dict[str, Any]) -> BatchSubmitted:
+        outcomes: list[Submitted | JobError] = [
+            JobError(ErrorCode(item["error"]["code"]), item["error"]["message"])
+            if "error" in item
+            else Submitted(item["job_id"], 0.0, waited=False, final=None, submitted_at_ms=0, replayed=True)
+            for item in record["items"]
+        ]
+        return cls(record["batch_id"], outcomes, replayed=True)
 
 
 @dataclass(frozen=True)
 class Submitted:
     """A published job: its estimate, and its final state when it ended within the quick window
-    (`waited` says whether the estimate allowed waiting at all)."""
+    (`waited` says whether the estimate allowed waiting at all). `replayed`: an earlier request
+    with the same Idempotency-Key made it, and this is its current state (`final` if it ended)."""
 
     job_id: str
     estimate: float
     waited: bool
     final: JobState | None
     submitted_at_ms: int
+    replayed: bool = False
 
 
 class JobService:
@@ -105,6 +133,7 @@ class JobService:
         estimator: LearningEstimator,
         limiter: RateLimiter,
         templates: TemplateStore,
+        claims: ClaimStore | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
@@ -112,6 +141,7 @@ class JobService:
         self.estimator = estimator
         self.limiter = limiter
         self.templates = Templates(templates, publisher, settings.kafka_max_message_bytes)
+        self.claims = claims or ClaimStore(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobService:
@@ -146,17 +176,75 @@ class JobService:
         quick: bool = True,
         batch: BatchRef | None = None,
         origin: JobOrigin | None = None,
+        idempotency: Idempotency | None = None,
+        job_id: str | None = None,
     ) -> Submitted:
         """Admit, estimate and publish a job, then (`quick`) wait for it when it is quick enough.
-        `prefix` starts the job id: each surface's ids say which surface made them. A job of a
-        `batch` reports its end to the batch, whose one callback replaces the job's own. `origin`
-        (a template, a prompt) is kept with the job's state for the surface to show back."""
+        `prefix` starts the job id (unless `job_id` is given): each surface's ids say which surface
+        made them. A job of a `batch` reports its end to the batch, whose one callback replaces the
+        job's own. `origin` (a template, a prompt) is kept with the job's state for the surface to
+        show back. With `idempotency`, the key is claimed before anything is published: a key an
+        earlier request holds answers with that request's job, as it is now, and publishes nothing;
+        a job that is not published after all releases its claim (a cancelled request keeps it: its
+        job may be out)."""
+        job_id = job_id or new_job_id(prefix)
+        if idempotency is not None:
+            earlier = await self.claims.claim(idempotency, tenant, {"job_id": job_id})
+            if earlier is not None:
+                return await self._replayed(str(earlier["job_id"]), tenant, earlier)
+        try:
+            estimate, submitted_ms = await self._publish(job_id, spec, tenant, callback_url, batch, origin)
+        except Exception:
+            if idempotency is not None:
+                await self.claims.release(idempotency, tenant)
+            raise
+        threshold = self.settings.quick_response_threshold_seconds
+        if not quick or estimate > threshold:
+            observe_answer("async")
+            return Submitted(job_id, estimate, waited=False, final=None, submitted_at_ms=submitted_ms)
+        final = await self.jobs.wait_until_terminal(job_id, threshold)
+        observe_answer("async" if final is None else "quick")
+        return Submitted(job_id, estimate, waited=True, final=final, submitted_at_ms=submitted_ms)
+
+    async def replay(self, idempotency: Idempotency | None, tenant: str | None) -> Submitted | None:
+        """The job an earlier request with the same key made, if any; read only (`submit` claims the
+        key), for a surface whose spec is costly to make (a prompt's generator may call a model)."""
+        earlier = None if idempotency is None else await self.claims.find(idempotency, tenant)
+        return None if earlier is None else await self._replayed(str(earlier["job_id"]), tenant, earlier)
+
+    async def _replayed(self, job_id: str, tenant: str | None, record: dict[str, Any]) -> Submitted:
+        """The job an earlier request with the same key made, as it is now; one not folded yet (its
+        claim is older than its `queued` event, or its publication is under way elsewhere) is queued."""
+        state = await self.find(job_id, tenant)
+        if state is None:
+            submitted_ms = int(float(record.get("created_at", time.time())) * 1000)
+            return Submitted(
+                job_id, 0.0, waited=False, final=None, submitted_at_ms=submitted_ms, replayed=True
+            )
+        return Submitted(
+            job_id,
+            state.estimated_seconds or 0.0,
+            waited=False,
+            final=state if state.terminal else None,
+            submitted_at_ms=state.submitted_at_ms or int(state.updated_at * 1000),
+            replayed=True,
+        )
+
+    async def _publish(
+        self,
+        job_id: str,
+        spec: VideoSpec,
+        tenant: str | None,
+        callback_url: str | None,
+        batch: BatchRef | None,
+        origin: JobOrigin | None,
+    ) -> tuple[float, int]:
+        """Admit, estimate and publish the job; its estimate and submission time."""
         self._check_backlog()
         try:
             check_limits(spec, self.settings)
         except JobError as exc:
             raise ApiError.of(exc) from exc
-        job_id = new_job_id(prefix)
         work, ahead, backlog, workers = (
             workload(spec),
             self.jobs.ahead(),
@@ -194,13 +282,7 @@ class JobService:
             except BaseException:
                 self.jobs.forget(job_id)
                 raise
-        threshold = self.settings.quick_response_threshold_seconds
-        if not quick or estimate > threshold:
-            observe_answer("async")
-            return Submitted(job_id, estimate, waited=False, final=None, submitted_at_ms=submitted_ms)
-        final = await self.jobs.wait_until_terminal(job_id, threshold)
-        observe_answer("async" if final is None else "quick")
-        return Submitted(job_id, estimate, waited=True, final=final, submitted_at_ms=submitted_ms)
+        return estimate, submitted_ms
 
     async def submit_batch(
         self,
@@ -210,6 +292,7 @@ class JobService:
         processing_id: str,
         callback_url: str,
         prefix: str,
+        idempotency: Idempotency | None = None,
     ) -> BatchSubmitted:
         """Jobs answered together by one callback once all have ended: each (spec, what the caller
         sent for it) becomes a job carrying its `BatchRef`. Admission and every item's message
@@ -217,10 +300,39 @@ class JobService:
         all of it. An item that still cannot be queued once others were (another API instance
         filled the queue meanwhile, the broker failed) is reported to the batch as failed, with
         the items after it, so the batch still ends and its callback is sent; when the first item
-        cannot be queued, nothing was and the error is the answer."""
+        cannot be queued, nothing was and the error is the answer. One `idempotency` key covers
+        the whole batch, as `submit`'s covers a job: a replay answers with the same batch."""
+        batch_id, job_ids = new_job_id(BATCH_PREFIX), [new_job_id(prefix) for _ in items]
+        if idempotency is not None:
+            planned = {"batch_id": batch_id, "items": [{"job_id": job_id} for job_id in job_ids]}
+            earlier = await self.claims.claim(idempotency, tenant, planned)
+            if earlier is not None:
+                return BatchSubmitted.replay(earlier)
+        try:
+            batch = await self._submit_batch(
+                items, tenant, batch_id, job_ids, processing_id, callback_url, prefix
+            )
+        except Exception:
+            if idempotency is not None:
+                await self.claims.release(idempotency, tenant)
+            raise
+        if idempotency is not None and any(isinstance(o, JobError) for o in batch.outcomes):
+            await self.claims.update(idempotency, tenant, batch.record())
+        return batch
+
+    async def _submit_batch(
+        self,
+        items: list[tuple[VideoSpec, str]],
+        tenant: str | None,
+        batch_id: str,
+        job_ids: list[str],
+        processing_id: str,
+        callback_url: str,
+        prefix: str,
+    ) -> BatchSubmitted:
+        """`submit_batch` under the ids it chose (and claimed)."""
         self._check_backlog(len(items))
         self._check_in_flight(tenant, len(items))
-        batch_id = new_job_id(BATCH_PREFIX)
         refs = [
             BatchRef(
                 id=batch_id, processing_id=processing_id, size=len(items), index=index, item=item,
@@ -231,12 +343,12 @@ class JobService:
         for (spec, _), ref in zip(items, refs, strict=True):
             self._check_size(self._draft(spec, tenant, prefix, ref))
         outcomes: list[Submitted | JobError] = []
-        for (spec, _), ref in zip(items, refs, strict=True):
+        for (spec, _), ref, job_id in zip(items, refs, job_ids, strict=True):
             refused = next((o for o in outcomes if isinstance(o, JobError)), None)
             if refused is None:
                 try:
                     outcomes.append(
-                        await self.submit(spec, tenant, None, prefix=prefix, quick=False, batch=ref)
+                        await self.submit(spec, tenant, None, quick=False, batch=ref, job_id=job_id)
                     )
                     continue
                 except ApiError as exc:

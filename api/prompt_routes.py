@@ -20,7 +20,9 @@ from litestar.params import Body, FromPath
 from api.auth import current_tenant
 from api.compositions import created_at
 from api.errors import ApiError
+from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
+from api.routes import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_UNAVAILABLE
 from generator import PromptGenerator
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobOrigin, JobState, PromptInfo
@@ -89,19 +91,22 @@ class PromptController(Controller):
         status_code=201,
         summary="Generate a video from a prompt",
         description="A job rendering the prompt at the style, duration and aspect ratio asked; follow it "
-        "with GET /api/videos/{jobId} (or WS /ws/jobs/{jobId}).",
+        "with GET /api/videos/{jobId} (or WS /ws/jobs/{jobId}). With an Idempotency-Key, a retry "
+        "answers with the first request's job.",
+        response_headers=[REPLAYED_DOC],
         responses={
             400: _failure(
                 "Invalid prompt (blank, or punctuation only), style, duration or aspectRatio "
                 "(INVALID_INPUT, naming each)."
             ),
             401: _failure("No or invalid API key, or two that disagree (UNAUTHORIZED)."),
+            409: _failure(IDEMPOTENCY_CONFLICT),
             413: _failure(
                 "Body larger than MAX_REQUEST_BODY_BYTES, or the job larger than one Kafka message "
                 "(PAYLOAD_TOO_LARGE)."
             ),
             429: _failure("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED)."),
-            503: _failure("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            503: _failure(f"Too many jobs waiting (QUEUE_FULL, Retry-After). {IDEMPOTENCY_UNAVAILABLE}"),
         },
     )
     async def generate(
@@ -110,17 +115,23 @@ class PromptController(Controller):
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
         generator: NamedDependency[PromptGenerator],
-    ) -> PromptCreated:
-        prompt = PromptInfo(
-            prompt=data.prompt, style=data.style, duration=data.duration, aspect_ratio=data.aspectRatio
-        )
-        try:
-            spec = await generator.spec(prompt)
-        except JobError as exc:
-            raise ApiError.of(exc) from exc
-        origin = JobOrigin(prompt=prompt)
-        submitted = await service.submit(spec, tenant, None, prefix=PROMPT_PREFIX, quick=False, origin=origin)
-        return PromptCreated(data=PromptJobCreated(jobId=submitted.job_id))
+        idempotency: NamedDependency[Idempotency | None],
+    ) -> Response[PromptCreated]:
+        submitted = await service.replay(idempotency, tenant)  # before the generator: it may call a model
+        if submitted is None:
+            prompt = PromptInfo(
+                prompt=data.prompt, style=data.style, duration=data.duration, aspect_ratio=data.aspectRatio
+            )
+            try:
+                spec = await generator.spec(prompt)
+            except JobError as exc:
+                raise ApiError.of(exc) from exc
+            origin = JobOrigin(prompt=prompt)
+            submitted = await service.submit(
+                spec, tenant, None, prefix=PROMPT_PREFIX, quick=False, origin=origin, idempotency=idempotency
+            )
+        created = PromptCreated(data=PromptJobCreated(jobId=submitted.job_id))
+        return Response(created, status_code=201, headers=replayed_headers(submitted.replayed))
 
     @get(
         "/{jobId:str}",

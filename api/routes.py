@@ -19,6 +19,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from api.auth import current_tenant
 from api.errors import error_response
+from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService, Submitted, status_endpoint
 from schemas.events import JobOrigin, JobState, JobStatus
 from schemas.requests import VideoCreateBody
@@ -54,15 +55,19 @@ def _finished(state: JobState) -> Response[Any]:
 
 
 def _answer(submitted: Submitted) -> Response[Any]:
-    """200 with the result when the job ended within the quick window, else 202 to follow it."""
+    """200 with the result when the job ended within the quick window, else 202 to follow it (a
+    replayed Idempotency-Key: the same, for the job as it is now)."""
     if submitted.final is not None:
-        return _finished(submitted.final)
-    message = (
-        "Video is taking longer than the quick-response window; follow the job."
-        if submitted.waited
-        else "Video is being processed; follow the status or events endpoint."
-    )
-    return _accepted(submitted.job_id, submitted.estimate, message)
+        response = _finished(submitted.final)
+    else:
+        message = (
+            "Video is taking longer than the quick-response window; follow the job."
+            if submitted.waited
+            else "Video is being processed; follow the status or events endpoint."
+        )
+        response = _accepted(submitted.job_id, submitted.estimate, message)
+    response.headers.update(replayed_headers(submitted.replayed))
+    return response
 
 
 def job_message(state: JobState) -> tuple[str, str]:
@@ -80,6 +85,8 @@ GUARD_RESPONSES = {
     401: error_spec("No or invalid API key, or two that disagree (UNAUTHORIZED)."),
     429: error_spec("The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After)."),
 }
+IDEMPOTENCY_CONFLICT = "The Idempotency-Key was used with another body (IDEMPOTENCY_CONFLICT)."
+IDEMPOTENCY_UNAVAILABLE = "The Idempotency-Key could not be recorded in S3 (STORAGE_ERROR, Retry-After)."
 UNKNOWN_JOB = error_spec("Unknown job, or another tenant's (NOT_FOUND).")
 TOO_LARGE = error_spec(
     "Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka "
@@ -99,7 +106,8 @@ class VideoController(Controller):
         description="Renders at once when the estimate is within QUICK_RESPONSE_THRESHOLD_SECONDS "
         "(200 with result_url); otherwise, or if the render takes longer, 202 with a job id to follow. "
         "The body is a video spec, or a saved template's `template_id` with `merge` values and "
-        "`modifications`.",
+        "`modifications`. With an Idempotency-Key, a retry answers with the first request's job.",
+        response_headers=[REPLAYED_DOC],
         responses={
             200: ResponseSpec(
                 JobCompleted,
@@ -114,14 +122,17 @@ class VideoController(Controller):
                 "(INVALID_INPUT, naming the field).",
             ),
             404: error_spec("Unknown template, or another tenant's (NOT_FOUND)."),
-            409: error_spec("The job was cancelled while the quick response waited (CANCELLED)."),
+            409: error_spec(
+                "The job was cancelled while the quick response waited (CANCELLED), or the "
+                "Idempotency-Key was used with another body (IDEMPOTENCY_CONFLICT)."
+            ),
             413: TOO_LARGE,
             422: error_spec("A source could not be downloaded (SOURCE_DOWNLOAD_FAILED)."),
             500: error_spec("The render failed (FFMPEG_ERROR, MEMORY_LIMIT_EXCEEDED, INTERNAL_ERROR)."),
             502: error_spec(
                 "Storing the result failed (S3_UPLOAD_FAILED, S3_ACCESS_DENIED, S3_BUCKET_NOT_FOUND)."
             ),
-            503: error_spec("Too many jobs waiting (QUEUE_FULL, Retry-After)."),
+            503: error_spec(f"Too many jobs waiting (QUEUE_FULL, Retry-After). {IDEMPOTENCY_UNAVAILABLE}"),
             504: error_spec("A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT)."),
             507: error_spec("The worker is out of disk (INSUFFICIENT_STORAGE)."),
             **GUARD_RESPONSES,
@@ -132,13 +143,16 @@ class VideoController(Controller):
         data: Annotated[VideoCreateBody, Body(title="Video spec, or a template and its values")],
         service: NamedDependency[JobService],
         tenant: NamedDependency[str | None],
+        idempotency: NamedDependency[Idempotency | None],
     ) -> Response[Any]:
         body = data.root
         if isinstance(body, TemplateRender):
             spec = await service.templates.spec_for(body.template_id, tenant, body.merge, body.modifications)
             origin = JobOrigin(template_id=body.template_id)
-            return _answer(await service.submit(spec, tenant, body.callback_url, origin=origin))
-        return _answer(await service.submit(body.spec(), tenant, body.callback_url))
+            return _answer(
+                await service.submit(spec, tenant, body.callback_url, origin=origin, idempotency=idempotency)
+            )
+        return _answer(await service.submit(body.spec(), tenant, body.callback_url, idempotency=idempotency))
 
     @get(
         "/videoresult/{job_id:str}",

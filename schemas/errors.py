@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     QUEUE_FULL = "QUEUE_FULL"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"  # an Idempotency-Key sent again with another body
     UNAUTHORIZED = "UNAUTHORIZED"
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"

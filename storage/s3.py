@@ -36,7 +36,10 @@ RESULTS_PREFIX = "processed/"
 RULE_ID = "videogen-results"
 INCOMPLETE_RULE_ID = "videogen-incomplete-uploads"
 INCOMPLETE_UPLOAD_DAYS = 1
-_OUR_RULES = frozenset({RULE_ID, INCOMPLETE_RULE_ID})
+IDEMPOTENCY_PREFIX = "idempotency/"
+IDEMPOTENCY_RULE_ID = "videogen-idempotency"
+IDEMPOTENCY_DAYS = 1
+_OUR_RULES = frozenset({RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID})
 UPLOAD_BACKOFF_SECONDS = 0.5
 UPLOAD_BACKOFF_CAP_SECONDS = 8.0
 _NOT_RETRIED = frozenset({ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND})
@@ -125,7 +128,8 @@ def _rules(client: Any, getter: str, key: str, bucket: str) -> list[dict[str, An
 def lifecycle_rules(days: int) -> list[dict[str, Any]]:
     """Results expire after `days`; any multipart upload still incomplete a day after it began is
     aborted, bucket-wide: a worker killed mid-upload cannot abort its own, and S3 bills the parts
-    of an incomplete upload until it is aborted."""
+    of an incomplete upload until it is aborted. The API's Idempotency-Key records (api/idempotency.py)
+    expire after a day, when the API counts them as absent anyway."""
     return [
         {
             "ID": RULE_ID,
@@ -138,6 +142,12 @@ def lifecycle_rules(days: int) -> list[dict[str, Any]]:
             "Filter": {"Prefix": ""},
             "Status": "Enabled",
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
+        },
+        {
+            "ID": IDEMPOTENCY_RULE_ID,
+            "Filter": {"Prefix": IDEMPOTENCY_PREFIX},
+            "Status": "Enabled",
+            "Expiration": {"Days": IDEMPOTENCY_DAYS},
         },
     ]
 
