@@ -3,35 +3,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from typing import Any
 
 from pydantic import ValidationError
 
 from agents.stages.records import RecordKeeper
-from agents.wiring import folded, states
+from agents.wiring import folded_past, states
 from schemas.events import JobEvent
 from schemas.settings import get_settings
 from storage.jobrecords import JobRecords
 from streams.app import app, events_topic
 from streams.codec import decode
-
-log = logging.getLogger(__name__)
-
-FOLD_WAIT_SECONDS = 5.0
-
-
-async def folded_past(partition: int, offset: int) -> bool:
-    """Wait (a bounded while) until the job-state fold has passed this event."""
-    deadline = time.monotonic() + FOLD_WAIT_SECONDS
-    while folded.get(partition, 0) <= offset:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
 
 keeper = RecordKeeper(JobRecords(get_settings()), states, folded_past)
 

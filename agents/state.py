@@ -7,7 +7,16 @@ import logging
 from typing import Any
 
 from agents.stages.state import fold, start_offsets
-from agents.wiring import folded, log_reader, partition_of, ready_partitions, recovery, runtime, states
+from agents.wiring import (
+    folded,
+    log_reader,
+    note_folded,
+    partition_of,
+    ready_partitions,
+    recovery,
+    runtime,
+    states,
+)
 from schemas.settings import get_settings
 from streams.app import app, events_topic
 from streams.bookmark import Bookmark
@@ -26,7 +35,7 @@ api_start = Bookmark(get_settings(), API_START_GROUP, EVENTS)
 async def fold_job_events(stream: Any) -> None:
     async for event in stream.events():
         fold(event.value, runtime, event.message.offset)
-        folded[event.message.partition] = event.message.offset + 1
+        note_folded(event.message.partition, event.message.offset)
 
 
 @app.timer(REDRIVE_CHECK_SECONDS)

@@ -5,6 +5,7 @@ the job-state table behind a typed getter, the work registry) and how consumed e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -89,6 +90,30 @@ class TableJobStates:
 
 # Per events partition: the offset after the last event folded into the job states here.
 folded: dict[int, int] = {}
+_fold_moved = asyncio.Event()
+
+
+def note_folded(partition: int, offset: int) -> None:
+    """The fold has handled the event at `offset`: wake whoever waits for it to pass there."""
+    global _fold_moved
+    folded[partition] = offset + 1
+    moved, _fold_moved = _fold_moved, asyncio.Event()
+    moved.set()
+
+
+async def folded_past(partition: int, offset: int, timeout: float = 5.0) -> bool:
+    """Wait (at most `timeout`) until the fold has handled the event at `offset`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while folded.get(partition, 0) <= offset:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_fold_moved.wait(), remaining)
+    return True
+
+
 CATCH_UP_SECONDS = 5.0
 
 

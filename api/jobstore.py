@@ -157,17 +157,17 @@ class JobStore(TopicFold):
         return sum(1 for state in self._states.values() if state.tenant == tenant)
 
     async def get(self, job_id: str) -> JobState | None:
-        """The job's state: from memory, after catching up with the topic when this instance has
-        not seen it, else from its record."""
+        """The job's state: from memory, else from its record (a finished job's final state), else
+        from memory after catching up with the topic (a job accepted a moment ago elsewhere)."""
         state = self._known(job_id)
-        if state is None:
-            await self.catch_up()
-            state = self._known(job_id)
         if state is None:
             state = await asyncio.to_thread(self._records.get, job_id)
             metrics.API_RECORD_READS.labels("missing" if state is None else "found").inc()
-            if state is not None and state.terminal:
+            if state is not None:
                 self._remember_finished(state)
+        if state is None:
+            await self.catch_up()
+            state = self._known(job_id)
         return state
 
     async def page(

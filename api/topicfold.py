@@ -31,6 +31,9 @@ class TopicFold:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._consumer: AIOKafkaConsumer | None = None
+        # End offsets asked on a connection of their own: on the fold's, the request would queue
+        # behind its long-polling fetch (a broker answers one connection's requests in order).
+        self._offsets: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Event()
@@ -50,6 +53,8 @@ class TopicFold:
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         await self._consumer.start()
+        self._offsets = AIOKafkaConsumer(bootstrap_servers=self._settings.bootstrap_servers)
+        await self._offsets.start()
         partitions = await self._wait_for_partitions()
         self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         self._consumer.assign(self._partitions)
@@ -78,6 +83,8 @@ class TopicFold:
                 await self._task
         if self._consumer:
             await self._consumer.stop()
+        if self._offsets:
+            await self._offsets.stop()
 
     async def _run(self) -> None:
         assert self._consumer is not None
@@ -107,8 +114,8 @@ class TopicFold:
 
     async def catch_up(self, timeout: float = CATCH_UP_TIMEOUT_SECONDS) -> bool:
         """Wait until everything on the topic as of now has been folded in."""
-        assert self._consumer is not None
-        ends = await self._consumer.end_offsets(self._partitions)
+        assert self._offsets is not None
+        ends = await self._offsets.end_offsets(self._partitions)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not await self._reached(ends):

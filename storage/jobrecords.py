@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +105,14 @@ class JobRecords:
         self._client.put_object(
             Bucket=self._bucket, Key=record_key(state.job_id), Body=body, ContentType="application/json"
         )
-        if indexed:
-            for key in index_keys(state):
-                self._client.put_object(Bucket=self._bucket, Key=key, Body=b"")
+        if indexed:  # after the record: a listed job always has one
+            keys = index_keys(state)
+            with ThreadPoolExecutor(len(keys)) as pool:
+                list(
+                    pool.map(
+                        lambda key: self._client.put_object(Bucket=self._bucket, Key=key, Body=b""), keys
+                    )
+                )
 
     def get(self, job_id: str) -> JobState | None:
         """The job's record, or None when there is none (never finished here, or expired)."""
