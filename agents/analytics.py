@@ -16,7 +16,7 @@ from analytics import metrics
 from analytics.client import client_from_settings
 from analytics.rows import rows_for
 from analytics.sink import AnalyticsSink
-from schemas.events import JobEvent
+from schemas.events import JOB_EVENT, JobEvent
 from schemas.settings import get_settings
 from streams.app import app, events_topic
 from streams.codec import decode
@@ -46,7 +46,7 @@ def record(event: JobEvent) -> None:
 async def record_job_events(stream: Any) -> None:
     async for raw in stream:
         try:
-            record(decode(JobEvent, raw))
+            record(decode(JOB_EVENT, raw))
         except (ValueError, ValidationError) as exc:
             log.warning("analytics: ignoring undecodable job event: %s", exc)
 

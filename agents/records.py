@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from agents.stages.records import RecordKeeper
 from agents.wiring import folded_past, states
-from schemas.events import JobEvent
+from schemas.events import JOB_EVENT
 from schemas.settings import get_settings
 from storage.jobrecords import JobRecords
 from streams.app import app, events_topic
@@ -22,7 +22,7 @@ keeper = RecordKeeper(JobRecords(get_settings()), states, folded_past)
 async def keep_job_records(stream: Any) -> None:
     async for event in stream.events():
         try:
-            decoded = decode(JobEvent, event.value or b"")
+            decoded = decode(JOB_EVENT, event.value or b"")
         except (ValueError, ValidationError):
             continue  # the fold logs it
         await keeper.on_event(decoded, event.message.partition, event.message.offset)

@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from schemas.events import TERMINAL, JobEvent
+from schemas.events import CallbackOutcome, JobAccepted, JobEnded, JobEvent, StageFinished
 
 disable_created_metrics()  # the *_created series only add noise to every scrape
 
@@ -61,20 +61,26 @@ _answers: collections.Counter[str] = collections.Counter()
 
 def observe_event(event: JobEvent) -> None:
     """Count one job event (call once per event, where events are consumed once: the analytics agent)."""
-    if event.status == "queued" or event.status in TERMINAL:
-        JOBS.labels(event.status).inc()
-    elif event.stage == "validate":  # validate's one event: the job starts processing
-        JOBS.labels("processing").inc()
-    if event.error is not None:
-        JOB_ERRORS.labels(str(event.error.code), event.stage).inc()
-    if event.stage_seconds is not None:
-        STAGE_SECONDS.labels(event.stage).observe(event.stage_seconds)
-        if event.stage == "upload":
-            S3_UPLOADS.labels("success").inc()
-        if event.stage == "fetch" and event.bytes_in:
-            FETCHED_BYTES.inc(event.bytes_in)
-    if event.stage == "upload" and event.error is not None and event.error.code.startswith("S3_"):
-        S3_UPLOADS.labels("failure").inc()
+    match event:
+        case JobAccepted():
+            JOBS.labels("queued").inc()
+        case StageFinished():
+            if event.stage == "validate":  # validate's one event: the job starts processing
+                JOBS.labels("processing").inc()
+            if event.stage_seconds is not None:
+                STAGE_SECONDS.labels(event.stage).observe(event.stage_seconds)
+                if event.stage == "upload":
+                    S3_UPLOADS.labels("success").inc()
+                if event.stage == "fetch" and event.bytes_in:
+                    FETCHED_BYTES.inc(event.bytes_in)
+        case JobEnded():
+            JOBS.labels(event.status).inc()
+            if event.error is not None:
+                JOB_ERRORS.labels(str(event.error.code), event.stage).inc()
+                if event.stage == "upload" and event.error.code.startswith("S3_"):
+                    S3_UPLOADS.labels("failure").inc()
+        case CallbackOutcome():
+            JOBS.labels(event.status).inc()
 
 
 def observe_answer(kind: Literal["quick", "async"]) -> None:

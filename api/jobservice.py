@@ -31,7 +31,7 @@ from media.limits import check_limits
 from media.workload import workload
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode, JobError
-from schemas.events import BatchRef, ErrorInfo, JobEvent, JobOrigin, JobRequested, JobState, JobStatus
+from schemas.events import BatchRef, ErrorInfo, JobAccepted, JobOrigin, JobRequested, JobState, JobStatus
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import result_url
@@ -256,13 +256,10 @@ class JobService:
         request_id = request_id_var.get()
         request = job_request(job_id, spec, tenant, callback_url, batch, estimate, submitted_ms)
         self._check_size(request)
-        accepted = JobEvent(
+        accepted = JobAccepted(
             job_id=job_id,
             tenant=tenant,
             request_id=request_id,
-            stage="accepted",
-            status="queued",
-            current_step="queued",
             estimated_seconds=estimate,
             submitted_at_ms=submitted_ms,
             output_format=spec.output_format,

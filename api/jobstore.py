@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from analytics import metrics
 from api.topicfold import TopicFold
-from schemas.events import Ahead, JobEvent, JobState, JobStatus, Workload, apply_event
+from schemas.events import JOB_EVENT, Ahead, JobAccepted, JobEvent, JobState, JobStatus, Workload, apply_event
 from schemas.settings import Settings
 from storage.jobrecords import JobRecords, index_prefix, listed_at_ms
 from streams.admin import group_members
@@ -38,10 +38,15 @@ WORKERS_REFRESH_SECONDS = 10.0
 # Finished jobs kept in memory after their end (GETs polling for the result, the listing of jobs
 # whose records are being stored); older ones are read from their records.
 RECENT_FINISHED = 1_000
-# A job's first event on the log: a job seen from a later one ended before this instance's start.
-FIRST_STAGES = frozenset({"accepted", "validate"})
 LISTED_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 RECORD_READS = 8
+
+
+def begins_job(event: JobEvent) -> bool:
+    """Whether the event may be a job's first on the log: its accepted event, or one of its validate
+    stage for a job published straight to Kafka. A job first seen from a later event ended before
+    this instance's start offsets."""
+    return isinstance(event, JobAccepted) or event.stage == "validate"
 
 
 class JobStore(TopicFold):
@@ -94,7 +99,7 @@ class JobStore(TopicFold):
     def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         metrics.API_EVENTS_FOLDED.inc()
         try:
-            event = decode(JobEvent, record.value or b"")
+            event = decode(JOB_EVENT, record.value or b"")
         except (ValueError, ValidationError):
             log.warning("ignoring undecodable job event")
             return
@@ -103,7 +108,7 @@ class JobStore(TopicFold):
     def _fold(self, event: JobEvent) -> None:
         job_id = event.job_id
         known = self._states.get(job_id) or self._finished.get(job_id)
-        if known is None and event.stage not in FIRST_STAGES:
+        if known is None and not begins_job(event):
             return  # a job that ended before the start offsets (a late callback): its record says it
         state = apply_event(known, event)
         if state.terminal:
@@ -112,7 +117,7 @@ class JobStore(TopicFold):
             self._remember_finished(state)
         else:
             self._states[job_id] = state
-            if event.workload is not None:
+            if isinstance(event, JobAccepted) and event.workload is not None:
                 self._workloads[job_id] = event.workload
         for queue in self._watchers.get(job_id, ()):
             queue.put_nowait(state)
@@ -141,7 +146,7 @@ class JobStore(TopicFold):
             for job_id, load in self._workloads.items()
         )
 
-    def record(self, accepted: JobEvent) -> None:
+    def record(self, accepted: JobAccepted) -> None:
         """Count a job this instance accepts at once, not when its event comes back from Kafka,
         so a tenant's POSTs in quick succession cannot slip past the in-flight cap."""
         if self._known(accepted.job_id) is None:

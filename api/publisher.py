@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.batches import BatchItemEnded
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, JobRequested, JobState, job_ended
+from schemas.events import ErrorInfo, JobAccepted, JobRequested, JobState, job_ended
 from schemas.settings import Settings
 from schemas.templates import TemplateRecord
 from streams.codec import encode, key_bytes
@@ -43,7 +43,7 @@ class JobPublisher:
             raise RuntimeError("JobPublisher.start() was not awaited")
         return self._started
 
-    async def submit(self, request: JobRequested, accepted: JobEvent) -> None:
+    async def submit(self, request: JobRequested, accepted: JobAccepted) -> None:
         """The `queued` event goes first, so every instance can see the job before any stage acts on it."""
         assert request.job_id is not None
         key = key_bytes(request.job_id)

@@ -237,7 +237,10 @@ class EventTail:
 
 
 def is_end(event: Event) -> bool:
-    """A terminal state change. Callback deliveries repeat the terminal status after the end."""
+    """A job's end: an `ended` event. Callback outcomes repeat the terminal status after it; an
+    event without `type` (written before events had one) is told by its fields."""
+    if "type" in event:
+        return event["type"] == "ended"
     return event["status"] in TERMINAL and event.get("current_step") != "callback"
 
 

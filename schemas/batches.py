@@ -14,9 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.errors import ErrorCode
-from schemas.events import BatchRef, CallbackDelivery, ErrorInfo, JobResult, ResultInfo, now
-
-EndStatus = Literal["completed", "failed", "cancelled"]
+from schemas.events import BatchRef, CallbackDelivery, EndStatus, ErrorInfo, JobResult, ResultInfo, now
 
 
 class BatchItemEnded(BaseModel):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.errors import ErrorCode
 from schemas.spec import VideoSpec
@@ -264,49 +264,218 @@ class Ahead(BaseModel):
         )
 
 
-class JobEvent(BaseModel):
-    """One state change of one job, on `videogen.jobs.events`."""
+EndStatus = Literal["completed", "failed", "cancelled"]
 
+
+class _JobEventBase(BaseModel):
+    """What every job event says: which job, who said it and when, the stage it concerns, and the
+    job's status as of the event. Each type below adds only what its kind of event carries, and
+    folds itself into the job's state (`fold`, dispatched by `apply_event`)."""
+
+    type: str = Field(description="The kind of event: the discriminator of `JobEvent`.")
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     job_id: str
     tenant: str | None = None
     request_id: str | None = None
     at: float = Field(default_factory=now)
     stage: Stage
-    status: JobStatus
-    progress_percent: float = 0.0
+    status: JobStatus = Field(description="The job's status as of this event.")
     current_step: str = ""
+    worker: str | None = Field(None, description="The worker that emitted the event.")
+
+    def fold(self, state: JobState) -> JobState:
+        """The job's state after this event: this type's step of the fold. `apply_event` calls it
+        with the job's state (a new one for a job's first event), never an ended one but for a
+        callback outcome."""
+        raise NotImplementedError
+
+    def _touch(self, state: JobState) -> dict[str, object]:
+        """What any event of a running job changes: when it was last heard of, where it is, its
+        first-seen tenant, its status while it is queued, and the step it is at."""
+        update: dict[str, object] = {"updated_at": self.at, "stage": self.stage}
+        if self.tenant and not state.tenant:
+            update["tenant"] = self.tenant
+        if state.status == "queued":
+            update["status"] = self.status
+        if self.current_step:
+            update["current_step"] = self.current_step
+        return update
+
+
+def _first_seen(state: JobState, **values: object) -> dict[str, object]:
+    """The values the job's state does not hold yet (what it was first told is kept)."""
+    return {
+        name: value for name, value in values.items() if value is not None and getattr(state, name) is None
+    }
+
+
+class JobAccepted(_JobEventBase):
+    """The API accepted the job: its first event, published before its request. What it asked for,
+    and what the API found ahead of it (the estimator's features)."""
+
+    type: Literal["accepted"] = "accepted"
+    stage: Literal["accepted"] = "accepted"
+    status: Literal["queued"] = "queued"
+    current_step: str = "queued"
     estimated_seconds: float | None = None
     submitted_at_ms: int | None = None
     output_format: str | None = None
+    element_counts: dict[str, int] | None = Field(None, description="Elements of the spec by type.")
+    backlog: int | None = Field(None, description="Jobs unfinished when this one was accepted.")
+    workers: int | None = Field(None, description="Live workers when this job was accepted.")
+    workload: Workload | None = Field(None, description="What the spec asks of a worker.")
+    ahead: Ahead | None = Field(None, description="What was unfinished when the job was accepted.")
+    batch: BatchRef | None = Field(None, description="The batch the job belongs to.")
+    origin: JobOrigin | None = Field(None, description="What the job was made from.")
+
+    def fold(self, state: JobState) -> JobState:
+        update = self._touch(state)
+        update |= _first_seen(
+            state, submitted_at_ms=self.submitted_at_ms, batch=self.batch, origin=self.origin
+        )
+        if self.estimated_seconds is not None:
+            update["estimated_seconds"] = self.estimated_seconds
+        return state.model_copy(update=update)
+
+
+class StageStarted(_JobEventBase):
+    """An attempt of a stage began its work on a worker."""
+
+    type: Literal["started"] = "started"
+    status: Literal["processing"] = "processing"
+    stage_status: Literal["started"] = "started"
+    attempt_id: str | None = Field(None, description="The stage attempt that started.")
+    progress_percent: float = 0.0
+
+    def fold(self, state: JobState) -> JobState:
+        update = self._touch(state)
+        update["progress_percent"] = max(state.progress_percent, self.progress_percent)
+        update["stages"] = {**state.stages, self.stage: _fold_stage(state.stages.get(self.stage), self)}
+        return state.model_copy(update=update)
+
+
+class StageProgress(_JobEventBase):
+    """A stage's work goes on: how far the job is, the step, maybe a new estimate."""
+
+    type: Literal["progress"] = "progress"
+    status: Literal["processing"] = "processing"
+    progress_percent: float = 0.0
+    estimated_seconds: float | None = None
+
+    def fold(self, state: JobState) -> JobState:
+        update = self._touch(state)
+        update["progress_percent"] = max(state.progress_percent, self.progress_percent)
+        if self.estimated_seconds is not None:
+            update["estimated_seconds"] = self.estimated_seconds
+        return state.model_copy(update=update)
+
+
+class StageFinished(_JobEventBase):
+    """An attempt of a stage finished its work (its product is handed on next): how long it took,
+    the bytes it read and wrote, and what later attempts may reuse. Validate's also carries what
+    the job is (an upstream producer's job published straight to Kafka has no accepted event)."""
+
+    type: Literal["finished"] = "finished"
+    status: Literal["processing"] = "processing"
+    stage_status: Literal["finished"] = "finished"
+    attempt_id: str | None = Field(None, description="The stage attempt that finished (none for validate).")
+    progress_percent: float = 0.0
+    stage_seconds: float | None = None
     bytes_in: int | None = None
     bytes_out: int | None = None
-    stage_seconds: float | None = None
-    element_counts: dict[str, int] | None = Field(
-        None, description="Elements of the spec by type; set where the spec is at hand (accepted, validate)."
-    )
-    worker: str | None = Field(None, description="The worker that emitted the event.")
-    backlog: int | None = Field(
-        None, description="Jobs unfinished when this one was accepted (accepted events)."
-    )
-    workers: int | None = Field(
-        None, description="Live workers when this job was accepted (accepted events)."
-    )
-    workload: Workload | None = Field(None, description="What the spec asks of a worker (accepted events).")
-    ahead: Ahead | None = Field(
-        None, description="What was unfinished when the job was accepted (accepted events)."
-    )
-    callback: CallbackDelivery | None = None
-    batch: BatchRef | None = Field(None, description="The batch the job belongs to (accepted, validate).")
-    origin: JobOrigin | None = Field(None, description="What the job was made from (accepted events).")
-    result: ResultInfo | None = None
-    error: ErrorInfo | None = None
-    stage_status: StageStatus | None = Field(
-        None, description="Set when the event starts or finishes the work of `stage` (one attempt)."
-    )
-    attempt_id: str | None = Field(None, description="The stage attempt that emitted the event.")
     sources: dict[str, SourceFile] | None = Field(None, description="What a finished fetch downloaded.")
     rendered: RenderedFile | None = Field(None, description="What a finished render wrote.")
+    estimated_seconds: float | None = Field(None, description="Validate: the job's estimate.")
+    submitted_at_ms: int | None = Field(None, description="Validate: the job's submission time.")
+    output_format: str | None = Field(None, description="Validate: the job's output format.")
+    element_counts: dict[str, int] | None = Field(None, description="Validate: elements of the spec by type.")
+    batch: BatchRef | None = Field(None, description="Validate: the batch the job belongs to.")
+
+    def fold(self, state: JobState) -> JobState:
+        update = self._touch(state)
+        update |= _first_seen(state, submitted_at_ms=self.submitted_at_ms, batch=self.batch)
+        if self.estimated_seconds is not None:
+            update["estimated_seconds"] = self.estimated_seconds
+        update["progress_percent"] = max(state.progress_percent, self.progress_percent)
+        update["stages"] = {**state.stages, self.stage: _fold_stage(state.stages.get(self.stage), self)}
+        return state.model_copy(update=update)
+
+
+class JobEnded(_JobEventBase):
+    """The job ended: completed with its result, or failed or cancelled with why. Built by
+    `job_ended` whoever ends the job; the first end folded is final."""
+
+    type: Literal["ended"] = "ended"
+    status: EndStatus
+    progress_percent: float = Field(0.0, description="100 when completed.")
+    stage_status: Literal["finished"] | None = Field(
+        None, description="`finished` when the end completes the job: `stage` (notify) finished."
+    )
+    result: ResultInfo | None = None
+    error: ErrorInfo | None = None
+    output_format: str | None = None
+    bytes_out: int | None = Field(None, description="The stored video's size, when completed.")
+
+    def fold(self, state: JobState) -> JobState:
+        update = self._touch(state)
+        update["status"] = self.status
+        progress = max(state.progress_percent, self.progress_percent)
+        update["progress_percent"] = 100.0 if self.status == "completed" else progress
+        if self.stage_status is not None:
+            update["stages"] = {**state.stages, self.stage: _fold_stage(state.stages.get(self.stage), self)}
+        update |= {"finished_at": self.at, "result": self.result, "error": self.error}
+        return state.model_copy(update=update)
+
+
+class CallbackOutcome(_JobEventBase):
+    """How delivering an ended job's result to its callback_url (or its batch's) went; `status`
+    repeats the job's end. The one event that still changes an ended job's state."""
+
+    type: Literal["callback"] = "callback"
+    stage: Stage = "notify"
+    status: EndStatus
+    current_step: str = "callback"
+    callback: CallbackDelivery
+
+    def fold(self, state: JobState) -> JobState:
+        return state.model_copy(update={"callback": self.callback})
+
+
+def legacy_event_type(data: Mapping[str, Any]) -> str:
+    """The type of an event written before events had one (one flat model, most fields optional):
+    what its fields say it was."""
+    if data.get("callback") is not None:
+        return "callback"  # repeats the terminal status: before the end test
+    if data.get("status") in TERMINAL:
+        return "ended"
+    if data.get("stage") == "accepted":
+        return "accepted"
+    if data.get("stage_status") in ("started", "finished"):
+        return str(data["stage_status"])
+    return "progress"
+
+
+def _typed(data: Any) -> Any:
+    if isinstance(data, Mapping) and "type" not in data:
+        return {**data, "type": legacy_event_type(data)}
+    return data
+
+
+JobEvent = Annotated[
+    JobAccepted | StageStarted | StageProgress | StageFinished | JobEnded | CallbackOutcome,
+    Field(
+        discriminator="type",
+        title="JobEvent",
+        description="One state change of one job, on `videogen.jobs.events`, told apart by `type`. An "
+        "event without `type` (written before events had types) is read as the type its fields say.",
+    ),
+    BeforeValidator(_typed),
+]
+"""One state change of one job, on `videogen.jobs.events`: one of the types above, told apart by
+`type` (inferred from its fields for an event written before types, see `legacy_event_type`)."""
+
+# Validates a `JobEvent`: decode one with `streams.codec.decode(JOB_EVENT, raw)`.
+JOB_EVENT: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
 
 
 class JobResult(BaseModel):
@@ -314,7 +483,7 @@ class JobResult(BaseModel):
 
     job_id: str
     tenant: str | None = None
-    status: Literal["completed", "failed", "cancelled"]
+    status: EndStatus
     processing_time_seconds: float
     callback_url: str | None = None
     batch: BatchRef | None = Field(None, description="Set on a batch's job: its end goes to the batch.")
@@ -324,7 +493,7 @@ class JobResult(BaseModel):
 
 def job_ended(
     job_id: str,
-    status: Literal["completed", "failed", "cancelled"],
+    status: EndStatus,
     stage: Stage,
     processing_time_seconds: float,
     *,
@@ -335,11 +504,11 @@ def job_ended(
     worker: str | None = None,
     result: ResultInfo | None = None,
     error: ErrorInfo | None = None,
-) -> tuple[JobEvent, JobResult]:
+) -> tuple[JobEnded, JobResult]:
     """The two messages that end a job, its terminal event and its result, built alike whoever
     ends it (a stage, the stalled-job check, the API's cancel)."""
     completed = result is not None and status == "completed"
-    event = JobEvent(
+    event = JobEnded(
         job_id=job_id,
         tenant=tenant,
         request_id=request_id,
@@ -449,41 +618,19 @@ class JobState(BaseModel):
 
 
 def apply_event(state: JobState | None, event: JobEvent) -> JobState:
-    """Fold one event into a job's state. Terminal states are final and progress never goes back,
-    so redelivered or reordered events cannot undo what a client has already seen."""
+    """Fold one event into a job's state: the event's own step (`fold` of its type). Terminal states
+    are final (only a callback outcome still changes them) and progress never goes back, so
+    redelivered or reordered events cannot undo what a client has already seen."""
     if state is None:
         state = JobState(job_id=event.job_id, tenant=event.tenant, started_at=event.at)
-    if state.terminal:
-        return state.model_copy(update={"callback": event.callback}) if event.callback else state
-    update: dict[str, object] = {"updated_at": event.at, "stage": event.stage}
-    if event.tenant and not state.tenant:
-        update["tenant"] = event.tenant
-    if event.submitted_at_ms is not None and state.submitted_at_ms is None:
-        update["submitted_at_ms"] = event.submitted_at_ms
-    if event.batch is not None and state.batch is None:
-        update["batch"] = event.batch
-    if event.origin is not None and state.origin is None:
-        update["origin"] = event.origin
-    if event.estimated_seconds is not None:
-        update["estimated_seconds"] = event.estimated_seconds
-    if event.status in TERMINAL or state.status == "queued":
-        update["status"] = event.status
-    update["progress_percent"] = max(state.progress_percent, event.progress_percent)
-    if event.current_step:
-        update["current_step"] = event.current_step
-    if event.stage_status is not None:
-        update["stages"] = {**state.stages, event.stage: _fold_stage(state.stages.get(event.stage), event)}
-    if event.status in TERMINAL:
-        update["finished_at"] = event.at
-        update["result"] = event.result
-        update["error"] = event.error
-        if event.status == "completed":
-            update["progress_percent"] = 100.0
-    return state.model_copy(update=update)
+    if state.terminal and not isinstance(event, CallbackOutcome):
+        return state
+    return event.fold(state)
 
 
-def _fold_stage(record: StageRecord | None, event: JobEvent) -> StageRecord:
-    if event.stage_status == "started":
+def _fold_stage(record: StageRecord | None, event: StageStarted | StageFinished | JobEnded) -> StageRecord:
+    """The stage's record after an event that starts or finishes its work (one attempt)."""
+    if isinstance(event, StageStarted):
         return StageRecord(
             status="started",
             worker=event.worker,
@@ -491,14 +638,15 @@ def _fold_stage(record: StageRecord | None, event: JobEvent) -> StageRecord:
             attempts=(record.attempts if record else 0) + 1,
             started_at=event.at,
         )
+    finished = event if isinstance(event, StageFinished) else None
     base = record or StageRecord(status="finished", attempts=1, started_at=event.at)
     return base.model_copy(
         update={
             "status": "finished",
             "worker": event.worker,
-            "attempt_id": event.attempt_id,
+            "attempt_id": finished.attempt_id if finished else None,
             "finished_at": event.at,
-            "sources": event.sources,
-            "rendered": event.rendered,
+            "sources": finished.sources if finished else None,
+            "rendered": finished.rendered if finished else None,
         }
     )

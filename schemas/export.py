@@ -6,19 +6,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from schemas.batches import BatchItemEnded
-from schemas.events import DeadLetter, JobEvent, JobRequested, JobResult
+from schemas.events import JOB_EVENT, DeadLetter, JobRequested, JobResult
 from schemas.spec import VideoSpec
 from schemas.templates import TemplateRecord
 
 SCHEMA_DIR = Path(__file__).parent / "json"
-EXPORTED: dict[str, type[BaseModel]] = {
+EXPORTED: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "job_requested": JobRequested,
-    "job_event": JobEvent,
+    "job_event": JOB_EVENT,  # a union of the event types
     "job_result": JobResult,
     "dead_letter": DeadLetter,
     "batch_item_ended": BatchItemEnded,
@@ -27,8 +28,9 @@ EXPORTED: dict[str, type[BaseModel]] = {
 }
 
 
-def render_schema(model: type[BaseModel]) -> bytes:
-    return orjson.dumps(model.model_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+def render_schema(model: type[BaseModel] | TypeAdapter[Any]) -> bytes:
+    schema = model.json_schema() if isinstance(model, TypeAdapter) else model.model_json_schema()
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:

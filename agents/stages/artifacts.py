@@ -113,7 +113,7 @@ async def render_job(
     """Render into this attempt's own file, fetching first when this host lacks the sources."""
     settings, bus = runtime.settings, runtime.bus
     if not await asyncio.to_thread(sources_present, sources):
-        await bus.emit(ctx, stage, "re-fetching sources on this worker", RENDER_PROGRESS_FLOOR)
+        await bus.progress(ctx, stage, "re-fetching sources on this worker", RENDER_PROGRESS_FLOOR)
         sources = await fetch_job_sources(ctx, runtime, attempt_id)
     last_sent = 0.0
 
@@ -121,7 +121,7 @@ async def render_job(
         nonlocal last_sent
         if time.monotonic() - last_sent >= PROGRESS_INTERVAL_SECONDS:
             last_sent = time.monotonic()
-            await bus.emit(
+            await bus.progress(
                 ctx,
                 stage,
                 f"rendering {percent:.0f}%",

@@ -18,10 +18,9 @@ from pydantic import ValidationError
 
 from agents.callbacks import deliver
 from agents.stages.loop import Record
-from agents.stages.runtime import StageRuntime, job_event
+from agents.stages.runtime import StageRuntime
 from schemas.batches import BatchItemEnded, BatchState, callback_body, fold_item
-from schemas.events import CallbackDelivery
-from streams import topics
+from schemas.events import CallbackDelivery, CallbackOutcome
 from streams.codec import decode
 
 log = logging.getLogger(__name__)
@@ -73,8 +72,12 @@ async def answer(state: BatchState, batches: BatchStates, runtime: StageRuntime)
     )
     for item in state.items.values():
         if item.job_id is not None:
-            event = job_event(
-                runtime.worker, item.job_id, item.tenant, None,
-                stage="notify", status=item.status, current_step="callback", callback=delivery,
-            )  # fmt: skip
-            await runtime.bus.send(topics.EVENTS, item.job_id, event)
+            await runtime.bus.emit(
+                CallbackOutcome(
+                    job_id=item.job_id,
+                    tenant=item.tenant,
+                    worker=runtime.worker,
+                    status=item.status,
+                    callback=delivery,
+                )
+            )

@@ -108,7 +108,7 @@ async def _wait(ctx: JobContext, tasks: list[ChunkTask], runtime: StageRuntime) 
                 idle.progressed()
                 done = len(tasks) - len(waiting)
                 progress = RENDER_PROGRESS_FLOOR + RENDER_PROGRESS_SPAN * done / len(tasks)
-                await bus.emit(ctx, "render", f"rendered chunk {done} of {len(tasks)}", progress)
+                await bus.progress(ctx, "render", f"rendered chunk {done} of {len(tasks)}", progress)
         if waiting and idle.expired():
             if await _any_alive(settings, waiting):
                 idle.progressed()

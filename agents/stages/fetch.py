@@ -29,18 +29,17 @@ async def handle(message: JobValidated, runtime: StageRuntime) -> None:
         await _hand_off(message, done.sources, done.worker or runtime.worker, runtime)
         return
     attempt = new_attempt_id()
-    await bus.emit(ctx, "fetch", "downloading sources", 10.0, stage_status="started", attempt_id=attempt)
+    await bus.started(ctx, "fetch", "downloading sources", 10.0, attempt)
     started = time.monotonic()
     sources = await fetch_job_sources(ctx, runtime, attempt)
-    await bus.emit(
+    await bus.finished(
         ctx,
         "fetch",
         "sources downloaded",
         20.0,
-        bytes_in=sum(s.size_bytes for s in sources.values()),
-        stage_seconds=time.monotonic() - started,
-        stage_status="finished",
         attempt_id=attempt,
+        stage_seconds=time.monotonic() - started,
+        bytes_in=sum(s.size_bytes for s in sources.values()),
         sources=sources,
     )
     await _hand_off(message, sources, runtime.worker, runtime)

@@ -10,9 +10,9 @@ import logging
 from pydantic import ValidationError
 
 from agents.callbacks import deliver
-from agents.stages.runtime import StageRuntime, job_event
+from agents.stages.runtime import StageRuntime
 from schemas.batches import BatchItemEnded
-from schemas.events import JobResult, JobUploaded
+from schemas.events import CallbackOutcome, JobResult, JobUploaded
 from streams import topics
 from streams.codec import decode
 from streams.jsonlog import job_context
@@ -48,17 +48,12 @@ async def deliver_callback(value: bytes | None, runtime: StageRuntime) -> None:
             "delivered" if delivery.delivered else "failed",
             delivery.attempts,
         )
-        await runtime.bus.send(
-            topics.EVENTS,
-            result.job_id,
-            job_event(
-                runtime.worker,
-                result.job_id,
-                result.tenant,
-                None,
-                stage="notify",
+        await runtime.bus.emit(
+            CallbackOutcome(
+                job_id=result.job_id,
+                tenant=result.tenant,
+                worker=runtime.worker,
                 status=result.status,
-                current_step="callback",
                 callback=delivery,
-            ),
+            )
         )

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from agents.stages.runtime import JobStates
 from media.retry import async_retrying
-from schemas.events import TERMINAL, JobEvent, JobState, apply_event
+from schemas.events import CallbackOutcome, JobEnded, JobEvent, JobState, apply_event
 from streams.jsonlog import job_context
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class RecordKeeper:
 
     async def on_event(self, event: JobEvent, partition: int, offset: int) -> JobState | None:
         """Store the record this event calls for, if any; the record stored."""
-        if event.status not in TERMINAL and event.callback is None:
+        if not isinstance(event, JobEnded | CallbackOutcome):
             return None
         await self._folded_past(partition, offset)
         # Applying the event again is harmless (an ended job's state is final) and covers a fold
@@ -64,6 +64,6 @@ class RecordKeeper:
                 cap=RETRY_CAP_SECONDS,
                 retry_on=_store_error,
                 what=f"storing the record of job {event.job_id}",
-            )(asyncio.to_thread, self._store.put, state, indexed=event.callback is None)
+            )(asyncio.to_thread, self._store.put, state, indexed=isinstance(event, JobEnded))
             log.info("stored the record of %s job %s", state.status, event.job_id)
         return state

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from agents.stages.runtime import LOG_MARGIN_SECONDS, BoundedIds, StageRuntime
 from schemas.errors import ErrorCode, JobError
-from schemas.events import PIPELINE, TERMINAL, JobEvent, JobState, Stage, apply_event
+from schemas.events import JOB_EVENT, PIPELINE, JobEnded, JobEvent, JobState, Stage, apply_event
 from streams import topics
 from streams.codec import decode, key_bytes
 from streams.jsonlog import job_context
@@ -112,7 +112,7 @@ class Recovery:
         events = []
         for record in records:
             try:
-                events.append(decode(JobEvent, record.value or b""))
+                events.append(decode(JOB_EVENT, record.value or b""))
             except (ValueError, ValidationError):
                 continue
         return events
@@ -127,7 +127,7 @@ class Recovery:
     async def ended_in_log(self, job_id: str, since: float) -> bool:
         """Whether the job's events since `since` include its end: what the bus asks before it
         announces one, so a worker with a stale copy of a job never ends it a second time."""
-        return any(event.status in TERMINAL for event in await self.events_since(job_id, since))
+        return any(isinstance(event, JobEnded) for event in await self.events_since(job_id, since))
 
     async def _caught_up_state(self, state: JobState) -> JobState:
         """The job's state with any of its events that the local copy missed folded in. Only
@@ -136,7 +136,7 @@ class Recovery:
         newer = [
             event
             for event in await self.events_since(state.job_id, state.updated_at - LOG_MARGIN_SECONDS)
-            if event.at > state.updated_at or event.status in TERMINAL
+            if event.at > state.updated_at or isinstance(event, JobEnded)
         ]
         if not newer:
             return state

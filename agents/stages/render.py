@@ -36,23 +36,20 @@ async def handle(message: JobFetched, runtime: StageRuntime) -> None:
         await _hand_off(message, done.rendered, done.worker or runtime.worker, 0.0, runtime)
         return
     attempt = new_attempt_id()
-    await bus.emit(
-        ctx, "render", "rendering", RENDER_PROGRESS_FLOOR, stage_status="started", attempt_id=attempt
-    )
+    await bus.started(ctx, "render", "rendering", RENDER_PROGRESS_FLOOR, attempt)
     started = time.monotonic()
     rendered = await render_chunked(ctx, message.sources, runtime, attempt) or await render_job(
         ctx, message.sources, runtime, attempt
     )
     seconds = time.monotonic() - started
-    await bus.emit(
+    await bus.finished(
         ctx,
         "render",
         "rendered",
         RENDER_PROGRESS_FLOOR + RENDER_PROGRESS_SPAN,
-        bytes_out=rendered.size_bytes,
-        stage_seconds=seconds,
-        stage_status="finished",
         attempt_id=attempt,
+        stage_seconds=seconds,
+        bytes_out=rendered.size_bytes,
         rendered=rendered,
     )
     await _hand_off(message, rendered, runtime.worker, seconds, runtime)

@@ -13,7 +13,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -22,12 +22,18 @@ from schemas.events import (
     BatchRef,
     ErrorInfo,
     JobContext,
+    JobEnded,
     JobEvent,
     JobResult,
     JobState,
+    RenderedFile,
     ResultInfo,
+    SourceFile,
     Stage,
+    StageFinished,
+    StageProgress,
     StageRecord,
+    StageStarted,
     job_ended,
 )
 from schemas.settings import Settings
@@ -81,12 +87,6 @@ class BoundedIds:
         return key in self._ids
 
 
-def job_event(
-    worker: str, job_id: str, tenant: str | None, request_id: str | None, **fields: Any
-) -> JobEvent:
-    return JobEvent(job_id=job_id, tenant=tenant, request_id=request_id, worker=worker, **fields)
-
-
 def processing_seconds(ctx: JobContext) -> float:
     return max(0.0, time.time() - ctx.submitted_at_ms / 1000)
 
@@ -127,23 +127,53 @@ class Bus:
         """The log says the job ended though this worker's copy of its state does not (yet)."""
         self._ended.add(job_id)
 
-    async def emit(self, ctx: JobContext, stage: Stage, step: str, progress: float, **fields: Any) -> None:
-        """A `processing` state change of a running job."""
-        await self.send(
-            topics.EVENTS,
-            ctx.job_id,
-            job_event(
-                self.worker,
-                ctx.job_id,
-                ctx.tenant,
-                ctx.request_id,
-                stage=stage,
-                status="processing",
-                current_step=step,
-                progress_percent=progress,
-                **fields,
-            ),
-        )
+    async def emit(self, event: JobEvent) -> None:
+        """One event of a job, keyed by its id (its end goes through `complete` or `fail`)."""
+        await self.send(topics.EVENTS, event.job_id, event)
+
+    async def started(
+        self, ctx: JobContext, stage: Stage, step: str, progress: float, attempt_id: str
+    ) -> None:
+        """An attempt of `stage` begins its work on this worker."""
+        await self.emit(
+            StageStarted(
+                job_id=ctx.job_id, tenant=ctx.tenant, request_id=ctx.request_id, worker=self.worker,
+                stage=stage, current_step=step, progress_percent=progress, attempt_id=attempt_id,
+            )
+        )  # fmt: skip
+
+    async def progress(self, ctx: JobContext, stage: Stage, step: str, progress: float) -> None:
+        """A running job's step and progress."""
+        await self.emit(
+            StageProgress(
+                job_id=ctx.job_id, tenant=ctx.tenant, request_id=ctx.request_id, worker=self.worker,
+                stage=stage, current_step=step, progress_percent=progress,
+            )
+        )  # fmt: skip
+
+    async def finished(
+        self,
+        ctx: JobContext,
+        stage: Stage,
+        step: str,
+        progress: float,
+        *,
+        attempt_id: str | None,
+        stage_seconds: float,
+        bytes_in: int | None = None,
+        bytes_out: int | None = None,
+        sources: dict[str, SourceFile] | None = None,
+        rendered: RenderedFile | None = None,
+    ) -> None:
+        """An attempt of `stage` finished its work: what it took, and what later attempts may reuse."""
+        await self.emit(
+            StageFinished(
+                job_id=ctx.job_id, tenant=ctx.tenant, request_id=ctx.request_id, worker=self.worker,
+                stage=stage, current_step=step, progress_percent=progress, attempt_id=attempt_id,
+                stage_seconds=stage_seconds, bytes_in=bytes_in, bytes_out=bytes_out,
+                sources=sources, rendered=rendered,
+            )
+        )  # fmt: skip
 
     async def _ended_in_log(self, job_id: str, since: float) -> bool:
         if self.ended_in_log is None:
@@ -154,7 +184,7 @@ class Bus:
             log.warning("could not read the log of job %s before ending it", job_id, exc_info=True)
             return False
 
-    async def _finish(self, ended: tuple[JobEvent, JobResult], since: float) -> bool:
+    async def _finish(self, ended: tuple[JobEnded, JobResult], since: float) -> bool:
         event, result = ended
         if self.ended(event.job_id):
             log.info("job %s already ended; not announcing %s", event.job_id, event.status)

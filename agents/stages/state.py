@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pydantic import ValidationError
 
 from agents.stages.runtime import StageRuntime
-from schemas.events import JobEvent, JobState, apply_event
+from schemas.events import JOB_EVENT, JobState, apply_event
 from streams.codec import decode
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def fold(value: bytes | None, runtime: StageRuntime, offset: int | None = None) -> JobState | None:
     try:
-        event = decode(JobEvent, value or b"")
+        event = decode(JOB_EVENT, value or b"")
     except (ValueError, ValidationError) as exc:
         log.warning("ignoring undecodable job event: %s", exc)
         return None

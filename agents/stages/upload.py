@@ -54,9 +54,9 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         if await asyncio.to_thread(stored_size, settings, key) == rendered.size_bytes:
             await _announce(message, key, rendered, 0.0, None if prior.finished else attempt, runtime)
             return
-        await bus.emit(ctx, "upload", "re-rendering on this worker", 85.0)
+        await bus.progress(ctx, "upload", "re-rendering on this worker", 85.0)
         rendered = await render_job(ctx, message.sources, runtime, attempt, stage="upload")
-    await bus.emit(ctx, "upload", "uploading", 88.0, stage_status="started", attempt_id=attempt)
+    await bus.started(ctx, "upload", "uploading", 88.0, attempt)
     started = time.monotonic()
     path = Path(rendered.path)
     images = _images(ctx, rendered)
@@ -115,9 +115,9 @@ async def _announce(
         poster_s3_key=poster,
     )
     if attempt is not None:
-        await runtime.bus.emit(
+        await runtime.bus.finished(
             ctx, "upload", "uploaded", 95.0,
-            bytes_out=rendered.size_bytes, stage_seconds=seconds, stage_status="finished", attempt_id=attempt,
+            attempt_id=attempt, stage_seconds=seconds, bytes_out=rendered.size_bytes,
         )  # fmt: skip
     await runtime.bus.send(topics.UPLOADED, ctx.job_id, JobUploaded(ctx=ctx, result=result))
     runtime.work.mark_handed_off("upload", ctx.job_id)

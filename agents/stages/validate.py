@@ -17,7 +17,7 @@ from analytics.rows import count_elements
 from media.estimate import estimate_seconds
 from media.limits import check_limits
 from schemas.errors import ErrorCode, JobError
-from schemas.events import BatchRef, JobContext, JobRequested, JobValidated
+from schemas.events import BatchRef, JobContext, JobRequested, JobValidated, StageFinished
 from streams import topics
 from streams.codec import encode
 from streams.jsonlog import job_context
@@ -125,17 +125,23 @@ async def _accept(ctx: JobContext, runtime: StageRuntime) -> None:
     started = time.monotonic()
     check_limits(ctx.spec, runtime.settings)
     check_message_size(JobValidated(ctx=ctx), runtime.settings.kafka_max_message_bytes)
+    # What the job is, as well: an upstream producer's job published straight to Kafka has no
+    # accepted event, and this is its first.
     await runtime.bus.emit(
-        ctx,
-        "validate",
-        "validated",
-        5.0,
-        estimated_seconds=ctx.estimated_seconds,
-        submitted_at_ms=ctx.submitted_at_ms,
-        output_format=ctx.spec.output_format,
-        element_counts=count_elements(ctx.spec),
-        batch=ctx.batch,
-        stage_seconds=time.monotonic() - started,
-        stage_status="finished",
+        StageFinished(
+            job_id=ctx.job_id,
+            tenant=ctx.tenant,
+            request_id=ctx.request_id,
+            worker=runtime.worker,
+            stage="validate",
+            current_step="validated",
+            progress_percent=5.0,
+            stage_seconds=time.monotonic() - started,
+            estimated_seconds=ctx.estimated_seconds,
+            submitted_at_ms=ctx.submitted_at_ms,
+            output_format=ctx.spec.output_format,
+            element_counts=count_elements(ctx.spec),
+            batch=ctx.batch,
+        )
     )
     await runtime.bus.send(topics.VALIDATED, ctx.job_id, JobValidated(ctx=ctx))

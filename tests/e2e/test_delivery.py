@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka import Producer
 
 from deploy.embedded import Stack, start_infrastructure, start_worker
-from schemas.events import JobContext, JobEvent, JobFetched
+from schemas.events import JobAccepted, JobContext, JobFetched, StageFinished, StageStarted
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from streams import topics
@@ -32,8 +32,6 @@ from tests.e2e.test_pipeline import download, wait_for_terminal
 from tests.media import near, pixel, probe_output
 
 pytestmark = pytest.mark.e2e
-
-TERMINAL = {"completed", "failed", "cancelled"}
 
 
 def color_spec(rgb: tuple[int, int, int]) -> dict[str, Any]:
@@ -154,10 +152,10 @@ async def _publish_fetched_job(bootstrap: str, job_id: str, spec: dict[str, Any]
     events and its `fetched` message (a colour card has no sources)."""
     now = time.time()
     events = [
-        JobEvent(job_id=job_id, stage="accepted", status="queued", submitted_at_ms=int(now * 1000), at=now),
-        JobEvent(job_id=job_id, stage="validate", status="processing", stage_status="finished", at=now),
-        JobEvent(job_id=job_id, stage="fetch", status="processing", stage_status="started", at=now),
-        JobEvent(job_id=job_id, stage="fetch", status="processing", stage_status="finished", at=now),
+        JobAccepted(job_id=job_id, submitted_at_ms=int(now * 1000), at=now),
+        StageFinished(job_id=job_id, stage="validate", at=now),
+        StageStarted(job_id=job_id, stage="fetch", at=now),
+        StageFinished(job_id=job_id, stage="fetch", at=now),
     ]
     spec_model = VideoSpec.model_validate(spec)
     ctx = JobContext(job_id=job_id, submitted_at_ms=int(now * 1000), estimated_seconds=1.0, spec=spec_model)
@@ -236,8 +234,6 @@ def test_a_worker_given_finished_jobs_announces_nothing_for_them(stack: RunningS
     twice = {job_id: n for job_id, n in ends.items() if n > 1}
     assert not twice, f"jobs with more than one terminal result: {twice}"
     events = asyncio.run(read_topic(stack.bootstrap, topics.EVENTS))
-    # a callback's delivery repeats the terminal status after the end (current_step "callback")
-    terminal = Counter(
-        e["job_id"] for e in events if e["status"] in TERMINAL and e.get("current_step") != "callback"
-    )
+    # a job's end is its `ended` event (a callback outcome repeats the terminal status after it)
+    terminal = Counter(e["job_id"] for e in events if e["type"] == "ended")
     assert not {j: n for j, n in terminal.items() if n > 1}

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from agents.stages.runtime import Bus, StageRuntime
-from schemas.events import JobContext, JobEvent, JobState, apply_event
+from schemas.events import JOB_EVENT, JobContext, JobState, apply_event
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from streams import topics
@@ -77,7 +77,7 @@ class FakeKafka:
         self.sent.append(Sent(topic, key.decode(), payload))
         self.append(topic, key, value)
         if topic == topics.EVENTS and self.fold_events:
-            event = JobEvent.model_validate(payload)
+            event = JOB_EVENT.validate_python(payload)
             self.states.put(apply_event(self.states.get(event.job_id), event))
 
     def on(self, topic: str) -> list[dict[str, Any]]:

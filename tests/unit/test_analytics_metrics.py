@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from analytics import metrics
 from api.metrics import metrics_handler
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent
+from schemas.events import ErrorInfo, JobAccepted, JobEnded, StageFinished, StageProgress
 
 
 def value(name: str, **labels: str) -> float:
@@ -25,15 +25,13 @@ def test_events_feed_job_stage_upload_and_fetch_metrics() -> None:
         "fetched": value("videogen_fetched_bytes_total"),
         "fetch_count": value("videogen_stage_duration_seconds_count", stage="fetch"),
     }
-    metrics.observe_event(JobEvent(job_id="vg_m", stage="accepted", status="queued"))
-    metrics.observe_event(JobEvent(job_id="vg_m", stage="validate", status="processing"))
+    metrics.observe_event(JobAccepted(job_id="vg_m"))
+    metrics.observe_event(StageFinished(job_id="vg_m", stage="validate", stage_seconds=0.1))
+    metrics.observe_event(StageFinished(job_id="vg_m", stage="fetch", bytes_in=700, stage_seconds=2))
+    metrics.observe_event(StageProgress(job_id="vg_m", stage="render", progress_percent=30))
+    metrics.observe_event(StageFinished(job_id="vg_m", stage="upload", stage_seconds=1))
     metrics.observe_event(
-        JobEvent(job_id="vg_m", stage="fetch", status="processing", bytes_in=700, stage_seconds=2)
-    )
-    metrics.observe_event(JobEvent(job_id="vg_m", stage="render", status="processing", progress_percent=30))
-    metrics.observe_event(JobEvent(job_id="vg_m", stage="upload", status="processing", stage_seconds=1))
-    metrics.observe_event(
-        JobEvent(
+        JobEnded(
             job_id="vg_n",
             stage="upload",
             status="failed",
@@ -81,7 +79,7 @@ def test_the_agent_turns_transitions_into_rows_and_skips_ticks() -> None:
     from agents import analytics as agent
 
     pending = agent.sink.pending
-    agent.record(JobEvent(job_id="vg_r", stage="render", status="processing", progress_percent=10))
+    agent.record(StageProgress(job_id="vg_r", stage="render", progress_percent=10))
     assert agent.sink.pending == pending
-    agent.record(JobEvent(job_id="vg_r", stage="render", status="processing", stage_seconds=3))
+    agent.record(StageFinished(job_id="vg_r", stage="render", stage_seconds=3))
     assert agent.sink.pending == pending + 2  # a stage_transitions row and a jobs row

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from analytics.rows import JOB_TABLE, STAGE_TABLE, count_elements, job_row, rows_for, stage_row
 from schemas.errors import ErrorCode
-from schemas.events import Ahead, Encoding, ErrorInfo, JobEvent, RenderedFile, ResultInfo, Workload
+from schemas.events import (
+    Ahead,
+    Encoding,
+    ErrorInfo,
+    JobAccepted,
+    JobEnded,
+    RenderedFile,
+    ResultInfo,
+    StageFinished,
+    StageProgress,
+    StageStarted,
+    Workload,
+)
 from schemas.spec import VideoSpec
 
 AT = 1_763_700_000.0
 
 
 def test_progress_ticks_are_not_rows() -> None:
-    tick = JobEvent(job_id="vg_1", stage="render", status="processing", progress_percent=40.0, at=AT)
+    tick = StageProgress(job_id="vg_1", stage="render", progress_percent=40.0, at=AT)
     assert rows_for(tick, 30.0) == []
+    start = StageStarted(job_id="vg_1", stage="render", attempt_id="a1", progress_percent=30.0, at=AT)
+    assert rows_for(start, 30.0) == []
 
 
 def test_a_finished_stage_is_a_completed_transition_with_its_span() -> None:
-    event = JobEvent(
-        job_id="vg_1", stage="fetch", status="processing", bytes_in=2048, stage_seconds=1.5, at=AT
-    )
+    event = StageFinished(job_id="vg_1", stage="fetch", bytes_in=2048, stage_seconds=1.5, at=AT)
     tables = [table for table, _ in rows_for(event, 30.0)]
     row = stage_row(event)
     assert tables == [STAGE_TABLE, JOB_TABLE]
@@ -28,10 +40,8 @@ def test_a_finished_stage_is_a_completed_transition_with_its_span() -> None:
 
 
 def test_accepted_event_carries_the_estimate_and_the_quick_decision() -> None:
-    event = JobEvent(
+    event = JobAccepted(
         job_id="vg_1",
-        stage="accepted",
-        status="queued",
         estimated_seconds=12.0,
         submitted_at_ms=int(AT * 1000),
         output_format="mp4",
@@ -49,10 +59,8 @@ def test_accepted_event_carries_the_estimate_and_the_quick_decision() -> None:
 def test_accepted_event_carries_the_estimators_features() -> None:
     workload = Workload(pixel_seconds=10.0, layer_seconds=25.0, effects=2, stream_copy=True)
     ahead = Ahead(jobs=2.5, pixel_seconds=40.0, layer_seconds=90.0, effects=1.0, stream_copies=0.5)
-    event = JobEvent(
+    event = JobAccepted(
         job_id="vg_1",
-        stage="accepted",
-        status="queued",
         backlog=3,
         workers=2,
         workload=workload,
@@ -88,9 +96,7 @@ def test_a_finished_render_says_whether_it_was_a_stream_copy() -> None:
         height=720,
         encoding=Encoding(video_codec="h264", fps=30.0, stream_copy=True),
     )
-    event = JobEvent(
-        job_id="vg_1", stage="render", status="processing", stage_seconds=0.2, rendered=rendered, at=AT
-    )
+    event = StageFinished(job_id="vg_1", stage="render", stage_seconds=0.2, rendered=rendered, at=AT)
     assert job_row(event, 30.0)["stream_copied"] == 1
 
 
@@ -104,11 +110,11 @@ def test_terminal_events_end_the_job() -> None:
         height=720,
         output_format="mp4",
     )
-    done = job_row(JobEvent(job_id="vg_1", stage="notify", status="completed", result=result, at=AT), 30.0)
+    done = job_row(JobEnded(job_id="vg_1", stage="notify", status="completed", result=result, at=AT), 30.0)
     assert done["status"] == "completed" and done["finished_at"] == AT
     assert (done["output_bytes"], done["width"], done["output_duration_seconds"]) == (5000, 1280, 8.0)
     error = ErrorInfo(code=ErrorCode.SOURCE_DOWNLOAD_FAILED, message="404")
-    failed = JobEvent(job_id="vg_2", stage="fetch", status="failed", error=error, at=AT)
+    failed = JobEnded(job_id="vg_2", stage="fetch", status="failed", error=error, at=AT)
     assert job_row(failed, 30.0)["error_code"] == "SOURCE_DOWNLOAD_FAILED"
     assert job_row(failed, 30.0)["failed_stage"] == "fetch"
     assert stage_row(failed)["status"] == "failed" and stage_row(failed)["seconds"] is None

@@ -18,7 +18,19 @@ from analytics.server import Store, create_app
 from media.estimate import estimate_seconds
 from media.workload import workload
 from schemas.errors import ErrorCode
-from schemas.events import Ahead, ErrorInfo, JobEvent, JobStatus, ResultInfo, Stage, Workload
+from schemas.events import (
+    Ahead,
+    EndStatus,
+    ErrorInfo,
+    JobAccepted,
+    JobEnded,
+    JobEvent,
+    ResultInfo,
+    Stage,
+    StageFinished,
+    StageProgress,
+    Workload,
+)
 from schemas.spec import VideoSpec
 
 T0 = 1_763_700_000.0
@@ -56,10 +68,8 @@ def completed_job(
         output_format=fmt,
     )
     return [
-        JobEvent(
+        JobAccepted(
             **common,
-            stage="accepted",
-            status="queued",
             at=start,
             estimated_seconds=estimate,
             submitted_at_ms=int(start * 1000),
@@ -70,30 +80,26 @@ def completed_job(
             workload=work,
             ahead=Ahead(),
         ),
-        JobEvent(
+        StageFinished(
             **common,
             stage="validate",
-            status="processing",
             at=start + 0.1,
             stage_seconds=0.1,
             estimated_seconds=estimate,
             submitted_at_ms=int(start * 1000),
             output_format=fmt,
         ),
-        JobEvent(
-            **common, stage="fetch", status="processing", at=start + 1, bytes_in=5_000, stage_seconds=0.9
-        ),
-        JobEvent(**common, stage="render", status="processing", at=start + 2, progress_percent=50),
-        JobEvent(
+        StageFinished(**common, stage="fetch", at=start + 1, bytes_in=5_000, stage_seconds=0.9),
+        StageProgress(**common, stage="render", at=start + 2, progress_percent=50),
+        StageFinished(
             **common,
             stage="render",
-            status="processing",
             at=start + seconds - 1,
             bytes_out=1_000_000,
             stage_seconds=seconds - 2,
         ),
-        JobEvent(**common, stage="upload", status="processing", at=start + seconds - 0.5, stage_seconds=0.5),
-        JobEvent(
+        StageFinished(**common, stage="upload", at=start + seconds - 0.5, stage_seconds=0.5),
+        JobEnded(
             **common,
             stage="notify",
             status="completed",
@@ -106,18 +112,16 @@ def completed_job(
 
 
 def ended_job(job_id: str, start: float, stage: Stage, code: ErrorCode) -> list[JobEvent]:
-    status: JobStatus = "cancelled" if code == ErrorCode.CANCELLED else "failed"
+    status: EndStatus = "cancelled" if code == ErrorCode.CANCELLED else "failed"
     return [
-        JobEvent(
+        JobAccepted(
             job_id=job_id,
-            stage="accepted",
-            status="queued",
             at=start,
             estimated_seconds=40.0,
             submitted_at_ms=int(start * 1000),
             output_format="webm",
         ),
-        JobEvent(
+        JobEnded(
             job_id=job_id,
             stage=stage,
             status=status,

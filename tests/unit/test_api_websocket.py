@@ -15,7 +15,7 @@ from api.jobservice import JobService
 from api.jobstore import JobStore
 from api.ratelimit import RateLimiter
 from api.templatestore import TemplateStore
-from schemas.events import JobEvent, JobState, ResultInfo
+from schemas.events import JobAccepted, JobEvent, JobState, ResultInfo, StageProgress, job_ended
 from schemas.settings import Settings
 from storage.jobrecords import IndexEntry, JobRecords
 from streams.jsonlog import redact
@@ -85,16 +85,18 @@ class NoEstimator:
     async def close(self) -> None: ...
 
 
-def _event(status: str, progress: float = 0.0, tenant: str | None = None, **kw: Any) -> JobEvent:
-    return JobEvent(
-        job_id=kw.pop("job_id", "vg_1"),
-        tenant=tenant,
-        stage="accepted" if status == "queued" else "render",  # a job's events begin with its acceptance
-        status=status,  # type: ignore[arg-type]
-        progress_percent=progress,
-        current_step=status,
-        **kw,
+def _accepted() -> JobEvent:
+    return JobAccepted(job_id="vg_1", tenant="alpha")  # a job's events begin with its acceptance
+
+
+def _progress(percent: float) -> JobEvent:
+    return StageProgress(
+        job_id="vg_1", tenant="alpha", stage="render", progress_percent=percent, current_step="rendering"
     )
+
+
+def _completed() -> JobEvent:
+    return job_ended("vg_1", "completed", "notify", 1.0, tenant="alpha", result=RESULT)[0]
 
 
 def _stack(per_minute: int = 0) -> Iterator[tuple[TestClient[Any], LocalStore]]:
@@ -125,7 +127,7 @@ def test_progress_in_order_then_the_terminal_message_then_a_normal_close(
     stack: tuple[TestClient[Any], LocalStore],
 ) -> None:
     client, store = stack
-    _push(client, store, _event("queued", tenant="alpha"))
+    _push(client, store, _accepted())
     with (
         client.websocket_connect("/ws/jobs/vg_1", headers={"X-API-Key": "ka"}) as first,
         client.websocket_connect("/ws/jobs/vg_1?api_key=ka") as second,
@@ -133,8 +135,8 @@ def test_progress_in_order_then_the_terminal_message_then_a_normal_close(
         assert first.receive_json(timeout=5)["event"] == "queued"
         assert second.receive_json(timeout=5)["data"]["status"] == "queued"
         for percent in (30.0, 60.0):
-            _push(client, store, _event("processing", percent, tenant="alpha"))
-        _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
+            _push(client, store, _progress(percent))
+        _push(client, store, _completed())
         for socket in (first, second):
             messages = [socket.receive_json(timeout=5) for _ in range(3)]
             assert [m["id"] for m in messages] == [2, 3, 4]
@@ -147,8 +149,8 @@ def test_progress_in_order_then_the_terminal_message_then_a_normal_close(
 
 def test_a_late_subscriber_gets_the_final_state_at_once(stack: tuple[TestClient[Any], LocalStore]) -> None:
     client, store = stack
-    _push(client, store, _event("queued", tenant="alpha"))
-    _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
+    _push(client, store, _accepted())
+    _push(client, store, _completed())
     with client.websocket_connect("/ws/jobs/vg_1", headers={"Authorization": "Bearer ka"}) as socket:
         final = socket.receive_json(timeout=5)
         assert final == {
@@ -173,7 +175,7 @@ def test_refusals_close_after_accept_with_a_code_and_reason(
     stack: tuple[TestClient[Any], LocalStore], path: str, headers: dict[str, str], code: int
 ) -> None:
     client, store = stack
-    _push(client, store, _event("queued", tenant="alpha"))
+    _push(client, store, _accepted())
     with client.websocket_connect(path, headers=headers) as socket:
         closed = _closed(socket)
     assert closed.code == code
@@ -186,8 +188,8 @@ def test_refusals_close_after_accept_with_a_code_and_reason(
 
 def test_a_socket_spends_the_tenants_rate_like_a_request() -> None:
     for client, store in _stack(per_minute=1):
-        store.push(_event("queued", tenant="alpha"))
-        _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
+        store.push(_accepted())
+        _push(client, store, _completed())
         with client.websocket_connect("/ws/jobs/vg_1?api_key=ka") as socket:
             socket.receive_json(timeout=5)
             assert _closed(socket).code == 1000
@@ -199,8 +201,8 @@ def test_a_socket_spends_the_tenants_rate_like_a_request() -> None:
 
 def test_the_socket_echoes_the_request_id(stack: tuple[TestClient[Any], LocalStore]) -> None:
     client, store = stack
-    store.push(_event("queued", tenant="alpha"))
-    _push(client, store, _event("completed", 100, tenant="alpha", result=RESULT))
+    store.push(_accepted())
+    _push(client, store, _completed())
     with client.websocket_connect("/ws/jobs/vg_1?api_key=ka", headers={"X-Request-ID": "req-ws"}) as socket:
         assert (b"x-request-id", b"req-ws") in (socket.extra_headers or [])
         socket.receive_json(timeout=5)

@@ -19,7 +19,7 @@ from api.jobstore import JobStore
 from api.publisher import JobPublisher
 from api.ratelimit import RateLimiter
 from api.templatestore import TemplateStore
-from schemas.events import Ahead, JobEvent, JobState, ResultInfo
+from schemas.events import Ahead, JobAccepted, JobState, ResultInfo
 from schemas.settings import Settings, parse_pairs
 
 
@@ -252,7 +252,7 @@ def test_callbacks_are_signed_with_the_tenants_own_secret() -> None:
 
 def test_an_accepted_job_counts_before_kafka_echoes_it() -> None:
     store = JobStore(Settings())
-    store.record(JobEvent(job_id="vg_1", tenant="a", stage="accepted", status="queued"))
+    store.record(JobAccepted(job_id="vg_1", tenant="a"))
     assert store.in_flight("a") == 1 and store.in_flight("b") == 0 and store.backlog == 1
     store.forget("vg_1")
     assert store.in_flight("a") == 0 and store.backlog == 0

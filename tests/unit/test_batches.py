@@ -20,7 +20,7 @@ from schemas.events import (
     BatchRef,
     CallbackDelivery,
     ErrorInfo,
-    JobEvent,
+    JobAccepted,
     JobResult,
     ResultInfo,
     apply_event,
@@ -197,7 +197,7 @@ async def test_a_failing_stage_and_the_stalled_check_tell_the_batch(tmp_path: Pa
     ctx = color_ctx("clip_0").model_copy(update={"batch": ref(0)})
     await runtime.bus.fail("clip_0", "render", JobError(ErrorCode.FFMPEG_ERROR, "boom"), ctx=ctx)
     # a job known only from its events (the API's accepted event carries the batch)
-    accepted = JobEvent(job_id="clip_1", stage="accepted", status="queued", batch=ref(1), at=0.0)
+    accepted = JobAccepted(job_id="clip_1", batch=ref(1), at=0.0)
     runtime.states.put(apply_event(None, accepted))
     assert await Recovery(runtime, kafka, Deliveries(), lambda _job: 0, _owned).fail_stalled(
         now=10_000.0

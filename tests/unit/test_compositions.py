@@ -20,6 +20,8 @@ from schemas.errors import ErrorCode, JobError
 from schemas.events import (
     Encoding,
     ErrorInfo,
+    JobAccepted,
+    JobEnded,
     JobEvent,
     JobRequested,
     JobState,
@@ -27,6 +29,7 @@ from schemas.events import (
     ProbedInput,
     RenderedFile,
     ResultInfo,
+    StageProgress,
     StageRecord,
 )
 from schemas.settings import Settings
@@ -408,9 +411,7 @@ def test_invalid_compositions_answer_the_envelope_with_field_paths(stack: Stack)
 def test_unknown_foreign_and_non_composition_ids_are_not_found(stack: Stack) -> None:
     client, store, _ = stack
     composition_id = _create(client)["composition_id"]
-    _push(
-        client, store, JobEvent(job_id="vg_123456789abc", tenant="alpha", stage="accepted", status="queued")
-    )
+    _push(client, store, JobAccepted(job_id="vg_123456789abc", tenant="alpha"))
     for path in (
         "comp_000000000000",
         "vg_123456789abc",
@@ -427,7 +428,7 @@ def test_download_redirects_once_completed(stack: Stack) -> None:
     composition_id = _create(client)["composition_id"]
     conflict = client.get(f"/api/v1/compositions/{composition_id}/download", follow_redirects=False)
     assert (conflict.status_code, conflict.json()["error"]["code"]) == (409, "CONFLICT")
-    _push(client, store, JobEvent(job_id=composition_id, stage="notify", status="completed", result=RESULT))
+    _push(client, store, JobEnded(job_id=composition_id, stage="notify", status="completed", result=RESULT))
     response = client.get(f"/api/v1/compositions/{composition_id}/download", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (307, RESULT.result_url)
     shown = client.get(f"/api/v1/compositions/{composition_id}").json()
@@ -443,20 +444,20 @@ def test_the_websocket_sends_progress_then_the_end_then_closes(stack: Stack) -> 
         _push(
             client,
             store,
-            JobEvent(job_id=composition_id, stage="render", status="processing", progress_percent=40),
+            StageProgress(job_id=composition_id, stage="render", progress_percent=40),
         )
         _push(
             client,
             store,
-            JobEvent(job_id=composition_id, stage="render", status="processing", progress_percent=40),
+            StageProgress(job_id=composition_id, stage="render", progress_percent=40),
         )
         _push(
             client,
             store,
-            JobEvent(job_id=composition_id, stage="upload", status="processing", progress_percent=90),
+            StageProgress(job_id=composition_id, stage="upload", progress_percent=90),
         )
         _push(
-            client, store, JobEvent(job_id=composition_id, stage="notify", status="completed", result=RESULT)
+            client, store, JobEnded(job_id=composition_id, stage="notify", status="completed", result=RESULT)
         )
         seen = [socket.receive_json(timeout=5) for _ in range(3)]
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -474,7 +475,7 @@ def test_the_websocket_sends_progress_then_the_end_then_closes(stack: Stack) -> 
 )
 def test_the_websocket_refuses_like_the_jobs_one(stack: Stack, path: str | None, key: str, code: int) -> None:
     client, store, _ = stack
-    _push(client, store, JobEvent(job_id="vg_1", tenant="alpha", stage="accepted", status="queued"))
+    _push(client, store, JobAccepted(job_id="vg_1", tenant="alpha"))
     target = path or _create(client)["composition_id"]
     with (
         client.websocket_connect(f"/ws/compositions/{target}", headers={"X-API-Key": key}) as socket,

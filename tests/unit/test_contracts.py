@@ -8,7 +8,15 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobEvent, JobRequested, ResultInfo, apply_event
+from schemas.events import (
+    ErrorInfo,
+    JobAccepted,
+    JobEnded,
+    JobRequested,
+    ResultInfo,
+    StageProgress,
+    apply_event,
+)
 from schemas.export import EXPORTED, SCHEMA_DIR, render_schema
 from schemas.settings import settings_markdown
 from schemas.spec import VideoSpec
@@ -26,14 +34,10 @@ def test_readme_settings_table_is_current() -> None:
     assert settings_markdown() in (ROOT / "README.md").read_text(), "run `make docs` and commit README.md"
 
 
-def _event(status: str, progress: float = 0.0, **kw: object) -> JobEvent:
-    return JobEvent(job_id="vg_1", stage="render", status=status, progress_percent=progress, **kw)  # type: ignore[arg-type]
-
-
 def test_fold_keeps_progress_monotonic_and_terminal_final() -> None:
-    state = apply_event(None, _event("queued"))
-    state = apply_event(state, _event("processing", 60))
-    state = apply_event(state, _event("processing", 40))
+    state = apply_event(None, JobAccepted(job_id="vg_1"))
+    state = apply_event(state, StageProgress(job_id="vg_1", stage="render", progress_percent=60))
+    state = apply_event(state, StageProgress(job_id="vg_1", stage="render", progress_percent=40))
     assert state.progress_percent == 60 and state.status == "processing"
     result = ResultInfo(
         result_url="u",
@@ -44,9 +48,10 @@ def test_fold_keeps_progress_monotonic_and_terminal_final() -> None:
         height=2,
         output_format="mp4",
     )
-    state = apply_event(state, _event("completed", 100, result=result))
+    state = apply_event(state, JobEnded(job_id="vg_1", stage="notify", status="completed", result=result))
     assert state.status == "completed" and state.result == result and state.finished_at
-    late = apply_event(state, _event("failed", error=ErrorInfo(code=ErrorCode.FFMPEG_ERROR, message="x")))
+    error = ErrorInfo(code=ErrorCode.FFMPEG_ERROR, message="x")
+    late = apply_event(state, JobEnded(job_id="vg_1", stage="render", status="failed", error=error))
     assert late == state
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from api.tracks import inline_spec
 from schemas.errors import ErrorCode, JobError
-from schemas.events import ErrorInfo, JobEvent
+from schemas.events import ErrorInfo, JobEnded
 from tests.unit.test_api_websocket import RESULT
 from tests.unit.test_templates import TEMPLATE, Stack, _save, stack
 
@@ -110,7 +110,7 @@ def test_generate_inline_then_follow_the_status_to_completed(stack: Stack) -> No
         None,
     )
     publisher.jobs.push(
-        JobEvent(
+        JobEnded(
             job_id=job_id,
             tenant="alpha",
             stage="upload",
@@ -130,7 +130,7 @@ def test_a_failure_is_kept_with_its_error(stack: Stack) -> None:
     error = ErrorInfo(
         code=ErrorCode.SOURCE_DOWNLOAD_FAILED, message="404 from cdn.test", details={"element": "1"}
     )
-    publisher.jobs.push(JobEvent(job_id=job_id, tenant="alpha", stage="fetch", status="failed", error=error))
+    publisher.jobs.push(JobEnded(job_id=job_id, tenant="alpha", stage="fetch", status="failed", error=error))
     status = client.get(f"/api/video/status/{job_id}").json()
     assert status["status"] == "failed"
     assert status["error"] == {

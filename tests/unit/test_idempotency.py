@@ -28,7 +28,7 @@ from api.jobservice import JobService
 from api.ratelimit import RateLimiter
 from generator import StoryboardGenerator
 from schemas.errors import ErrorCode
-from schemas.events import JobEvent
+from schemas.events import JobEnded
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from storage.s3 import IDEMPOTENCY_PREFIX
@@ -270,7 +270,7 @@ def test_a_replay_answers_the_job_as_it_is_now(api: Api) -> None:
     job_id = client.post("/api/v1/videocreate", json=SPEC, headers=headers).json()["job_id"]
     store = service.jobs
     assert isinstance(store, LocalStore)
-    completed = JobEvent(job_id=job_id, tenant="alpha", stage="notify", status="completed", result=RESULT)
+    completed = JobEnded(job_id=job_id, tenant="alpha", stage="notify", status="completed", result=RESULT)
     client.blocking_portal.call(store.push, completed)
     again = client.post("/api/v1/videocreate", json=SPEC, headers=headers)
     assert again.status_code == 200, again.text

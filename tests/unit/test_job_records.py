@@ -15,7 +15,15 @@ import agents.stages.records as module
 from agents.stages.records import RecordKeeper
 from agents.stages.state import start_offsets
 from api.jobstore import RECENT_FINISHED, JobStore
-from schemas.events import CallbackDelivery, JobEvent, JobState, apply_event
+from schemas.events import (
+    CallbackDelivery,
+    CallbackOutcome,
+    JobAccepted,
+    JobEnded,
+    JobState,
+    StageProgress,
+    apply_event,
+)
 from schemas.settings import Settings
 from storage.jobrecords import IndexEntry, JobRecords, index_keys, index_prefix, parse_entry
 from tests.unit.stage_fakes import DictJobStates
@@ -35,10 +43,8 @@ def records() -> Iterator[JobRecords]:
 def finished(
     job_id: str, submitted_ms: int, tenant: str | None = "alpha", status: str = "completed"
 ) -> JobState:
-    accepted = JobEvent(
-        job_id=job_id, tenant=tenant, stage="accepted", status="queued", submitted_at_ms=submitted_ms
-    )
-    end = JobEvent(
+    accepted = JobAccepted(job_id=job_id, tenant=tenant, submitted_at_ms=submitted_ms)
+    end = JobEnded(
         job_id=job_id,
         tenant=tenant,
         stage="notify",
@@ -88,16 +94,15 @@ def _keeper(states: DictJobStates, stored: list[tuple[JobState, bool]]) -> Recor
 def test_the_keeper_stores_a_job_when_it_ends_and_again_with_its_callback() -> None:
     states, stored = DictJobStates(), []
     keeper = _keeper(states, stored)
-    accepted = JobEvent(job_id="vg_k", stage="accepted", status="queued", submitted_at_ms=7)
+    accepted = JobAccepted(job_id="vg_k", submitted_at_ms=7)
     states.put(apply_event(None, accepted))
-    progress = JobEvent(job_id="vg_k", stage="render", status="processing", progress_percent=50)
+    progress = StageProgress(job_id="vg_k", stage="render", progress_percent=50)
     assert asyncio.run(keeper.on_event(progress, 0, 1)) is None and stored == []
-    end = JobEvent(job_id="vg_k", stage="notify", status="completed", result=RESULT)
+    end = JobEnded(job_id="vg_k", stage="notify", status="completed", result=RESULT)
     record = asyncio.run(keeper.on_event(end, 0, 2))
     assert record is not None and record.submitted_at_ms == 7, "built on the folded state"
-    callback = JobEvent(
+    callback = CallbackOutcome(
         job_id="vg_k",
-        stage="notify",
         status="completed",
         callback=CallbackDelivery(delivered=True, attempts=1),
     )
@@ -120,7 +125,7 @@ def test_the_keeper_retries_until_the_store_answers() -> None:
         return True
 
     keeper = RecordKeeper(Flaky(), DictJobStates(), folded_past)
-    end = JobEvent(job_id="vg_f", stage="validate", status="failed")
+    end = JobEnded(job_id="vg_f", stage="validate", status="failed")
     module.RETRY_FIRST_SECONDS, saved = 0.0, module.RETRY_FIRST_SECONDS
     try:
         assert asyncio.run(keeper.on_event(end, 0, 0)) is not None
@@ -161,9 +166,7 @@ def test_a_page_merges_the_jobs_in_memory_with_the_records_index() -> None:
     stored = [finished(f"vg_old{n}", 100 + n) for n in range(5)]
     records = _Records(stored)
     store = _Store(Settings(), records)
-    store._fold(
-        JobEvent(job_id="vg_new", tenant="alpha", stage="accepted", status="queued", submitted_at_ms=900)
-    )
+    store._fold(JobAccepted(job_id="vg_new", tenant="alpha", submitted_at_ms=900))
     page, more = asyncio.run(store.page("alpha", None, 3, 0))
     assert [s.job_id for s in page] == ["vg_new", "vg_old4", "vg_old3"] and more
     page, more = asyncio.run(store.page("alpha", None, 3, 3))
@@ -176,18 +179,17 @@ def test_a_page_merges_the_jobs_in_memory_with_the_records_index() -> None:
 def test_memory_holds_the_unfinished_jobs_and_a_bounded_number_of_finished_ones() -> None:
     store = _Store(Settings(), _Records([]))
     for n in range(RECENT_FINISHED + 50):
-        store._fold(JobEvent(job_id=f"vg_{n}", stage="accepted", status="queued"))
-        store._fold(JobEvent(job_id=f"vg_{n}", stage="validate", status="failed"))
-    store._fold(JobEvent(job_id="vg_running", stage="accepted", status="queued"))
+        store._fold(JobAccepted(job_id=f"vg_{n}"))
+        store._fold(JobEnded(job_id=f"vg_{n}", stage="validate", status="failed"))
+    store._fold(JobAccepted(job_id="vg_running"))
     assert store.backlog == 1 and len(store._finished) == RECENT_FINISHED
 
 
 def test_events_of_a_job_that_began_before_the_start_offsets_are_left_to_its_record() -> None:
     old = finished("vg_before", 1)
     store = _Store(Settings(), _Records([old]))
-    late = JobEvent(
+    late = CallbackOutcome(
         job_id="vg_before",
-        stage="notify",
         status="completed",
         callback=CallbackDelivery(delivered=True, attempts=1),
     )

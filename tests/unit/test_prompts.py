@@ -26,7 +26,7 @@ from generator.scenes import font_pixels
 from generator.storyboard import phrases, scene_count, storyboard
 from generator.styles import STYLES
 from schemas.errors import ErrorCode, JobError
-from schemas.events import ErrorInfo, JobEvent, PromptInfo
+from schemas.events import ErrorInfo, JobEnded, PromptInfo, StageProgress
 from schemas.settings import Settings
 from tests.unit.test_api_websocket import RESULT, LocalStore, LocalTemplates
 from tests.unit.test_templates import FoldingPublisher, SlowEstimate
@@ -247,9 +247,9 @@ def test_generate_then_read_in_the_seeds_shapes(stack: Stack) -> None:
         "16:9",
     )
     assert data["createdAt"].endswith("Z") and data["updatedAt"].endswith("Z")
-    publisher.jobs.push(JobEvent(job_id=job_id, stage="render", status="processing", progress_percent=40))
+    publisher.jobs.push(StageProgress(job_id=job_id, stage="render", progress_percent=40))
     assert client.get(f"/api/videos/{job_id}").json()["data"]["status"] == "processing"
-    publisher.jobs.push(JobEvent(job_id=job_id, stage="upload", status="completed", result=RESULT))
+    publisher.jobs.push(JobEnded(job_id=job_id, stage="upload", status="completed", result=RESULT))
     assert client.get(f"/api/videos/{job_id}").json()["data"]["videoUrl"] == RESULT.result_url
 
 
@@ -258,7 +258,7 @@ def test_a_failed_or_cancelled_job_has_failed_with_a_message(stack: Stack, end: 
     client, publisher = stack
     job_id = _create(client)
     error = ErrorInfo(code=ErrorCode.FFMPEG_ERROR, message="the render failed") if end == "failed" else None
-    publisher.jobs.push(JobEvent(job_id=job_id, stage="render", status=end, error=error))  # type: ignore[arg-type]
+    publisher.jobs.push(JobEnded(job_id=job_id, stage="render", status=end, error=error))  # type: ignore[arg-type]
     data = client.get(f"/api/videos/{job_id}").json()["data"]
     assert data["status"] == "failed" and data["errorMessage"] in (
         "the render failed",

@@ -10,7 +10,7 @@ import pytest
 from agents.stages.recovery import Deliveries, Recovery, pending_stage
 from agents.stages.runtime import StageRuntime
 from schemas.errors import ErrorCode, JobError
-from schemas.events import JobEvent, JobFetched, JobState, ResultInfo
+from schemas.events import JobFetched, JobState, ResultInfo, StageFinished, StageStarted
 from streams import topics
 from streams.codec import encode, key_bytes
 from tests.unit.stage_fakes import FakeKafka, color_ctx, make_runtime
@@ -43,12 +43,8 @@ async def _fetched_job(
     """A job whose fetch finished at `at` and whose `fetched` message is on the log."""
     ctx = color_ctx(job_id)
     kafka.now_ms = int(at * 1000)
-    for status in ("started", "finished"):
-        await runtime.bus.send(
-            topics.EVENTS,
-            job_id,
-            JobEvent(job_id=job_id, stage="fetch", status="processing", stage_status=status, at=at),
-        )
+    await runtime.bus.emit(StageStarted(job_id=job_id, stage="fetch", at=at))
+    await runtime.bus.emit(StageFinished(job_id=job_id, stage="fetch", at=at))
     message = encode(JobFetched(ctx=ctx, sources={}, worker="w0"))
     kafka.append(topics.FETCHED, key_bytes(job_id), message, int(at * 1000))
     kafka.sent.clear()

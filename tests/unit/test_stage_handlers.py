@@ -20,7 +20,7 @@ from agents.workdir import job_dir
 from schemas.errors import ErrorCode, JobError
 from schemas.events import (
     JobContext,
-    JobEvent,
+    JobEnded,
     JobFetched,
     JobRendered,
     JobUploaded,
@@ -28,6 +28,9 @@ from schemas.events import (
     RenderedFile,
     ResultInfo,
     SourceFile,
+    StageFinished,
+    StageProgress,
+    StageStarted,
 )
 from schemas.outputs import Poster
 from schemas.responses import JobCompleted
@@ -162,7 +165,7 @@ async def test_a_render_another_live_worker_runs_is_waited_for_not_redone(tmp_pa
     runtime, kafka = make_runtime(tmp_path)
     message = JobFetched(ctx=color_ctx(), sources={}, worker="w1")
     elsewhere = dict(job_id="vg_1", stage="render", status="processing", worker="w2", attempt_id="a2")
-    state.fold(encode(JobEvent(**elsewhere, stage_status="started")), runtime)  # type: ignore[arg-type]
+    state.fold(encode(StageStarted(**elsewhere)), runtime)  # type: ignore[arg-type]
     loop = asyncio.ensure_future(
         run_stage(
             _records(_record(topics.FETCHED, encode(message))), "render", JobFetched, render.handle, runtime
@@ -170,12 +173,12 @@ async def test_a_render_another_live_worker_runs_is_waited_for_not_redone(tmp_pa
     )
     for _ in range(8):  # w2 reports progress: still running there
         await asyncio.sleep(0.25)
-        state.fold(encode(JobEvent(**elsewhere, current_step="rendering 50%")), runtime)  # type: ignore[arg-type]
+        state.fold(encode(StageProgress(**elsewhere, current_step="rendering 50%")), runtime)  # type: ignore[arg-type]
     assert not loop.done() and kafka.on(topics.RENDERED) == []
     theirs = RenderedFile(
         path="/elsewhere/vg_1.a2.mp4", size_bytes=9, duration_seconds=1, width=64, height=64
     )
-    state.fold(encode(JobEvent(**elsewhere, stage_status="finished", rendered=theirs)), runtime)  # type: ignore[arg-type]
+    state.fold(encode(StageFinished(**elsewhere, rendered=theirs)), runtime)  # type: ignore[arg-type]
     await asyncio.wait_for(loop, 10)
     [handed] = kafka.on(topics.RENDERED)
     assert handed["output_path"] == theirs.path and handed["worker"] == "w2"
@@ -184,12 +187,10 @@ async def test_a_render_another_live_worker_runs_is_waited_for_not_redone(tmp_pa
 
 async def test_a_render_whose_worker_fell_silent_is_taken_over(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path, stage_attempt_stale_seconds=1.0)
-    killed = JobEvent(
+    killed = StageStarted(
         job_id="vg_1",
         stage="render",
-        status="processing",
         worker="w2",
-        stage_status="started",
         at=time.time() - 2,
     )
     state.fold(encode(killed), runtime)
@@ -212,7 +213,7 @@ async def test_cancelling_a_job_stops_its_render_and_removes_its_files(tmp_path:
     )
     while not kafka.events(stage="render", stage_status="started"):
         await asyncio.sleep(0.05)
-    cancelled = JobEvent(job_id="vg_1", stage="render", status="cancelled", current_step="cancelled")
+    cancelled = JobEnded(job_id="vg_1", stage="render", status="cancelled", current_step="cancelled")
     state.fold(encode(cancelled), runtime)
     await asyncio.wait_for(loop, 10)
     assert kafka.on(topics.RENDERED) == [] and kafka.on(topics.RESULTS) == []
@@ -417,8 +418,8 @@ async def _owned() -> set[int]:
 
 async def test_stalled_jobs_fail_unless_their_work_runs_here(tmp_path: Path) -> None:
     runtime, kafka = make_runtime(tmp_path)
-    state.fold(encode(JobEvent(job_id="vg_1", stage="fetch", status="processing", at=0.0)), runtime)
-    state.fold(encode(JobEvent(job_id="vg_3", stage="render", status="processing")), runtime)
+    state.fold(encode(StageProgress(job_id="vg_1", stage="fetch", at=0.0)), runtime)
+    state.fold(encode(StageProgress(job_id="vg_3", stage="render")), runtime)
     recovery = Recovery(runtime, kafka, Deliveries(), lambda _job: 0, _owned)
     assert await recovery.fail_stalled() == ["vg_1"]
     assert kafka.on(topics.RESULTS)[0]["error"]["code"] == "PROCESSING_TIMEOUT"

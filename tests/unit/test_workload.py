@@ -10,7 +10,7 @@ import pytest
 
 from api.jobstore import JobStore
 from media.workload import workload
-from schemas.events import Ahead, JobEvent, Workload
+from schemas.events import Ahead, JobAccepted, JobEnded, StageProgress, Workload
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
 from streams.admin import group_members
@@ -80,9 +80,9 @@ def test_effects_and_nested_layers_of_any_element_model() -> None:
     assert job.layer_seconds == pytest.approx(10 * (1 + 3 + 1))  # the composition holds 3 layers
 
 
-def accepted(job_id: str, pixel_seconds: float) -> JobEvent:
+def accepted(job_id: str, pixel_seconds: float) -> JobAccepted:
     load = Workload(pixel_seconds=pixel_seconds, layer_seconds=2 * pixel_seconds, effects=1)
-    return JobEvent(job_id=job_id, stage="accepted", status="queued", workload=load)
+    return JobAccepted(job_id=job_id, workload=load)
 
 
 def test_ahead_are_the_unfinished_jobs_by_what_is_left_of_them() -> None:
@@ -90,8 +90,8 @@ def test_ahead_are_the_unfinished_jobs_by_what_is_left_of_them() -> None:
     assert store.ahead() == Ahead() and store.workers == 1
     for job_id, pixel_seconds in (("vg_a", 40.0), ("vg_b", 20.0), ("vg_c", 8.0)):
         store.record(accepted(job_id, pixel_seconds))
-    store._fold(JobEvent(job_id="vg_a", stage="render", status="processing", progress_percent=75.0))
-    store._fold(JobEvent(job_id="vg_c", stage="notify", status="completed"))
+    store._fold(StageProgress(job_id="vg_a", stage="render", progress_percent=75.0))
+    store._fold(JobEnded(job_id="vg_c", stage="notify", status="completed"))
     assert store.ahead() == Ahead(jobs=1.25, pixel_seconds=30.0, layer_seconds=60.0, effects=1.25)
     store.forget("vg_b")
     assert store.ahead() == Ahead(jobs=0.25, pixel_seconds=10.0, layer_seconds=20.0, effects=0.25)
