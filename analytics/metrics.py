@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from schemas.events import CallbackOutcome, JobAccepted, JobEnded, JobEvent, StageFinished
+from schemas.events import JobAccepted, JobEnded, JobEvent, StageFinished
 
 disable_created_metrics()  # the *_created series only add noise to every scrape
 
@@ -60,7 +60,8 @@ _answers: collections.Counter[str] = collections.Counter()
 
 
 def observe_event(event: JobEvent) -> None:
-    """Count one job event (call once per event, where events are consumed once: the analytics agent)."""
+    """Count one job event (call once per event, where events are consumed once: the analytics agent).
+    A callback's outcome repeats its job's end and is not counted again."""
     match event:
         case JobAccepted():
             JOBS.labels("queued").inc()
@@ -79,8 +80,6 @@ def observe_event(event: JobEvent) -> None:
                 JOB_ERRORS.labels(str(event.error.code), event.stage).inc()
                 if event.stage == "upload" and event.error.code.startswith("S3_"):
                     S3_UPLOADS.labels("failure").inc()
-        case CallbackOutcome():
-            JOBS.labels(event.status).inc()
 
 
 def observe_answer(kind: Literal["quick", "async"]) -> None:

@@ -2,8 +2,11 @@
 
 A transition is an event that queues a job (`JobAccepted`), ends a stage's work (`StageFinished`,
 with its `stage_seconds`) or ends the job (`JobEnded`); the starts and progress ticks in between are
-not stored. Each transition gives one `stage_transitions` row
-and one partial `jobs` row holding just what this event knows (see migrations/0002_jobs.sql).
+not stored, nor a callback's outcome after the end (it repeats the end's status: taken for an end, it
+replaced the notify stage's row, added a `notify` row to a failed job, and moved the job's
+`finished_at` to the delivery, minutes later when it is retried). Each transition gives one
+`stage_transitions` row and one partial `jobs` row holding just what this event knows (see
+migrations/0002_jobs.sql).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from schemas.events import CallbackOutcome, JobAccepted, JobEnded, JobEvent, StageFinished
+from schemas.events import JobAccepted, JobEnded, JobEvent, StageFinished
 from schemas.spec import VideoSpec
 
 STAGE_TABLE = "stage_transitions"
@@ -28,7 +31,7 @@ def count_elements(spec: VideoSpec) -> dict[str, int]:
 
 def is_transition(event: JobEvent) -> bool:
     match event:
-        case JobAccepted() | JobEnded() | CallbackOutcome():
+        case JobAccepted() | JobEnded():
             return True
         case StageFinished():
             return event.stage_seconds is not None
@@ -102,8 +105,6 @@ def job_row(event: JobEvent, quick_threshold_seconds: float) -> Row:
                     width=result.width,
                     height=result.height,
                 )
-        case CallbackOutcome():
-            row.update(status=event.status, finished_at=event.at)
     return {key: value for key, value in row.items() if value is not None}
 
 

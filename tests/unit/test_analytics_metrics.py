@@ -9,7 +9,15 @@ from prometheus_client import REGISTRY
 from analytics import metrics
 from api.metrics import metrics_handler
 from schemas.errors import ErrorCode
-from schemas.events import ErrorInfo, JobAccepted, JobEnded, StageFinished, StageProgress
+from schemas.events import (
+    CallbackDelivery,
+    CallbackOutcome,
+    ErrorInfo,
+    JobAccepted,
+    JobEnded,
+    StageFinished,
+    StageProgress,
+)
 
 
 def value(name: str, **labels: str) -> float:
@@ -45,6 +53,14 @@ def test_events_feed_job_stage_upload_and_fetch_metrics() -> None:
     assert value("videogen_s3_uploads_total", outcome="success") == before["uploads"] + 1
     assert value("videogen_s3_uploads_total", outcome="failure") == before["failures"] + 1
     assert value("videogen_job_errors_total", code="S3_ACCESS_DENIED", stage="upload") >= 1
+
+
+def test_a_job_with_a_callback_is_counted_once() -> None:
+    before = value("videogen_jobs_total", status="completed")
+    metrics.observe_event(JobEnded(job_id="vg_c", stage="notify", status="completed"))
+    delivery = CallbackDelivery(delivered=True, attempts=1)
+    metrics.observe_event(CallbackOutcome(job_id="vg_c", status="completed", callback=delivery))
+    assert value("videogen_jobs_total", status="completed") == before + 1
 
 
 def test_quick_response_ratio_and_ffmpeg_gauge() -> None:

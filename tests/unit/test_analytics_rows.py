@@ -6,6 +6,8 @@ from analytics.rows import JOB_TABLE, STAGE_TABLE, count_elements, job_row, rows
 from schemas.errors import ErrorCode
 from schemas.events import (
     Ahead,
+    CallbackDelivery,
+    CallbackOutcome,
     Encoding,
     ErrorInfo,
     JobAccepted,
@@ -118,6 +120,14 @@ def test_terminal_events_end_the_job() -> None:
     assert job_row(failed, 30.0)["error_code"] == "SOURCE_DOWNLOAD_FAILED"
     assert job_row(failed, 30.0)["failed_stage"] == "fetch"
     assert stage_row(failed)["status"] == "failed" and stage_row(failed)["seconds"] is None
+
+
+def test_a_callback_outcome_is_not_a_second_end() -> None:
+    """It repeats the end's status minutes later: as a row it would replace the notify stage's,
+    add a notify row to a failed job and move the job's finished_at to the delivery."""
+    delivery = CallbackDelivery(delivered=False, attempts=5, error="503", at=AT + 300)
+    outcome = CallbackOutcome(job_id="vg_2", status="failed", callback=delivery, at=AT + 300)
+    assert rows_for(outcome, 30.0) == []
 
 
 def test_count_elements_by_type() -> None:
