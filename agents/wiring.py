@@ -182,7 +182,21 @@ log_reader = LogReader(
     topics.STAGES_GROUP,
     get_settings().kafka_fetch_max_wait_ms,
 )
-recovery = Recovery(runtime, log_reader, deliveries, partition_of, ready_partitions)
+
+
+async def fetch_position(topic: str, partition: int) -> int | None:
+    """Where this worker's Faust consumer will fetch next on a partition it owns."""
+    tp = TP(topic, partition)
+    if tp not in app.consumer.assignment():
+        return None
+    try:
+        return await app.consumer.position(tp)
+    except Exception as exc:  # between rebalances
+        log.debug("position of %s unknown: %s", tp, exc)
+        return None
+
+
+recovery = Recovery(runtime, log_reader, deliveries, partition_of, ready_partitions, fetch_position)
 runtime.bus.ended_in_log = recovery.ended_in_log
 runtime.state_from_log = recovery.state_from_log
 
@@ -191,10 +205,12 @@ async def records(stream: Any) -> AsyncIterator[Record]:
     async for event in stream.events():
         message = event.message
         deliveries.record(message.topic, message.partition, message.offset)
-        yield Record(
-            message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
-        )
-        deliveries.handled(message.topic, event.key)  # the agent asks for the next: this one is done
+        try:
+            yield Record(
+                message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
+            )
+        finally:  # the agent asks for the next, or stopped: this one is no longer being handled
+            deliveries.handled(message.topic, message.partition, event.key)
 
 
 async def _dead_letter_unreadable(tp: TopicPartition, offset: int, exc: BaseException) -> None:

@@ -2,16 +2,18 @@
 
 The owner of a job's partition looks at its unfinished jobs every few seconds. A job with no
 progress for STAGE_ATTEMPT_STALE_SECONDS whose stage message no consumer will read (this worker's
-agent was handed later offsets of that partition, or the group committed past it) has that
-message published again; idempotent stages skip or join work already done. Only a job re-driven
-MAX_STAGE_REDRIVES times without progress, or silent for STALLED_JOB_MINUTES, is failed, and
-only after the job's own events on the log say it has not ended.
+agent was handed later offsets of that partition, the group committed past it, or the consumer
+fetched past it while the idle agent was never handed it) has that message published again;
+idempotent stages skip or join work already done. Only a job re-driven MAX_STAGE_REDRIVES times
+without progress, or silent for STALLED_JOB_MINUTES, is failed, and only after the job's own
+events on the log say it has not ended.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,18 +71,26 @@ class Deliveries:
 
     def __init__(self) -> None:
         self._highest: dict[tuple[str, int], int] = {}
+        self._busy: Counter[tuple[str, int]] = Counter()
         self._handled = BoundedIds()
 
     def record(self, topic: str, partition: int, offset: int) -> None:
         place = (topic, partition)
         self._highest[place] = max(offset, self._highest.get(place, -1))
+        self._busy[place] += 1
 
-    def handled(self, topic: str, key: bytes | None) -> None:
+    def handled(self, topic: str, partition: int, key: bytes | None) -> None:
+        place = (topic, partition)
+        self._busy[place] = max(0, self._busy[place] - 1)
         if key:
             self._handled.add(f"{topic}:{key.decode('utf-8', 'replace')}")
 
     def highest(self, topic: str, partition: int) -> int:
         return self._highest.get((topic, partition), -1)
+
+    def busy(self, topic: str, partition: int) -> bool:
+        """A message of the partition was handed to an agent and is still being handled."""
+        return self._busy[(topic, partition)] > 0
 
     def saw(self, topic: str, job_id: str) -> bool:
         """This worker finished handling the job's message from `topic`."""
@@ -101,6 +111,8 @@ class Recovery:
     partition_of: Callable[[str], int]
     # The events partitions this worker owns and whose job states have caught up with the log.
     ready_partitions: Callable[[], Awaitable[set[int]]]
+    # Where this worker's stage consumer will fetch next on a partition it owns (None otherwise).
+    fetch_position: Callable[[str, int], Awaitable[int | None]] | None = None
 
     def __post_init__(self) -> None:
         self._redrives: dict[tuple[str, Stage], int] = {}
@@ -199,6 +211,7 @@ class Recovery:
             self.deliveries.saw(pending.topic, job_id)
             or self.deliveries.highest(pending.topic, partition) > message.offset
             or (committed is not None and committed > message.offset)
+            or await self._fetched_and_dropped(pending.topic, partition, message.offset)
         )
         if not stranded:  # still ahead of this worker's consumer: waiting its turn
             return False
@@ -219,6 +232,17 @@ class Recovery:
         await self.runtime.bus.resend(pending.topic, message.key or key_bytes(job_id), message.value or b"")
         self._forget_older_than(state.job_id, pending.stage)
         return True
+
+    async def _fetched_and_dropped(self, topic: str, partition: int, offset: int) -> bool:
+        """The consumer fetched past the message while its agent, idle on that partition, was never
+        handed it: a rebalance cleared the buffer it was in. With no later message on the partition,
+        neither the agent's offsets nor the group's commits would ever show it."""
+        if self.fetch_position is None or self.deliveries.busy(topic, partition):
+            return False
+        position = await self.fetch_position(topic, partition)
+        return (
+            position is not None and position > offset and self.deliveries.highest(topic, partition) < offset
+        )
 
     def _forget_older_than(self, job_id: str, stage: Stage) -> None:
         for earlier in PIPELINE[: PIPELINE.index(stage)]:

@@ -84,6 +84,28 @@ async def test_a_message_behind_the_consumer_is_published_again(tmp_path: Path) 
     assert kafka.log[topics.FETCHED][-1].value == message
 
 
+async def test_a_message_fetched_past_but_never_handed_to_the_idle_agent_is_published_again(
+    tmp_path: Path,
+) -> None:
+    """The last message of its partition, fetched and then dropped from a buffer a rebalance
+    cleared: no later offset is ever handed and the group never commits past it."""
+    recovery, runtime, kafka = make_recovery(tmp_path)
+    await _fetched_job(kafka, runtime)
+    positions = {topics.FETCHED: 1}
+
+    async def fetch_position(topic: str, partition: int) -> int | None:
+        return positions.get(topic)
+
+    recovery.fetch_position = fetch_position
+    recovery.deliveries.record(topics.FETCHED, 0, 0)  # the agent is busy with it: not stranded
+    assert await recovery.redrive(now=NOW + 10) == []
+    recovery.deliveries = Deliveries()
+    positions[topics.FETCHED] = 0  # not fetched yet: waiting its turn
+    assert await recovery.redrive(now=NOW + 10) == []
+    positions[topics.FETCHED] = 1  # fetched past it, the agent idle and never handed it
+    assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
+
+
 async def test_a_message_the_group_committed_past_is_published_again(tmp_path: Path) -> None:
     recovery, runtime, kafka = make_recovery(tmp_path)
     await _fetched_job(kafka, runtime)
@@ -97,7 +119,7 @@ async def test_a_message_being_handled_here_is_not_published_again(tmp_path: Pat
     await _fetched_job(kafka, runtime)
     recovery.deliveries.record(topics.FETCHED, 0, 0)
     assert await recovery.redrive(now=NOW + 10) == []
-    recovery.deliveries.handled(topics.FETCHED, b"vg_1")  # handled, and still the job did not move
+    recovery.deliveries.handled(topics.FETCHED, 0, b"vg_1")  # handled, and still the job did not move
     assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
 
 
