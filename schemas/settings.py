@@ -253,7 +253,11 @@ class Settings(BaseSettings):
     keep_temp_files: bool = Field(False, description="Keep each job's work directory after it ends.")
 
     # Files
-    data_dir: Path = Field(Path("var"), description="Where the embedded stack keeps its state.")
+    data_dir: Path = Field(
+        Path("var"),
+        description="Where the embedded stack keeps its state, and each worker its tables on disk "
+        "(faust/worker-<WORKER_WEB_PORT>/, RocksDB): keep it on a persistent volume.",
+    )
     work_dir: Path | None = Field(None, description="Per-job temp files. Unset: DATA_DIR/work.")
 
     # Prompt-to-video jobs
