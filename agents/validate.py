@@ -24,7 +24,7 @@ async def _handle(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> 
         runtime,
         maybe_handled=maybe_handled,
     )
-    deliveries.handled(record.topic, record.partition, record.key)
+    deliveries.handled(record.topic, record.key)
 
 
 intake = committing_consumer("validate", topics.REQUESTED, topics.INTAKE_GROUP, _handle)

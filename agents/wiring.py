@@ -210,7 +210,7 @@ async def records(stream: Any) -> AsyncIterator[Record]:
                 message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
             )
         finally:  # the agent asks for the next, or stopped: this one is no longer being handled
-            deliveries.handled(message.topic, message.partition, event.key)
+            deliveries.handled(message.topic, event.key)
 
 
 async def _dead_letter_unreadable(tp: TopicPartition, offset: int, exc: BaseException) -> None:

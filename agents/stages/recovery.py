@@ -3,7 +3,7 @@
 The owner of a job's partition looks at its unfinished jobs every few seconds. A job with no
 progress for STAGE_ATTEMPT_STALE_SECONDS whose stage message no consumer will read (this worker's
 agent was handed later offsets of that partition, the group committed past it, or the consumer
-fetched past it while the idle agent was never handed it) has that message published again;
+fetched past it while its agent, idle all along, was never handed it) has that message published again;
 idempotent stages skip or join work already done. Only a job re-driven MAX_STAGE_REDRIVES times
 without progress, or silent for STALLED_JOB_MINUTES, is failed, and only after the job's own
 events on the log say it has not ended.
@@ -28,6 +28,10 @@ from streams.codec import decode, key_bytes
 from streams.jsonlog import job_context
 
 log = logging.getLogger(__name__)
+
+# How long a stage's agent must have had nothing in hand before a message its consumer fetched past
+# counts as dropped (a rebalance pauses agents for several seconds with messages still buffered).
+DROPPED_BUFFER_IDLE_SECONDS = 30.0
 
 INPUT_TOPIC: dict[Stage, str] = {
     "validate": topics.REQUESTED,
@@ -64,33 +68,41 @@ def pending_stage(state: JobState) -> Pending | None:
 
 
 class Deliveries:
-    """What this worker's stage agents were handed: the highest offset per input partition, and
-    the jobs whose stage messages they finished handling (bounded). A message still being handled
-    counts only towards the highest offset: its job may sit still a while (waiting for its
-    partition's events to be folded) without being stuck."""
+    """What this worker's stage agents were handed: the highest offset per input partition, the
+    jobs whose stage messages they finished handling (bounded), and per topic how long its agent
+    has had nothing in hand. A message still being handled counts only towards the highest offset:
+    its job may sit still a while (waiting for its partition's events to be folded) without being
+    stuck."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._since = clock()
         self._highest: dict[tuple[str, int], int] = {}
-        self._busy: Counter[tuple[str, int]] = Counter()
+        self._in_hand: Counter[str] = Counter()
+        self._last_change: dict[str, float] = {}
         self._handled = BoundedIds()
 
     def record(self, topic: str, partition: int, offset: int) -> None:
         place = (topic, partition)
         self._highest[place] = max(offset, self._highest.get(place, -1))
-        self._busy[place] += 1
+        self._in_hand[topic] += 1
+        self._last_change[topic] = self._clock()
 
-    def handled(self, topic: str, partition: int, key: bytes | None) -> None:
-        place = (topic, partition)
-        self._busy[place] = max(0, self._busy[place] - 1)
+    def handled(self, topic: str, key: bytes | None) -> None:
+        self._in_hand[topic] = max(0, self._in_hand[topic] - 1)
+        self._last_change[topic] = self._clock()
         if key:
             self._handled.add(f"{topic}:{key.decode('utf-8', 'replace')}")
 
     def highest(self, topic: str, partition: int) -> int:
         return self._highest.get((topic, partition), -1)
 
-    def busy(self, topic: str, partition: int) -> bool:
-        """A message of the partition was handed to an agent and is still being handled."""
-        return self._busy[(topic, partition)] > 0
+    def idle_for(self, topic: str) -> float:
+        """Seconds the topic's agent has had no message in hand (0 while it has one). An agent idle
+        that long has nothing buffered: it takes a buffered message as soon as it is free."""
+        if self._in_hand[topic]:
+            return 0.0
+        return self._clock() - self._last_change.get(topic, self._since)
 
     def saw(self, topic: str, job_id: str) -> bool:
         """This worker finished handling the job's message from `topic`."""
@@ -207,13 +219,15 @@ class Recovery:
             return False
         message = found[-1]
         committed = await self.log.committed(pending.topic, partition)
-        stranded = (
-            self.deliveries.saw(pending.topic, job_id)
-            or self.deliveries.highest(pending.topic, partition) > message.offset
-            or (committed is not None and committed > message.offset)
-            or await self._fetched_and_dropped(pending.topic, partition, message.offset)
-        )
-        if not stranded:  # still ahead of this worker's consumer: waiting its turn
+        if self.deliveries.saw(pending.topic, job_id):
+            why = "handled here and the job did not move"
+        elif self.deliveries.highest(pending.topic, partition) > message.offset:
+            why = "its agent was handed later offsets"
+        elif committed is not None and committed > message.offset:
+            why = f"the group committed past it ({committed})"
+        elif await self._fetched_and_dropped(pending.topic, partition, message.offset):
+            why = "fetched past it while its agent sat idle"
+        else:  # still ahead of this worker's consumer: waiting its turn
             return False
         key = (job_id, pending.stage)
         count = self._redrives.get(key, 0)
@@ -226,23 +240,24 @@ class Recovery:
             return False
         self._redrives[key] = count + 1
         log.warning(
-            "re-driving the %s stage: its message %s[%d]@%d is behind every consumer (attempt %d)",
-            pending.stage, pending.topic, partition, message.offset, count + 1,
+            "re-driving the %s stage: its message %s[%d]@%d is behind every consumer: %s (attempt %d)",
+            pending.stage, pending.topic, partition, message.offset, why, count + 1,
         )  # fmt: skip
         await self.runtime.bus.resend(pending.topic, message.key or key_bytes(job_id), message.value or b"")
         self._forget_older_than(state.job_id, pending.stage)
         return True
 
     async def _fetched_and_dropped(self, topic: str, partition: int, offset: int) -> bool:
-        """The consumer fetched past the message while its agent, idle on that partition, was never
+        """The consumer fetched past the message while the topic's agent, idle all along, was never
         handed it: a rebalance cleared the buffer it was in. With no later message on the partition,
-        neither the agent's offsets nor the group's commits would ever show it."""
-        if self.fetch_position is None or self.deliveries.busy(topic, partition):
+        neither the agent's offsets nor the group's commits would ever show it. An agent busy with
+        other partitions' messages, or paused by a rebalance, may still have it buffered: only an
+        agent idle for DROPPED_BUFFER_IDLE_SECONDS, longer than a rebalance, has none."""
+        if self.fetch_position is None or self.deliveries.idle_for(topic) < DROPPED_BUFFER_IDLE_SECONDS:
             return False
         position = await self.fetch_position(topic, partition)
-        return (
-            position is not None and position > offset and self.deliveries.highest(topic, partition) < offset
-        )
+        handed = self.deliveries.highest(topic, partition)
+        return position is not None and position > offset and handed < offset
 
     def _forget_older_than(self, job_id: str, stage: Stage) -> None:
         for earlier in PIPELINE[: PIPELINE.index(stage)]:

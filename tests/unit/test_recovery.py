@@ -91,19 +91,27 @@ async def test_a_message_fetched_past_but_never_handed_to_the_idle_agent_is_publ
     cleared: no later offset is ever handed and the group never commits past it."""
     recovery, runtime, kafka = make_recovery(tmp_path)
     await _fetched_job(kafka, runtime)
+    clock = [0.0]
     positions = {topics.FETCHED: 1}
 
     async def fetch_position(topic: str, partition: int) -> int | None:
         return positions.get(topic)
 
     recovery.fetch_position = fetch_position
-    recovery.deliveries.record(topics.FETCHED, 0, 0)  # the agent is busy with it: not stranded
-    assert await recovery.redrive(now=NOW + 10) == []
-    recovery.deliveries = Deliveries()
-    positions[topics.FETCHED] = 0  # not fetched yet: waiting its turn
-    assert await recovery.redrive(now=NOW + 10) == []
-    positions[topics.FETCHED] = 1  # fetched past it, the agent idle and never handed it
-    assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
+    recovery.deliveries = Deliveries(clock=lambda: clock[0])
+    recovery.deliveries.record(topics.FETCHED, 1, 7)  # busy with another partition's message
+    clock[0] = 100.0
+    assert await recovery.redrive(now=NOW + 10) == [], "it may be buffered behind that one"
+    recovery.deliveries.handled(topics.FETCHED, b"vg_other")
+    clock[0] = 101.0
+    assert await recovery.redrive(now=NOW + 10) == [], "idle for a moment only"
+    clock[0] = 120.0
+    assert await recovery.redrive(now=NOW + 10) == [], "idle for less than a rebalance may last"
+    positions[topics.FETCHED] = 0
+    clock[0] = 200.0
+    assert await recovery.redrive(now=NOW + 10) == [], "not fetched yet: waiting its turn"
+    positions[topics.FETCHED] = 1
+    assert await recovery.redrive(now=NOW + 10) == ["vg_1"], "fetched past, and the agent idle since"
 
 
 async def test_a_message_the_group_committed_past_is_published_again(tmp_path: Path) -> None:
@@ -119,7 +127,7 @@ async def test_a_message_being_handled_here_is_not_published_again(tmp_path: Pat
     await _fetched_job(kafka, runtime)
     recovery.deliveries.record(topics.FETCHED, 0, 0)
     assert await recovery.redrive(now=NOW + 10) == []
-    recovery.deliveries.handled(topics.FETCHED, 0, b"vg_1")  # handled, and still the job did not move
+    recovery.deliveries.handled(topics.FETCHED, b"vg_1")  # handled, and still the job did not move
     assert await recovery.redrive(now=NOW + 10) == ["vg_1"]
 
 
