@@ -130,11 +130,9 @@ async def caught_up(partition: int) -> bool:
     except Exception as exc:  # the broker between rebalances: decide on what is folded
         log.debug("end offset of %s unknown: %s", tp, exc)
         return False
-    while end is not None and folded.get(partition, 0) < end:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return end is not None
+    if end is None:
+        return False
+    return await folded_past(partition, end - 1, max(0.0, deadline - time.monotonic()))
 
 
 async def ready_partitions() -> set[int]:

@@ -107,7 +107,7 @@ class JobStore(TopicFold):
 
     def _fold(self, event: JobEvent) -> None:
         job_id = event.job_id
-        known = self._states.get(job_id) or self._finished.get(job_id)
+        known = self._known(job_id)
         if known is None and not begins_job(event):
             return  # a job that ended before the start offsets (a late callback): its record says it
         state = apply_event(known, event)

@@ -9,14 +9,11 @@ bounded by the jobs still running, not by every job ever run.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from schemas.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class Bookmark:
