@@ -13,6 +13,7 @@ async costs a poll, a job wrongly held costs a client a timeout.
 
 from __future__ import annotations
 
+from media.builders.kinds import kind_named
 from schemas.elements import PlayableElement, source_of
 from schemas.spec import VideoSpec
 
@@ -31,8 +32,8 @@ def planned_duration(spec: VideoSpec) -> float:
             length = element.duration
         elif isinstance(element, PlayableElement) and element.trim_end is not None:
             length = element.trim_end - (element.trim_start or 0.0)
-        elif element.type in ("video", "audio"):
-            length = UNKNOWN_MEDIA_SECONDS
+        elif (unknown := kind_named(element.type).unprobed_length) is not None:
+            length = unknown
         else:
             continue
         end = max(end, element.time + length)

@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from media.builders.kinds import kind_of
 from media.netguard import Resolver, check_url, redact, system_resolver
 from media.retry import async_retrying
 from media.screening import screen_source
 from media.source_cache import CacheEntry, SourceCache, shared_cache
-from schemas.elements import TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.events import SourceFile
 from schemas.settings import Settings
@@ -55,7 +55,6 @@ _S3_BAD_CREDENTIALS = frozenset(
 )
 _S3_TRANSIENT = frozenset({"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"})
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
-_URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)  # not fontconfig "Name:style=Bold"
 _DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=\s]*)$", re.IGNORECASE)
 
 
@@ -65,22 +64,16 @@ class Wanted:
 
     index: int
     url: str
-    kind: str  # the element type, or "font" for a text element's font_family URL
+    kind: str  # what it is screened as (media.builders.kinds.File.screen)
 
 
 def wanted_sources(spec: VideoSpec) -> list[Wanted]:
-    """Every element source, and every text element's font_family that is a URL."""
-    wanted = []
-    for placed in spec.placed:
-        index, element = placed.index, placed.element
-        source = source_of(element)
-        if source:
-            wanted.append(Wanted(index, source.strip(), element.type))
-        elif (
-            isinstance(element, TextElement) and element.font_family and _URL_LIKE.match(element.font_family)
-        ):
-            wanted.append(Wanted(index, element.font_family.strip(), "font"))
-    return wanted
+    """Every file the elements' kinds ask for: their sources, a text element's font_family URL."""
+    return [
+        Wanted(placed.index, file.url, file.screen)
+        for placed in spec.placed
+        for file in kind_of(placed.element).files(placed.element)
+    ]
 
 
 class _Retryable(Exception):

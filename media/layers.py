@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from media import builders
 from media.builders import Build
-from media.builders import shape as shape_builder
 from media.builders import subtitles as subtitles_builder
 from media.builders import text as text_builder
-from media.builders.fitting import pads
+from media.builders.kinds import kind_of
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, join, source
 from media.layout import rotated_size
@@ -23,17 +22,7 @@ from media.looks import has_looks, source_size
 from media.motion import Curve
 from media.placement import Frame, Placement, largest, place
 from media.timeline import Clip
-from schemas.elements import (
-    Animation,
-    ColorElement,
-    CompositionElement,
-    FramedElement,
-    ShapeElement,
-    SubtitlesElement,
-    TextElement,
-    VisualElement,
-)
-from schemas.shapes import fill_translucent
+from schemas.elements import Animation, SubtitlesElement, TextElement, VisualElement
 
 MAX_BOX_SIDE = 32_768  # beyond FFmpeg's frame size limits
 
@@ -134,14 +123,8 @@ def needs_alpha(job: Build, placement: Placement) -> bool:
     element, info = job.clip.element, job.clip.info
     rotation = placement.rotation
     return (
-        isinstance(element, TextElement)
-        or (isinstance(element, CompositionElement) and len(element.background_color or "") != 7)
-        or (isinstance(element, ColorElement) and fill_translucent(element.color, element.fill_gradient))
-        or (isinstance(element, ShapeElement) and shape_builder.translucent(element))
-        or isinstance(element, SubtitlesElement)
+        kind_of(element).needs_alpha(job)
         or (info is not None and info.has_alpha)
-        or (isinstance(element, FramedElement) and pads(job, element.fit_mode))
-        or (isinstance(element, FramedElement) and element.chroma_key is not None)
         or not placement.opacity.is_constant
         or placement.opacity.at(0) < 1
         or element.fade_in > 0

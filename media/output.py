@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from media.audio_output import audio_encoder_options, audio_encoding
+from media.builders.kinds import kind_of
 from media.color import color_filters
 from media.graph import Filter, Stream, chain, f, join, split
 from media.timeline import Timeline
 from schemas.events import Encoding
 from schemas.outputs import AUDIO_FORMATS, STILL_FORMATS
-from schemas.spec import VideoElement, VideoSpec
+from schemas.spec import VideoSpec
 
 # Restricts every input to local files: a playlist or concat file naming URLs is not followed.
 INPUT_PROTOCOLS = "file,pipe"
@@ -139,18 +140,16 @@ COPYABLE = {"mp4": ("h264", {"aac"}), "mov": ("h264", {"aac"}), "webm": ("vp9", 
 def stream_copy_args(
     spec: VideoSpec, timeline: Timeline, sources: Mapping[int, Path], out_path: Path
 ) -> list[str] | None:
-    """A remux when the output would equal the one input: no decode, no encode."""
+    """A remux when the output would equal the one input: no decode, no encode. What the element's
+    fields allow is its kind's to say (`StreamCopy`: each field neutral or handled); the source's
+    streams must already be what the output's encoder would make."""
     if len(spec.elements) != 1 or len(timeline.clips) != 1 or spec.output_format not in COPYABLE:
         return None
     clip = timeline.clips[0]
     element, info = clip.element, clip.info
+    copy = kind_of(element).stream_copy
     codec, audio_codecs = COPYABLE[spec.output_format]
-    if (
-        not isinstance(element, VideoElement)
-        or info is None
-        or info.kind != "video"
-        or info.video_codec != codec
-    ):
+    if copy is None or info is None or info.kind != "video" or info.video_codec != codec:
         return None
     plain = (
         info.pix_fmt == "yuv420p"
@@ -159,35 +158,13 @@ def stream_copy_args(
         and (info.width, info.height) == (spec.out_width, spec.out_height)
         and info.fps is not None
         and abs(info.fps - spec.fps) < 0.01
-        and clip.start == 0
-        and clip.source_start == 0
-        and element.trim_end is None
-        and clip.media_length is not None
-        and clip.end >= clip.media_length - 1e-3
-        and element.duration_mode == "auto"
-        and element.opacity == 1
-        and element.rotation == 0
-        and element.scale == 1
-        and not element.animations
-        and element.effect is None
-        and not element.filters
-        and element.color_preset is None
-        and element.chroma_key is None
-        and element.crop is None
-        and element.speed == 1
-        and element.fade_in == 0
-        and element.fade_out == 0
-        and element.volume == 1
-        and element.x is None
-        and element.y is None
-        and element.width is None
-        and element.height is None
+        and copy.allows(clip)
         and not spec.loudness_normalization
         and spec.color_preset is None
         and spec.range is None
         and not spec.preview
     )
-    keep_audio = info.has_audio and not element.muted
+    keep_audio = info.has_audio and copy.keeps_sound(element)
     if not plain or (keep_audio and info.audio_codec not in audio_codecs):
         return None
     argv = [

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from media.builders.kinds import kind_of
 from media.chunks import join_args
 from media.compiler import CompiledRender, Tracks, compile_render
 from media.cores import RENDERS
@@ -18,9 +19,8 @@ from media.ffmpeg_bin import ffmpeg_bin
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.stills import STILL_KINDS, StillKind, second_pass_argv, still_path, stills
-from media.text import DEFAULT_FONT, choose_font
+from media.text import DEFAULT_FONT
 from media.timeline import invalid, resolve_timeline
-from schemas.elements import SubtitlesElement, TextElement, source_of
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -221,7 +221,7 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
     by_path: dict[Path, MediaInfo] = {}
     for placed in spec.placed:
         index = placed.index
-        if source_of(placed.element) is None or isinstance(placed.element, SubtitlesElement):
+        if kind_of(placed.element).media_source(placed.element) is None:
             continue
         path = sources.get(index)
         if path is None:
@@ -240,12 +240,7 @@ def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> d
     Only needed when a text or subtitles element names a family that is not bundled; the system's own
     configuration is included when the machine has one.
     """
-    fonts = [
-        choose_font(p.element, sources.get(p.index))
-        for p in spec.placed
-        if isinstance(p.element, TextElement)
-    ]
-    fonts += [choose_font(p.element, None) for p in spec.placed if isinstance(p.element, SubtitlesElement)]
+    fonts = [font for p in spec.placed for font in kind_of(p.element).fonts(p.element, sources.get(p.index))]
     if all(font.family is None for font in fonts):
         return {}
     conf = work_dir / "fonts.conf"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
+from media.builders.kinds import Unusable, kind_of
 from media.probe import MediaInfo
 from schemas.elements import PlayableElement, VisualElement
 from schemas.errors import ErrorCode, JobError
-from schemas.spec import Element, ImageElement, Placed, VideoSpec
+from schemas.spec import Element, Placed, VideoSpec
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,13 @@ def _drafts(
     intrinsic_ends: list[float] = []
     for item in placed:
         index, element = item.index, item.element
-        info = infos.get(index) if isinstance(element, (PlayableElement, ImageElement)) else None
+        kind = kind_of(element)
+        info = infos.get(index) if kind.media_source(element) is not None else None
         source_start = (element.trim_start or 0.0) if isinstance(element, PlayableElement) else 0.0
-        media_length = _media_length(spec, index, element, info, source_start)
+        try:
+            media_length = kind.media_length(element, info)
+        except Unusable as exc:
+            raise invalid(spec, index, str(exc)) from None
         end: float | None = None
         if isinstance(element.duration, float):
             end = element.time + element.duration
@@ -203,12 +209,8 @@ def _drafts(
             if media_length is None:
                 raise invalid(spec, index, "duration 'media' needs a video or audio source; give seconds")
             end = element.time + media_length
-        elif media_length is not None and not (
-            isinstance(element, PlayableElement) and element.duration_mode != "auto"
-        ):
-            end = element.time + media_length  # omitted duration: the media's own length at most
-        elif element.type == "composition":
-            own = intrinsic_length(spec, index, infos)
+        else:  # omitted: the element's own length, if it has one
+            own = kind.open_length(element, media_length, partial(intrinsic_length, spec, index, infos))
             end = None if own is None else element.time + own
         if end is not None:
             intrinsic_ends.append(end)
@@ -224,29 +226,3 @@ def _drafts(
             )
         )
     return drafts, intrinsic_ends
-
-
-def _media_length(
-    spec: VideoSpec, index: int, element: Element, info: MediaInfo | None, source_start: float
-) -> float | None:
-    """Playable timeline seconds of the source after trimming and speed; None for stills, text and color."""
-    if not isinstance(element, (PlayableElement, ImageElement)):
-        return None
-    if info is None:
-        raise invalid(spec, index, "its source was not provided to the renderer")
-    if element.type in ("video", "image") and not info.has_video:
-        raise invalid(spec, index, f"a {element.type} element needs a picture, but the source is audio only")
-    if element.type == "audio" and not info.has_audio:
-        raise invalid(spec, index, "an audio element needs sound, but the source has no audio stream")
-    if info.kind == "image":
-        return None
-    if info.duration is None:
-        raise invalid(spec, index, "the media's duration cannot be determined")
-    if not isinstance(element, PlayableElement):
-        return info.duration  # an animated image plays once, whole
-    stop = min(element.trim_end, info.duration) if element.trim_end is not None else info.duration
-    if stop - source_start <= 0:
-        raise invalid(
-            spec, index, f"trim_start {source_start:g} s is past the end of the media ({info.duration:.2f} s)"
-        )
-    return (stop - source_start) / element.speed

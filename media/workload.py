@@ -4,7 +4,8 @@ features (schemas.events.Workload).
 Render time grows with the pixels encoded (output seconds x pixels) and with the layers composed
 on them (each visual element for as long as it is on screen), and nearly vanishes on the
 stream-copy fast path. Only the generic element attributes are read (`type`, `time`, `duration`,
-`trim_*`, and effects through getattr), so any element model with those keeps working.
+`trim_*`, and effects through getattr) and the rest asked of the type's kind
+(media.builders.kinds), so any element model with those keeps working.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from media.estimate import UNKNOWN_MEDIA_SECONDS, planned_duration
+from media.builders.kinds import kind_named
+from media.estimate import planned_duration
 from media.output import COPYABLE, STILL_FORMATS
 from schemas.events import Workload
 from schemas.spec import VideoSpec
@@ -30,7 +32,7 @@ def workload(spec: VideoSpec) -> Workload:
     pixels = spec.out_width * spec.out_height / REFERENCE_PIXELS
     # A still is one frame, whatever the timeline's length.
     frame = 1 / spec.fps / output if spec.output_format in STILL_FORMATS else 1.0
-    layers = sum(_on_screen(e, output) * _layers(e) for e in spec.elements if e.type != "audio")
+    layers = sum(_on_screen(e, output) * _layers(e) for e in spec.elements if _drawn(e))
     return Workload(
         pixel_seconds=output * frame * pixels,
         layer_seconds=layers * frame * pixels,
@@ -49,7 +51,7 @@ def _stream_copy(spec: VideoSpec) -> bool:
         return False
     element = spec.elements[0]
     return (
-        element.type == "video"
+        kind_named(element.type).stream_copy is not None
         and element.time == 0
         and not isinstance(element.duration, float)
         and not getattr(element, "trim_start", None)
@@ -64,17 +66,20 @@ def _on_screen(element: Any, output: float) -> float:
         length = element.duration
     elif trim_end is not None:
         length = trim_end - (getattr(element, "trim_start", None) or 0.0)
-    elif element.type == "video":
-        length = UNKNOWN_MEDIA_SECONDS
     else:
-        length = output
+        length = kind_named(element.type).unprobed_length or output
     return max(0.0, min(output, element.time + length) - element.time)
 
 
 def _layers(element: Any) -> int:
     """The element and the visual elements nested in it (compositions)."""
     nested = getattr(element, "elements", None) or []
-    return 1 + sum(_layers(child) for child in nested if child.type != "audio")
+    return 1 + sum(_layers(child) for child in nested if _drawn(child))
+
+
+def _drawn(element: Any) -> bool:
+    """A layer, not only heard."""
+    return kind_named(element.type).builder is not None
 
 
 def _effects(elements: Sequence[Any]) -> int:

@@ -1,4 +1,4 @@
-"""One builder per visual element type, in one table.
+"""One builder per visual element type, named by its kind (media.builders.kinds).
 
 A builder draws an element's own pixels at the size asked, as a stream whose time is the
 element's own, starting at `Build.skip` (0 unless the timeline is a window that began after the
@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from media.context import RenderContext
-from media.graph import Stream
-from media.placement import Frame
-from media.timeline import Clip
-from schemas.elements import (
-    ColorElement,
-    CompositionElement,
-    ImageElement,
-    ShapeElement,
-    SubtitlesElement,
-    TextElement,
-    VideoElement,
-    VisualElement,
-)
+from media.builders.kinds import kind_of
+
+if TYPE_CHECKING:  # the engine's modules ask the kinds (media.builders.kinds) this package holds
+    from media.context import RenderContext
+    from media.graph import Stream
+    from media.placement import Frame
+    from media.timeline import Clip
+    from schemas.elements import VisualElement
 
 
 @dataclass(frozen=True)
@@ -49,27 +44,10 @@ class Build:
         return self.clip.skip + self.length + self.clip.tail
 
 
-Builder = Callable[[RenderContext, Build], Stream]
-
-
-def _table() -> dict[type[VisualElement], Builder]:
-    from media.builders import color, composition, image, shape, subtitles, text, video
-
-    return {
-        VideoElement: video.build,
-        ImageElement: image.build,
-        TextElement: text.build,
-        ColorElement: color.build,
-        CompositionElement: composition.build,
-        ShapeElement: shape.build,
-        SubtitlesElement: subtitles.build,
-    }
-
-
-BUILDERS: dict[type[VisualElement], Builder] = {}
+Builder = Callable[["RenderContext", Build], "Stream"]
 
 
 def builder_for(element: VisualElement) -> Builder:
-    if not BUILDERS:
-        BUILDERS.update(_table())
-    return BUILDERS[type(element)]
+    builder = kind_of(element).builder
+    assert builder is not None, f"{type(element).__name__} is never drawn"
+    return builder

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from media.builders import Build, shape
 from media.builders.fitting import held
+from media.builders.kinds import Drawn
 from media.context import RenderContext
 from media.graph import Stream, chain, f, source
 from media.text import ffmpeg_color
 from schemas.elements import ColorElement
+from schemas.shapes import fill_translucent
 
 
 def build(ctx: RenderContext, job: Build) -> Stream:
@@ -22,3 +24,16 @@ def build(ctx: RenderContext, job: Build) -> Stream:
         "color", c=ffmpeg_color(element.color), s=f"{job.width}x{job.height}", r=f"{ctx.fps:g}", d=1
     )
     return held(ctx, job, chain(fill, [f("trim", end_frame=1), f("format", pixels)]))
+
+
+class ColorKind(Drawn):
+    model = ColorElement
+    builder = staticmethod(build)
+
+    def needs_alpha(self, job: Build) -> bool:
+        element = job.clip.element
+        assert isinstance(element, ColorElement)
+        return fill_translucent(element.color, element.fill_gradient)
+
+
+KIND = ColorKind()

@@ -22,6 +22,7 @@ import math
 
 from media.builders import Build
 from media.builders.fitting import held
+from media.builders.kinds import Drawn
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, join, source, split
 from media.text import ffmpeg_color
@@ -199,3 +200,16 @@ def _radial(width: int, height: int) -> tuple[int, int, int, int]:
     """From the box's centre (first colour) to its corners (last colour)."""
     cx, cy = round((width - 1) / 2), round((height - 1) / 2)
     return (cx, cy, 0, 0) if (cx, cy) != (0, 0) else (0, 0, 1, 1)
+
+
+class ShapeElementKind(Drawn):
+    model = ShapeElement
+    builder = staticmethod(build)
+
+    def needs_alpha(self, job: Build) -> bool:
+        element = job.clip.element
+        assert isinstance(element, ShapeElement)
+        return translucent(element)
+
+
+KIND = ShapeElementKind()

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from media.builders import Build
 from media.builders.fitting import from_skip, held
+from media.builders.kinds import Drawn, File
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, join, source
 from media.looks import looks
 from media.subtitles import SubtitlesFileError, read_subtitles
 from media.text import Font, choose_font, ffmpeg_color, line_height, text_block, text_width, wrap_text
 from media.timeline import Clip
-from schemas.elements import SubtitlesElement
+from schemas.elements import ElementBase, SubtitlesElement
 from schemas.subtitles import Cue
 from schemas.units import resolve_font_size, resolve_length
 
@@ -320,3 +321,23 @@ def _drawtext(style: _Style, options: dict[str, object]) -> Filter:
             "shadowcolor": ffmpeg_color(shadow.color),
         }
     return f("drawtext", **drawn, **options)
+
+
+class SubtitlesKind(Drawn):
+    model = SubtitlesElement
+    builder = staticmethod(build)
+
+    def needs_alpha(self, job: Build) -> bool:
+        return True  # drawn on a transparent canvas
+
+    def fonts(self, element: ElementBase, font_file: Path | None) -> list[Font]:
+        assert isinstance(element, SubtitlesElement)
+        return [choose_font(element, None)]  # a family name, never a fetched file
+
+    def files(self, element: ElementBase) -> list[File]:
+        """Its SRT or WebVTT file, read as text (never opened by FFmpeg)."""
+        assert isinstance(element, SubtitlesElement)
+        return [File(element.source.strip(), "subtitles")] if element.source else []
+
+
+KIND = SubtitlesKind()

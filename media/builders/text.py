@@ -15,6 +15,7 @@ from fontTools.ttLib import TTLibError
 
 from media.builders import Build
 from media.builders.fitting import held
+from media.builders.kinds import URL_LIKE, Drawn, File
 from media.context import RenderContext
 from media.graph import Filter, Stream, chain, f, source
 from media.looks import looks
@@ -22,7 +23,7 @@ from media.motion import EASE
 from media.placement import Frame
 from media.text import Font, choose_font, drawtext_filter, text_block, wrap_text
 from media.timeline import Clip
-from schemas.elements import Animation, TextElement
+from schemas.elements import Animation, ElementBase, TextElement
 from schemas.units import LENGTH_RE, resolve_font_size, resolve_length
 
 MAX_TYPEWRITER_STEPS = 60
@@ -143,3 +144,24 @@ def _steps(
             intervals[-1] = (previous[0], t, previous[2])
         intervals.append((t, None, count))
     return [item for item in intervals if item[2] > 0]
+
+
+class TextKind(Drawn):
+    model = TextElement
+    builder = staticmethod(build)
+
+    def needs_alpha(self, job: Build) -> bool:
+        return True  # drawn on a transparent canvas
+
+    def fonts(self, element: ElementBase, font_file: Path | None) -> list[Font]:
+        assert isinstance(element, TextElement)
+        return [choose_font(element, font_file)]
+
+    def files(self, element: ElementBase) -> list[File]:
+        """Its font, when font_family is a URL."""
+        assert isinstance(element, TextElement)
+        family = element.font_family
+        return [File(family.strip(), "font")] if family and URL_LIKE.match(family) else []
+
+
+KIND = TextKind()
