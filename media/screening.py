@@ -48,7 +48,8 @@ def _fail(label: str, problem: str, element_type: str, advice: str | None = None
 
 def screen_source(path: Path, element_type: str, label: str, settings: Settings) -> None:
     """Raise JobError(INVALID_INPUT) naming `label` unless `path` is safe, sound media of
-    the kind `element_type` ("video", "image", "audio", "font" or "subtitles") needs."""
+    the kind `element_type` ("video", "image", "audio", "font" or "subtitles") needs: what the
+    element's kind screens the file as (media.builders.kinds.File)."""
     if element_type == "subtitles":  # text read by media.subtitles, never opened by FFmpeg
         check_subtitles(path, label)
         return
