@@ -221,7 +221,7 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
     by_path: dict[Path, MediaInfo] = {}
     for placed in spec.placed:
         index = placed.index
-        if kind_of(placed.element).media_source(placed.element) is None:
+        if not kind_of(placed.element).has_media:
             continue
         path = sources.get(index)
         if path is None:

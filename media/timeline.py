@@ -196,7 +196,7 @@ def _drafts(
     for item in placed:
         index, element = item.index, item.element
         kind = kind_of(element)
-        info = infos.get(index) if kind.media_source(element) is not None else None
+        info = infos.get(index) if kind.has_media else None
         source_start = (element.trim_start or 0.0) if isinstance(element, PlayableElement) else 0.0
         try:
             media_length = kind.media_length(element, info)

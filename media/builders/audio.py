@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from media.builders import Build, Builder
-from media.builders.kinds import File, StreamCopy, own_source, played_length, probed_length, source_url
+from media.builders.kinds import File, StreamCopy, own_source, played_length, probed_length
 from media.estimate import UNKNOWN_MEDIA_SECONDS
 from media.probe import MediaInfo
 from media.text import Font
@@ -16,6 +16,7 @@ from schemas.elements import AudioElement, ElementBase
 class AudioKind:
     model = AudioElement
     builder: Builder | None = None
+    has_media = True
     unprobed_length: float | None = UNKNOWN_MEDIA_SECONDS
     stream_copy: StreamCopy | None = None
 
@@ -27,9 +28,6 @@ class AudioKind:
 
     def files(self, element: ElementBase) -> list[File]:
         return own_source(element, "audio")
-
-    def media_source(self, element: ElementBase) -> str | None:
-        return source_url(element)
 
     def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
         return probed_length(element, info, shows=False, name="audio")

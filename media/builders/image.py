@@ -9,7 +9,7 @@ from pathlib import Path
 from media.builders import Build
 from media.builders.effects import ken_burns
 from media.builders.fitting import fitted, from_skip, held, pads
-from media.builders.kinds import File, StreamCopy, own_source, probed_length, source_url
+from media.builders.kinds import File, StreamCopy, own_source, probed_length
 from media.context import RenderContext
 from media.graph import Stream, chain, f
 from media.looks import looks
@@ -35,6 +35,7 @@ def build(ctx: RenderContext, job: Build) -> Stream:
 class ImageKind:
     model = ImageElement
     builder = staticmethod(build)
+    has_media = True
     unprobed_length: float | None = None
     stream_copy: StreamCopy | None = None
 
@@ -48,9 +49,6 @@ class ImageKind:
 
     def files(self, element: ElementBase) -> list[File]:
         return own_source(element, "image")
-
-    def media_source(self, element: ElementBase) -> str | None:
-        return source_url(element)
 
     def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
         return probed_length(element, info, shows=True, name="image")

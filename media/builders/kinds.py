@@ -6,9 +6,9 @@ instead of keeping lists of types: a new type touches its model, its builder mod
 
 A kind answers: how it is drawn (`builder`) and whether its own pixels are see-through
 (`needs_alpha`), the fonts it draws with (`fonts`), the files it needs fetched and how each is
-screened (`files`), the media file the renderer probes and reads (`media_source`), how long it
-lasts by itself (`media_length`, `open_length`, and before any probe `unprobed_length`), and which
-of its model's fields a stream copy honours (`stream_copy`).
+screened (`files`), whether the renderer probes and opens a media file for it (`has_media`), how
+long it lasts by itself (`media_length`, `open_length`, and before any probe `unprobed_length`),
+and which of its model's fields a stream copy honours (`stream_copy`).
 """
 
 from __future__ import annotations
@@ -108,6 +108,10 @@ class Kind(Protocol):
         """How the element can be remuxed as the whole output; None: it is always rendered."""
 
     @property
+    def has_media(self) -> bool:
+        """Whether the renderer probes a media file for the element and opens it as an input."""
+
+    @property
     def unprobed_length(self) -> float | None:
         """Seconds an element with no duration and no trim_end counts for before its source is
         probed (media.estimate, media.workload); None: until the output ends."""
@@ -121,9 +125,6 @@ class Kind(Protocol):
 
     def files(self, element: ElementBase) -> list[File]:
         """The files to fetch and screen before rendering (media.fetch, media.screening)."""
-
-    def media_source(self, element: ElementBase) -> str | None:
-        """The URL of the media the renderer probes and opens as an input; None when it has none."""
 
     def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
         """Timeline seconds of its media after trimming and speed, from the probe `info`; None for
@@ -177,11 +178,6 @@ def own_source(element: ElementBase, screen: str) -> list[File]:
     return [File(element.source.strip(), screen)] if element.source else []
 
 
-def source_url(element: ElementBase) -> str | None:
-    assert isinstance(element, SourcedElement)
-    return element.source
-
-
 def probed_length(element: ElementBase, info: MediaInfo | None, *, shows: bool, name: str) -> float | None:
     """Seconds of a source's media on the timeline: None for a still image, the whole of an
     animated image, a playable source trimmed and divided by its speed. `shows`: the element shows
@@ -216,6 +212,7 @@ class Drawn:
     nothing probed, no length but the one given, always rendered. Each sets `model`, `builder` and
     `needs_alpha`, and says what it draws with (`fonts`) and reads (`files`) when it does."""
 
+    has_media = False
     unprobed_length: float | None = None
     stream_copy: StreamCopy | None = None
 
@@ -224,9 +221,6 @@ class Drawn:
 
     def files(self, element: ElementBase) -> list[File]:
         return []
-
-    def media_source(self, element: ElementBase) -> str | None:
-        return None
 
     def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
         return None

@@ -18,7 +18,6 @@ from media.builders.kinds import (
     own_source,
     played_length,
     probed_length,
-    source_url,
     unset,
 )
 from media.context import RenderContext
@@ -80,6 +79,7 @@ def _to_the_end(_value: object, clip: Clip) -> bool:
 class VideoKind:
     model = VideoElement
     builder = staticmethod(build)
+    has_media = True
     unprobed_length: float | None = UNKNOWN_MEDIA_SECONDS
     stream_copy = StreamCopy(
         {
@@ -130,9 +130,6 @@ class VideoKind:
 
     def files(self, element: ElementBase) -> list[File]:
         return own_source(element, "video")
-
-    def media_source(self, element: ElementBase) -> str | None:
-        return source_url(element)
 
     def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
         return probed_length(element, info, shows=True, name="video")
