@@ -159,6 +159,7 @@ def stream_copy_args(
         and info.fps is not None
         and abs(info.fps - spec.fps) < 0.01
         and copy.allows(clip)
+        and timeline.duration <= clip.end + 1e-3  # no background shown after the source ends
         and not spec.loudness_normalization
         and spec.color_preset is None
         and spec.range is None

@@ -77,6 +77,13 @@ def test_inputs_are_local_only_seeked_and_bounded() -> None:
     assert argv[argv.index("-filter_complex_threads") + 1] == "3"
 
 
+def test_one_whole_video_is_remuxed_unless_the_output_outlasts_it() -> None:
+    assert _compile(_spec({"type": "video", "source": "v"}), {0: VIDEO}).stream_copy
+    assert _compile(_spec({"type": "video", "source": "v"}, duration=10), {0: VIDEO}).stream_copy
+    longer = _compile(_spec({"type": "video", "source": "v"}, duration=12), {0: VIDEO})
+    assert not longer.stream_copy and longer.duration == 12  # two seconds of background after it
+
+
 def test_image_is_decoded_once_and_held() -> None:
     spec = _spec({"type": "image", "source": "i", "duration": 4})
     compiled = _compile(spec, {0: IMAGE})
