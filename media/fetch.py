@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from media.builders.kinds import kind_of
+from media.fonts import font_key
 from media.netguard import Resolver, check_url, redact, system_resolver
 from media.retry import async_retrying
 from media.screening import screen_source
@@ -65,12 +66,13 @@ class Wanted:
     index: int
     url: str
     kind: str  # what it is screened as (media.builders.kinds.File.screen)
+    key: int  # where it is kept in the job's sources: the index, or font_key(index) for a font
 
 
 def wanted_sources(spec: VideoSpec) -> list[Wanted]:
-    """Every file the elements' kinds ask for: their sources, a text element's font_family URL."""
+    """Every file the elements' kinds ask for: their sources, a font_family that is a URL."""
     return [
-        Wanted(placed.index, file.url, file.screen)
+        Wanted(placed.index, file.url, file.screen, font_key(placed.index) if file.font else placed.index)
         for placed in spec.placed
         for file in kind_of(placed.element).files(placed.element)
     ]
@@ -145,14 +147,15 @@ async def fetch_sources(
     cache: SourceCache | None = None,
     resolver: Resolver = system_resolver,
 ) -> dict[int, SourceFile]:
-    """Download and screen every source of `spec` into `dest_dir`, keyed by element index.
+    """Download and screen every source of `spec` into `dest_dir`, keyed by element index (a
+    subtitles element's font, beside its cues file, by font_key(index)).
 
-    `skip` names elements whose files the caller already has; `cache` defaults to the worker's
+    `skip` names the keys of files the caller already has; `cache` defaults to the worker's
     shared cache (SOURCE_CACHE_MB); `resolver` is for tests. On any failure or cancellation,
     every file this call created is removed.
     """
     name = spec.element_label
-    wanted = [w for w in wanted_sources(spec) if w.index not in skip]
+    wanted = [w for w in wanted_sources(spec) if w.key not in skip]
     if not wanted:
         return {}
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,7 @@ async def fetch_sources(
             for item in wanted:
                 _target_path(dest_dir, item).unlink(missing_ok=True)
             raise
-    return {item.index: file for item, file in zip(wanted, files, strict=True)}
+    return {item.key: file for item, file in zip(wanted, files, strict=True)}
 
 
 async def _reuse(job: _Job, original: asyncio.Task[SourceFile], item: Wanted, what: str) -> SourceFile:
@@ -228,7 +231,8 @@ def _target_path(dest_dir: Path, item: Wanted) -> Path:
         suffix = Path(urlsplit(item.url).path).suffix.lower()
     except ValueError:
         suffix = ""
-    return dest_dir / f"src_{item.index:03d}{suffix if _SAFE_SUFFIX.match(suffix) else ''}"
+    stem = f"src_{item.index:03d}" if item.key == item.index else f"font_{item.index:03d}"
+    return dest_dir / f"{stem}{suffix if _SAFE_SUFFIX.match(suffix) else ''}"
 
 
 async def _fetch_one(job: _Job, item: Wanted, what: str) -> SourceFile:

@@ -16,6 +16,7 @@ from media.chunks import join_args
 from media.compiler import CompiledRender, Tracks, compile_render
 from media.cores import RENDERS
 from media.ffmpeg_bin import ffmpeg_bin
+from media.fonts import font_key
 from media.probe import MediaInfo, probe
 from media.runner import run_ffmpeg
 from media.stills import STILL_KINDS, StillKind, second_pass_argv, still_path, stills
@@ -240,7 +241,11 @@ def _font_env(spec: VideoSpec, sources: Mapping[int, Path], work_dir: Path) -> d
     Only needed when a text or subtitles element names a family that is not bundled; the system's own
     configuration is included when the machine has one.
     """
-    fonts = [font for p in spec.placed for font in kind_of(p.element).fonts(p.element, sources.get(p.index))]
+    fonts = [
+        font
+        for p in spec.placed
+        for font in kind_of(p.element).fonts(p.element, sources.get(font_key(p.index)))
+    ]
     if all(font.family is None for font in fonts):
         return {}
     conf = work_dir / "fonts.conf"

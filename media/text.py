@@ -4,41 +4,36 @@ User text never enters the filter graph: it is written verbatim to a file that d
 with `expansion=none`, so quotes, colons, backslashes, `%` and newlines are just characters.
 Every other user string placed in the graph (a fontconfig family name) is an option value the
 node graph escapes. Wrapping and measuring are done here with the font's metrics because
-drawtext does not wrap.
+drawtext does not wrap. A text one font cannot draw alone (Latin with emoji, say) is drawn a run
+of characters per drawtext (media.fonts), each placed on the line's baseline by our metrics.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import font_roboto
+import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 
+from media.fonts import FALLBACK_FONTS, Font, Run, clusters, one_font, right_to_left, runs
 from media.graph import Filter, f
 from schemas.elements import SubtitlesElement, TextElement
 
 DEFAULT_FONT = Path(font_roboto.font_files["Roboto"])
+_NAMED = [*font_roboto.font_files.items(), *((re.split(r"[\[-]", p.name)[0], p) for p in FALLBACK_FONTS)]
 BUNDLED_FONTS: dict[str, Path] = {
-    re.sub(r"(?<!^)([A-Z])", r" \1", name).lower(): Path(path)
-    for name, path in font_roboto.font_files.items()
-}  # "roboto", "roboto bold", "roboto bold italic", ...
+    re.sub(r"(?<=[a-z])([A-Z])", r" \1", name).lower(): Path(path) for name, path in _NAMED
+}  # "roboto", "roboto bold", "roboto bold italic", ..., "noto sans", "noto sans arabic", "noto emoji"
 
 
 def ffmpeg_color(color: str) -> str:
     """'#rrggbb[aa]' (validated by the schema) in FFmpeg's 0xRRGGBB[AA] form."""
     return "0x" + color.removeprefix("#").upper()
-
-
-@dataclass(frozen=True)
-class Font:
-    """The file drawtext renders with, or a fontconfig family; `metrics` is used for wrapping."""
-
-    file: Path | None
-    family: str | None
-    metrics: Path
 
 
 def choose_font(element: TextElement | SubtitlesElement, font_file: Path | None) -> Font:
@@ -51,16 +46,12 @@ def choose_font(element: TextElement | SubtitlesElement, font_file: Path | None)
     return Font(file=None, family=family, metrics=DEFAULT_FONT)
 
 
-@lru_cache(maxsize=16)
-def _advances(font_path: Path) -> tuple[dict[int, int], int, int, int]:
-    """Code point -> advance width, the fallback advance, units per em and line height of a font."""
+@lru_cache(maxsize=32)
+def _vertical(font_path: Path) -> tuple[float, float]:
+    """A font's ascent and line height (ascent to descent), in ems."""
     font = TTFont(str(font_path), lazy=True, fontNumber=0)
-    cmap = font.getBestCmap() or {}
-    hmtx = font["hmtx"].metrics
-    advances = {code: hmtx[glyph][0] for code, glyph in cmap.items() if glyph in hmtx}
-    fallback = hmtx[font.getGlyphOrder()[0]][0]
-    line = font["hhea"].ascent - font["hhea"].descent
-    return advances, fallback, font["head"].unitsPerEm, line
+    units, hhea = font["head"].unitsPerEm, font["hhea"]
+    return hhea.ascent / units, (hhea.ascent - hhea.descent) / units
 
 
 def text_block(text: str, font_path: Path, size: float, line_spacing: float) -> tuple[float, float]:
@@ -72,35 +63,152 @@ def text_block(text: str, font_path: Path, size: float, line_spacing: float) -> 
 
 def line_height(font_path: Path, size: float) -> float:
     """Pixels from one line's top to the next's: the font's ascent to descent."""
-    _, _, units, line = _advances(font_path)
-    return line * size / units
+    return _vertical(font_path)[1] * size
 
 
 def text_width(text: str, font_path: Path, size: float) -> float:
-    advances, fallback, units, _ = _advances(font_path)
-    return sum(advances.get(ord(ch), fallback) for ch in text) * size / units
+    """The width of `text` shaped as drawtext shapes it (HarfBuzz): joined Arabic letters, kerning,
+    ligatures, an emoji sequence as one glyph."""
+    font = _shaper(font_path)
+    buffer = hb.Buffer()
+    buffer.add_str(text)
+    buffer.guess_segment_properties()
+    hb.shape(font, buffer, {})
+    return sum(glyph.x_advance for glyph in buffer.glyph_positions) * size / font.face.upem
 
 
-def wrap_text(text: str, font_path: Path, size: float, max_width: float) -> str:
-    """Greedy word wrap to `max_width` pixels; explicit newlines are kept, long words are split."""
+@lru_cache(maxsize=32)
+def _shaper(font_path: Path) -> hb.Font:
+    return hb.Font(hb.Face(hb.Blob.from_file_path(str(font_path)), 0))
+
+
+@dataclass(frozen=True)
+class Lettering:
+    """How a text is set: all in one font (`single`), or in runs of the element's font and the
+    bundled fonts that have the characters it lacks; `faces` are the fonts its runs use."""
+
+    font: Font
+    single: bool
+    faces: tuple[Path, ...]
+
+    def runs(self, line: str) -> list[Run]:
+        return [Run(self.font, line)] if self.single else runs(line, self.font)
+
+    def width(self, text: str, size: float) -> float:
+        """The widest line, in pixels."""
+        return max(
+            sum(text_width(r.text, r.font.metrics, size) for r in self.runs(row)) for row in text.split("\n")
+        )
+
+    def ascent(self, size: float) -> float:
+        return max(_vertical(face)[0] for face in self.faces) * size
+
+    def line_height(self, size: float) -> float:
+        """One line's height: the tallest ascent over the deepest descent of the fonts used."""
+        descent = max(line - ascent for ascent, line in map(_vertical, self.faces))
+        return self.ascent(size) + descent * size
+
+    def block(self, text: str, size: float, line_spacing: float) -> tuple[float, float]:
+        """Width and height of wrapped text."""
+        count = text.count("\n") + 1
+        return self.width(text, size), count * self.line_height(size) + (count - 1) * line_spacing
+
+
+def drawn_line(line: str) -> str:
+    """A line as drawtext is given it: a right-to-left one between right-to-left marks, so that
+    punctuation at its ends reads right to left too (drawtext lays lines out left to right)."""
+    return f"\u200f{line}\u200f" if right_to_left(line) else line
+
+
+def lettering(text: str, primary: Font) -> Lettering:
+    """One font for all of `text` when one has every character, else runs of several."""
+    whole = one_font(text, primary)
+    if whole is not None:
+        return Lettering(whole, True, (whole.metrics,))
+    faces = dict.fromkeys(r.font.metrics for line in text.splitlines() for r in runs(line, primary))
+    return Lettering(primary, False, tuple(faces) or (primary.metrics,))
+
+
+_CJK = (
+    "\u1100-\u11ff\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u31ff\u3200-\u9fff"
+    "\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff"
+)
+_TOKENS = re.compile(f"[{_CJK}]| +|[^ {_CJK}]+")  # a CJK character, spaces, or a word
+
+
+def wrap_text(text: str, measure: Callable[[str], float], max_width: float) -> str:
+    """Greedy wrap to `max_width` pixels as `measure` counts them: at spaces and between CJK
+    characters (which need no spaces); explicit newlines are kept, a word too long for a line is
+    split between its characters."""
     lines: list[str] = []
     for paragraph in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = ""
-        for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if text_width(candidate, font_path, size) <= max_width or (not line and not word):
-                line = candidate
+        for token in _TOKENS.findall(paragraph):
+            if token.startswith(" "):  # kept inside a line, dropped where it breaks
+                line += token if line else ""
+                continue
+            if measure(line + token) <= max_width:
+                line += token
                 continue
             if line:
-                lines.append(line)
-            line = ""
-            for ch in word:  # a word wider than the box breaks anywhere
-                if line and text_width(line + ch, font_path, size) > max_width:
+                lines.append(line.rstrip(" "))
+                line = ""
+            for cluster in clusters(token):
+                if line and measure(line + cluster) > max_width:
                     lines.append(line)
                     line = ""
-                line += ch
-        lines.append(line)
+                line += cluster
+        lines.append(line.rstrip(" "))
     return "\n".join(lines)
+
+
+def draw_text(
+    element: TextElement,
+    letters: Lettering,
+    size: float,
+    text: str,
+    block: tuple[float, float],
+    text_file: Callable[[str, int], Path],
+    **options: object,
+) -> list[Filter]:
+    """The filters drawing `text` (wrapped) in a box-sized canvas: one drawtext when one font has
+    all of it, else a background box and a drawtext a run, placed in a block of size `block`."""
+    if letters.single:
+        drawn = "\n".join(drawn_line(line) for line in text.split("\n"))
+        return [drawtext_filter(element, letters.font, text_file(drawn, 0), size, **options)]
+    pad = element.background_padding
+    width, height = block
+    left = {"left": f"{pad:g}", "center": f"(W-{width:.2f})/2", "right": f"W-{width:.2f}-{pad:g}"}[
+        element.align
+    ]
+    top = {"top": f"{pad:g}", "center": f"(H-{height:.2f})/2", "bottom": f"H-{height:.2f}-{pad:g}"}[
+        element.vertical_align
+    ]
+    filters: list[Filter] = []
+    if element.background_color:
+        filters.append(
+            f("drawbox", x=_in_drawbox(left) + f"-{pad:g}", y=_in_drawbox(top) + f"-{pad:g}",
+              w=f"{width + 2 * pad:.2f}", h=f"{height + 2 * pad:.2f}", t="fill", replace=1,
+              color=ffmpeg_color(element.background_color), **options)
+        )  # fmt: skip
+    step = letters.line_height(size) + element.line_spacing
+    for row, line in enumerate(text.split("\n")):
+        pieces = letters.runs(line)
+        spare = width - sum(text_width(r.text, r.font.metrics, size) for r in pieces)
+        x = {"left": 0.0, "center": spare / 2, "right": spare}[element.align]
+        baseline = letters.ascent(size) + row * step
+        for run in reversed(pieces) if right_to_left(line) else pieces:
+            if run.text.strip():
+                placed = _drawn(element, run.font, text_file(drawn_line(run.text), len(filters)), size)
+                placed |= {"x": f"{left}+{x:.2f}", "y": f"{top}+{baseline:.2f}", "y_align": "baseline"}
+                filters.append(f("drawtext", **placed, **options))
+            x += text_width(run.text, run.font.metrics, size)
+    return filters
+
+
+def _in_drawbox(expression: str) -> str:
+    """A position written with drawtext's names for the canvas size (W, H) in drawbox's."""
+    return expression.replace("W", "iw").replace("H", "ih")
 
 
 def drawtext_filter(
@@ -110,12 +218,8 @@ def drawtext_filter(
     pad = element.background_padding
     x = {"left": f"{pad:g}", "center": "(w-text_w)/2", "right": f"w-text_w-{pad:g}"}[element.align]
     y = {"top": f"{pad:g}", "center": "(h-text_h)/2", "bottom": f"h-text_h-{pad:g}"}[element.vertical_align]
-    drawn: dict[str, object] = {"fontfile": str(font.file)} if font.file else {"font": font.family or ""}
+    drawn = _drawn(element, font, text_file, size)
     drawn |= {
-        "textfile": str(text_file),
-        "expansion": "none",
-        "fontsize": f"{size:.2f}",
-        "fontcolor": ffmpeg_color(element.color or "#ffffff"),
         "line_spacing": f"{element.line_spacing:g}",
         "text_align": element.align[0].upper(),
         "x": x,
@@ -123,6 +227,18 @@ def drawtext_filter(
     }
     if element.background_color:
         drawn |= {"box": 1, "boxcolor": ffmpeg_color(element.background_color), "boxborderw": f"{pad:g}"}
+    return f("drawtext", **drawn, **options)
+
+
+def _drawn(element: TextElement, font: Font, text_file: Path, size: float) -> dict[str, object]:
+    """drawtext's font, text, size, colour, stroke and shadow options for the element."""
+    drawn: dict[str, object] = {"fontfile": str(font.file)} if font.file else {"font": font.family or ""}
+    drawn |= {
+        "textfile": str(text_file),
+        "expansion": "none",
+        "fontsize": f"{size:.2f}",
+        "fontcolor": ffmpeg_color(element.color or "#ffffff"),
+    }
     if element.stroke and element.stroke.width > 0:
         drawn |= {"borderw": f"{element.stroke.width:g}", "bordercolor": ffmpeg_color(element.stroke.color)}
     if element.shadow:
@@ -132,4 +248,4 @@ def drawtext_filter(
             "shadowy": f"{shadow.y:g}",
             "shadowcolor": ffmpeg_color(shadow.color),
         }
-    return f("drawtext", **drawn, **options)
+    return drawn

@@ -40,7 +40,17 @@ from schemas.motion import (
 )
 from schemas.shapes import Gradient, ShapeKind, shape_errors
 from schemas.subtitles import MAX_CUES, Cue, subtitles_errors
-from schemas.units import Color, Length, check_font_size, check_length, is_number, kind, resolve_length
+from schemas.units import (
+    AUTO,
+    Color,
+    Length,
+    check_font_size,
+    check_length,
+    comparable_font_sizes,
+    is_number,
+    kind,
+    resolve_length,
+)
 
 TransitionType = Literal[
     "fade",
@@ -277,7 +287,19 @@ class TextElement(VisualElement):
     type: Literal["text"]
     text: str = Field(..., max_length=5000)
     font_family: str | None = Field(None, max_length=4096, description="Fontconfig name or a font file URL.")
-    font_size: float | str = Field(48.0, description="Pixels, or vmin/vmax/vh/vw units ('5vmin').")
+    font_size: float | str = Field(
+        48.0,
+        description="Pixels, vmin/vmax/vh/vw units ('5vmin'), or 'auto': the largest size in "
+        "[min_font_size, max_font_size] at which the wrapped text fits the box (needs width and height).",
+    )
+    min_font_size: float | str | None = Field(
+        None,
+        description="With font_size 'auto', the smallest size (default 8 px); text that does not fit "
+        "even at it is cut at the box.",
+    )
+    max_font_size: float | str | None = Field(
+        None, description="With font_size 'auto', the largest size (default the box's height)."
+    )
     color: Color | None = Field(None, description="Text color (default white).")
     background_color: Color | None = Field(None, description="Box behind text.")
     background_padding: float = Field(0.0, ge=0, le=500)
@@ -293,13 +315,50 @@ class TextElement(VisualElement):
     @field_validator("font_size", mode="before")
     @classmethod
     def _font_size(cls, value: object) -> float | str:
-        return check_font_size(value)
+        return check_font_size(value, auto=True)
+
+    @field_validator("min_font_size", "max_font_size", mode="before")
+    @classmethod
+    def _font_size_limit(cls, value: object) -> float | str | None:
+        return None if value is None else check_font_size(value)
 
     @model_validator(mode="after")
     def _no_media(self) -> TextElement:
         if self.duration == "media":
             raise ValueError("a text element has no media; give duration in seconds")
+        raise_at(type(self).__name__, _auto_size_errors(self))
         return self
+
+
+def _auto_size_errors(element: TextElement) -> list[InitErrorDetails]:
+    """'auto' needs a box to fit; its limits only go with it, the smaller first."""
+    errors = []
+    low, high = element.min_font_size, element.max_font_size
+    if element.font_size != AUTO:
+        for name, value in (("min_font_size", low), ("max_font_size", high)):
+            if value is not None:
+                message = f"{name} is a limit of font_size 'auto'; set font_size to 'auto' or drop {name}"
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError("font_size_auto", message), loc=(name,), input=value
+                    )
+                )
+    elif element.width is None or element.height is None:
+        message = "font_size 'auto' fits the text to its box: give width and height"
+        errors.append(
+            InitErrorDetails(
+                type=PydanticCustomError("font_size_box", message), loc=("font_size",), input=AUTO
+            )
+        )
+    numbers = comparable_font_sizes(low, high) if low is not None and high is not None else None
+    if numbers is not None and numbers[0] > numbers[1]:
+        message = f"min_font_size ({low}) must not be larger than max_font_size ({high})"
+        errors.append(
+            InitErrorDetails(
+                type=PydanticCustomError("font_size_range", message), loc=("min_font_size",), input=low
+            )
+        )
+    return errors
 
 
 class ColorElement(VisualElement):
@@ -375,7 +434,7 @@ class SubtitlesElement(VisualElement):
     type: Literal["subtitles"]
     source: str | None = Field(None, max_length=4096, description="URL of an SRT or WebVTT file.")
     cues: list[Cue] | None = Field(None, max_length=MAX_CUES, description="Inline cues, in time order.")
-    font_family: str | None = Field(None, max_length=200, description="A bundled or installed font's name.")
+    font_family: str | None = Field(None, max_length=4096, description="Fontconfig name or a font file URL.")
     font_size: float | str = Field(48.0, description="Pixels, or vmin/vmax/vh/vw units ('5vmin').")
     color: Color = "#ffffff"
     highlight_color: Color | None = Field(
@@ -404,7 +463,7 @@ class SubtitlesElement(VisualElement):
     def _cues(self) -> SubtitlesElement:
         if self.duration == "media":
             raise ValueError("subtitles have no media length; give duration in seconds, or omit it")
-        errors = subtitles_errors(self.source, self.cues, self.highlight_color, self.font_family)
+        errors = subtitles_errors(self.source, self.cues, self.highlight_color)
         raise_at(type(self).__name__, errors)
         return self
 

@@ -8,7 +8,6 @@ is fetched and again when it is rendered, against the same limits.
 from __future__ import annotations
 
 import itertools
-import re
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -20,7 +19,6 @@ MAX_WORDS_PER_CUE = 50
 MAX_TEXT_DRAWS = 600  # drawtext filters per element: each costs FFmpeg about 0.4 MB
 MAX_CUE_CHARS = 1000
 MAX_SECONDS = 86_400  # a day: no cue or word starts or ends later (from the element's start)
-_URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)
 
 
 def _error(loc: tuple[int | str, ...], kind: str, message: str, value: object) -> InitErrorDetails:
@@ -112,9 +110,9 @@ def cue_list_errors(cues: list[Cue], highlight: bool) -> list[InitErrorDetails]:
 
 
 def subtitles_errors(
-    source: str | None, cues: list[Cue] | None, highlight_color: str | None, font_family: str | None
+    source: str | None, cues: list[Cue] | None, highlight_color: str | None
 ) -> list[InitErrorDetails]:
-    """Exactly one of `source` and `cues`; highlighting needs word timings; fonts by name."""
+    """Exactly one of `source` and `cues`; highlighting needs word timings."""
     errors: list[InitErrorDetails] = []
     if (source is None) == (cues is None):
         errors.append(
@@ -125,9 +123,6 @@ def subtitles_errors(
     if highlight_color is not None and not any(c.words for c in cues or []):
         message = "highlight_color colours spoken words: it needs inline cues with words"
         errors.append(_error(("highlight_color",), "highlight_words", message, highlight_color))
-    if font_family is not None and _URL_LIKE.match(font_family.strip()):
-        message = "subtitles take a font family name (a bundled or installed font), not a URL"
-        errors.append(_error(("font_family",), "font_family", message, font_family))
     if source is not None and not source.strip():
         errors.append(_error(("source",), "subtitles_input", "source must not be empty", source))
     return errors

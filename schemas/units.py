@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field
 
 LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(%|px)?\s*$")
 FONT_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|vmin|vmax|vh|vw|%)?\s*$")
+AUTO = "auto"  # a font size fitted to the box
 _COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 
@@ -38,12 +39,16 @@ def check_length(value: object) -> float | str:
     return value.strip()
 
 
-def check_font_size(value: object) -> float | str:
-    """Pixels (1 to 2000) or a size in vmin/vmax/vh/vw units; one error at the field's own path."""
+def check_font_size(value: object, *, auto: bool = False) -> float | str:
+    """Pixels (1 to 2000) or a size in vmin/vmax/vh/vw units, or with `auto` the word 'auto'; one
+    error at the field's own path."""
+    also = " or 'auto'" if auto else ""
+    if auto and isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
     if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-        raise ValueError(f"must be pixels (48) or a size such as '5vmin'; got {kind(value)}")
+        raise ValueError(f"must be pixels (48) or a size such as '5vmin'{also}; got {kind(value)}")
     if isinstance(value, str) and not FONT_SIZE_RE.match(value):
-        raise ValueError(f"{value!r} is not a font size: use pixels or vmin/vmax/vh/vw units")
+        raise ValueError(f"{value!r} is not a font size: use pixels or vmin/vmax/vh/vw units{also}")
     if isinstance(value, (int, float)) and not 1 <= value <= 2000:
         raise ValueError("font_size must be between 1 and 2000 pixels")
     return value if isinstance(value, str) else float(value)
@@ -86,6 +91,17 @@ def resolve_font_size(value: float | str, width: int, height: int) -> float:
         "%": height,
     }[unit]
     return number if unit == "px" else number * base / 100.0
+
+
+def comparable_font_sizes(low: float | str, high: float | str) -> tuple[float, float] | None:
+    """Two font sizes as numbers when they are in the same unit (pixels, or the same relative
+    unit), else None: which is larger then depends on the output's size."""
+    sized = []
+    for value in (low, high):
+        match = FONT_SIZE_RE.match(value) if isinstance(value, str) else None
+        sized.append((float(match.group(1)), match.group(2) or "px") if match else (float(value), "px"))
+    (first, unit), (second, other) = sized
+    return (first, second) if unit == other else None
 
 
 def _check_color(value: str) -> str:

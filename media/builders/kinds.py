@@ -32,10 +32,12 @@ URL_LIKE = re.compile(r"^([a-z][a-z0-9+.\-]*:/|data:)", re.IGNORECASE)  # not fo
 
 class File(NamedTuple):
     """A file an element needs fetched, and what it is screened as (media.screening: "video",
-    "image", "audio", "font" or "subtitles")."""
+    "image", "audio", "font" or "subtitles"). A font is kept in the job's sources at
+    media.fonts.font_key(index), beside the element's own source at its index."""
 
     url: str
     screen: str
+    font: bool = False
 
 
 class Unusable(Exception):

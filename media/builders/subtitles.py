@@ -20,14 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontTools.ttLib import TTLibError
+
 from media.builders import Build
 from media.builders.fitting import from_skip, held
-from media.builders.kinds import Drawn, File
+from media.builders.kinds import URL_LIKE, Drawn, File
 from media.context import RenderContext
+from media.fonts import Font, font_key, one_font
 from media.graph import Filter, Stream, chain, f, join, source
 from media.looks import looks
 from media.subtitles import SubtitlesFileError, read_subtitles
-from media.text import Font, choose_font, ffmpeg_color, line_height, text_block, text_width, wrap_text
+from media.text import choose_font, ffmpeg_color, line_height, text_block, text_width, wrap_text
 from media.timeline import Clip
 from schemas.elements import ElementBase, SubtitlesElement
 from schemas.subtitles import Cue
@@ -41,9 +44,8 @@ INK_MARGIN = 0.25  # of the font size, around a cue's laid-out text, for glyphs 
 @dataclass(frozen=True)
 class _Style:
     element: SubtitlesElement
-    font: Font
+    font: Font  # the element's; a cue it lacks characters of is drawn in a bundled font that has them
     size: float
-    line: float  # line height, pixels
     outer: float  # what surrounds the text: box padding, stroke
     width: int  # the canvas
     height: int
@@ -66,6 +68,7 @@ class _Shown:
     first: int
     end: int
     box: tuple[int, int, int, int] | None
+    font: Font
     runs: tuple[_Run, ...]
     centred: bool  # one multi-line run, its lines centred on each other
     ink: tuple[float, float, float, float]  # left, top, right, bottom of all it draws
@@ -158,11 +161,14 @@ def _style(ctx: RenderContext, clip: Clip, job: Build) -> _Style:
     element = clip.element
     assert isinstance(element, SubtitlesElement)
     size = resolve_font_size(element.font_size, ctx.spec.out_width, ctx.spec.out_height)
-    font = choose_font(element, None)
+    font = choose_font(element, ctx.sources.get(font_key(clip.index)))
     stroke = element.stroke.width if element.stroke else 0.0
     outer = stroke + (BOX_PADDING * size if element.background_color else 0.0)
-    line = line_height(font.metrics, size)  # a bundled font's metrics: subtitles take no font files
-    return _Style(element, font, size, line, outer, job.width, job.height)
+    try:  # read now, so a file that is no font fails naming the element
+        line_height(font.metrics, size)
+    except (TTLibError, OSError, KeyError) as exc:
+        raise ctx.invalid(clip, f"its font is not a readable TrueType/OpenType file ({exc})") from exc
+    return _Style(element, font, size, outer, job.width, job.height)
 
 
 def _frame(seconds: float, fps: float) -> int:
@@ -176,7 +182,8 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
     first, end = _frame(cue.start - job.skip, ctx.fps), min(frames, _frame(cue.end - job.skip, ctx.fps))
     if first >= end or not cue.shown.strip():
         return None
-    element, metrics, size = style.element, style.font.metrics, style.size
+    font = one_font(cue.shown, style.font) or style.font
+    element, metrics, size = style.element, font.metrics, style.size
     room = max(size, resolve_length(element.max_width, style.width) - 2 * style.outer)
     karaoke = element.highlight_color is not None and bool(cue.words)
     if karaoke:
@@ -184,7 +191,7 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
         rows = _word_rows([w.text for w in cue.words], metrics, size, room)
         texts = [" ".join(cue.words[i].text for i in row) for row in rows]
     else:
-        texts = wrap_text(cue.shown, metrics, size, room).split("\n")
+        texts = wrap_text(cue.shown, lambda line: text_width(line, metrics, size), room).split("\n")
     width, height = text_block("\n".join(texts), metrics, size, 0.0)
     left = (style.width - width) / 2
     top = {
@@ -200,12 +207,12 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
     stem = f"subtitle_{job.clip.index}_{n}"
     if not karaoke:
         run = _Run(_text_file(ctx, f"{stem}.txt", "\n".join(texts)), round(left), round(top))
-        return _Shown(first, end, box, (run,), centred=True, ink=ink)
+        return _Shown(first, end, box, font, (run,), centred=True, ink=ink)
     assert cue.words is not None
     runs = []
     for row_number, row in enumerate(rows):
         x = left + (width - text_width(texts[row_number], metrics, size)) / 2
-        y = round(top + row_number * style.line)
+        y = round(top + row_number * line_height(metrics, size))
         for position, index in enumerate(row):
             word = cue.words[index]
             file = _text_file(ctx, f"{stem}_{index}.txt", word.text)
@@ -213,7 +220,7 @@ def _layout(ctx: RenderContext, job: Build, style: _Style, n: int, cue: Cue, fra
             runs.append(_Run(file, round(x), y, lit if lit[0] < lit[1] else None))
             if position + 1 < len(row):
                 x += text_width(word.text + " ", metrics, size)
-    return _Shown(first, end, box, tuple(runs), centred=False, ink=ink)
+    return _Shown(first, end, box, font, tuple(runs), centred=False, ink=ink)
 
 
 def _ink(
@@ -285,7 +292,7 @@ def _draws(style: _Style, item: _Shown, offset: int, origin: tuple[int, int]) ->
             options["text_align"] = "C"
         if run.highlight is not None and element.highlight_color:
             options["fontcolor_expr"] = _switch(element.color, element.highlight_color, run.highlight, offset)
-        filters.append(_drawtext(style, options))
+        filters.append(_drawtext(style, item.font, options))
     return filters
 
 
@@ -302,8 +309,8 @@ def _rgba(color: str) -> tuple[int, int]:
     return int(color[1:7], 16), int(color[7:9] or "ff", 16)
 
 
-def _drawtext(style: _Style, options: dict[str, object]) -> Filter:
-    element, font = style.element, style.font
+def _drawtext(style: _Style, font: Font, options: dict[str, object]) -> Filter:
+    element = style.element
     drawn: dict[str, object] = {"fontfile": str(font.file)} if font.file else {"font": font.family or ""}
     drawn |= {
         "expansion": "none",
@@ -332,12 +339,17 @@ class SubtitlesKind(Drawn):
 
     def fonts(self, element: ElementBase, font_file: Path | None) -> list[Font]:
         assert isinstance(element, SubtitlesElement)
-        return [choose_font(element, None)]  # a family name, never a fetched file
+        return [choose_font(element, font_file)]
 
     def files(self, element: ElementBase) -> list[File]:
-        """Its SRT or WebVTT file, read as text (never opened by FFmpeg)."""
+        """Its SRT or WebVTT file, read as text (never opened by FFmpeg), and its font when
+        font_family is a URL."""
         assert isinstance(element, SubtitlesElement)
-        return [File(element.source.strip(), "subtitles")] if element.source else []
+        files = [File(element.source.strip(), "subtitles")] if element.source else []
+        family = element.font_family
+        if family and URL_LIKE.match(family):
+            files.append(File(family.strip(), "font", font=True))
+        return files
 
 
 KIND = SubtitlesKind()

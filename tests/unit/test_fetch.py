@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
 from media.fetch import fetch_sources, wanted_sources
+from media.fonts import font_key
 from media.source_cache import SourceCache
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
@@ -280,6 +281,30 @@ async def test_font_urls_of_text_elements_are_fetched(tmp_path: Path, server: Se
     assert [w.kind for w in wanted_sources(job)] == ["font"]
     files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path))
     assert Path(files[0].path).read_bytes() == font and list(files) == [0]
+
+
+async def test_font_urls_of_subtitles_are_fetched_beside_their_cues(tmp_path: Path, server: Server) -> None:
+    font = b"OTTO" + bytes(60)
+    server.routes["/talk.srt"] = lambda h: reply(h, b"1\n00:00:00,500 --> 00:00:01,500\nHi\n")
+    server.routes["/brand.otf"] = lambda h: reply(h, font)
+    server.routes["/fake.otf"] = lambda h: reply(h, b"<html>not a font</html>")
+    subtitles = {
+        "type": "subtitles",
+        "source": server.url("/talk.srt"),
+        "font_family": server.url("/brand.otf"),
+    }
+    job = spec(subtitles)
+    assert [(w.kind, w.key) for w in wanted_sources(job)] == [("subtitles", 0), ("font", font_key(0))]
+    files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path))
+    assert Path(files[font_key(0)].path).read_bytes() == font and Path(files[0].path).name == "src_000"
+    with pytest.raises(JobError) as caught:
+        bad = {
+            "type": "subtitles",
+            "cues": [{"start": 0, "end": 1, "text": "Hi"}],
+            "font_family": server.url("/fake.otf"),
+        }
+        await fetch_sources(spec(bad), tmp_path / "bad", make_settings(tmp_path))
+    assert caught.value.code == ErrorCode.INVALID_INPUT and "font" in caught.value.message
 
 
 async def test_small_inline_data_image(tmp_path: Path, media: Media) -> None:

@@ -236,11 +236,6 @@ def _too_many() -> dict[str, Any]:
             "words",
         ),
         (
-            {"type": "subtitles", "source": "https://x.test/a.srt", "font_family": "https://x.test/f.ttf"},
-            "elements.0.font_family",
-            "not a URL",
-        ),
-        (
             {"type": "subtitles", "source": "https://x.test/a.srt", "position": "left"},
             "elements.0.position",
             "bottom",
