@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import font_roboto
 import numpy as np
 import pytest
 
 from media.compiler import compile_render
+from media.fonts import font_key
 from media.probe import probe
 from media.text import DEFAULT_FONT, line_height, text_width
 from schemas.errors import ErrorCode, JobError
@@ -181,3 +183,26 @@ def test_a_still_layer_draws_only_the_band_its_cues_use(render: Renderer, tmp_pa
     for t in (0.5, 1.5):
         difference = np.abs(frame_at(band, t) - frame_at(whole, t))
         assert difference.mean() < 0.5 and difference.max() <= 24, (t, difference.mean(), difference.max())
+
+
+def test_a_font_file_url_draws_the_cues_and_a_cue_in_another_script_falls_back(render: Renderer) -> None:
+    bold = Path(font_roboto.font_files["RobotoBlack"])
+    cues = [{"start": 0, "end": 1, "text": "Bold words"}, {"start": 1, "end": 2, "text": "مرحبا שלום"}]
+    url = _subtitles(cues=cues, font_family="https://fonts.test/black.ttf", position="top")
+    out = render(_spec(url, _subtitles(cues=cues[:1]), duration=2), {font_key(0): bold})
+    frame = frame_at(out.path, 0.5)
+    black, regular = ((frame[rows].mean(axis=2) > 128).sum() for rows in (slice(0, 120), slice(120, 240)))
+    assert black > 1.3 * regular, (black, regular)  # the fetched font, not the bundled one
+    later = frame_at(out.path, 1.5)
+    assert (later[:120].mean(axis=2) > 128).sum() > 200  # drawn in the bundled Arabic and Hebrew fonts
+
+
+def test_an_unreadable_subtitles_font_fails_naming_the_element(render: Renderer, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttf"
+    bad.write_bytes(b"\x00\x01\x00\x00 not really a font")
+    element = _subtitles(
+        id="captions", cues=[{"start": 0, "end": 1, "text": "Hi"}], font_family="https://f/b.ttf"
+    )
+    with pytest.raises(JobError) as err:
+        render(_spec(element, duration=1), {font_key(0): bad})
+    assert err.value.code == ErrorCode.INVALID_INPUT and "captions" in err.value.message

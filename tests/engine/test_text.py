@@ -137,3 +137,117 @@ def test_each_line_is_aligned(render: Renderer, align: str) -> None:
         "center": lambda c: (c.min() + c.max()) / 2,
     }
     assert abs(edge[align](first) - edge[align](second)) <= 3
+
+
+def _ink(frame: np.ndarray, threshold: int = 100) -> np.ndarray:
+    return frame.max(axis=2) > threshold
+
+
+def _spans(mask: np.ndarray, gap: int = 1) -> list[tuple[int, int]]:
+    """Runs of True indices less than `gap` apart: [first, last] of each."""
+    found: list[tuple[int, int]] = []
+    for i in np.where(mask)[0]:
+        if found and i <= found[-1][1] + gap:
+            found[-1] = (found[-1][0], int(i))
+        else:
+            found.append((int(i), int(i)))
+    return found
+
+
+def test_auto_font_size_fits_a_long_value_in_its_box_and_grows_a_short_one(render: Renderer) -> None:
+    box = {"type": "text", "font_size": "auto", "width": 200, "height": 80, "x": 60, "color": "#ffffff"}
+    long = "A merge value far longer than the designer planned for, which must still fit inside the box"
+    out = render(_spec({**box, "y": 20, "text": long}, {**box, "y": 140, "text": "Hi", "max_font_size": 60}))
+    ink = _ink(frame_at(out.path, 0.5))
+    assert ink[20:100, 60:260].sum() > 300
+    outside = ink.copy()
+    outside[20:100, 60:260] = False
+    outside[140:220, 60:260] = False
+    assert not outside.any(), "no text pixels outside the boxes"
+    rows = _spans(ink[20:100, 60:260].any(axis=1))
+    assert len(rows) >= 3 and rows[0][0] > 0 and rows[-1][1] < 79, "wrapped, and not cut at the box's edges"
+    long_height = rows[0][1] - rows[0][0]
+    short = _spans(ink[140:220, 60:260].any(axis=1))
+    assert len(short) == 1 and short[0][1] - short[0][0] > 2 * long_height, "the short value is drawn larger"
+
+
+def test_auto_font_size_that_cannot_fit_is_drawn_at_its_minimum_and_cut_at_the_box(render: Renderer) -> None:
+    text = {
+        "type": "text",
+        "text": "word " * 60,
+        "font_size": "auto",
+        "min_font_size": 20,
+        "color": "#ffffff",
+    }
+    out = render(_spec({**text, "x": 100, "y": 100, "width": 120, "height": 40}))
+    ink = _ink(frame_at(out.path, 0.5))
+    assert ink[100:140, 100:220].sum() > 200
+    ink[100:140, 100:220] = False
+    assert not ink.any()
+
+
+def test_arabic_letters_are_joined(render: Renderer) -> None:
+    common = {"type": "text", "font_size": 60, "color": "#ffffff", "x": 0, "width": 320, "height": 120}
+    out = render(_spec({**common, "y": 0, "text": "سسس"}, {**common, "y": 120, "text": "س س س"}))
+    ink = _ink(frame_at(out.path, 0.5))
+    joined, apart = (_spans(ink[rows].any(axis=0)) for rows in (slice(0, 120), slice(120, 240)))
+    assert len(joined) == 1 and len(apart) == 3, (joined, apart)
+    assert joined[0][1] - joined[0][0] < apart[-1][1] - apart[0][0]
+
+
+def test_hebrew_reads_right_to_left_also_beside_digits_from_another_font(render: Renderer) -> None:
+    common = {"type": "text", "font_size": 40, "color": "#ffffff", "x": 0, "width": 320, "height": 120}
+    out = render(_spec({**common, "y": 0, "text": "א בבבבבב"}, {**common, "y": 120, "text": "א 20242024"}))
+    ink = _ink(frame_at(out.path, 0.5))
+    for rows in (slice(0, 120), slice(120, 240)):
+        words = _spans(ink[rows].any(axis=0), gap=10)  # letters 5 px apart, words 15
+        assert len(words) == 2
+        assert words[1][1] - words[1][0] < (words[0][1] - words[0][0]) / 2, (
+            "the one-letter word is on the right"
+        )
+
+
+def test_cjk_wraps_inside_a_narrow_box(render: Renderer) -> None:
+    text = "日本語のテキストは空白なしで折り返されます"
+    out = render(
+        _spec({"type": "text", "text": text, "font_size": 24, "x": 100, "y": 20, "width": 120, "height": 200})
+    )
+    ink = _ink(frame_at(out.path, 0.5))
+    assert len(_spans(ink[20:220, 100:220].any(axis=1))) >= 4
+    ink[20:220, 100:220] = False
+    assert not ink.any()
+
+
+def test_an_emoji_is_a_glyph_not_a_box(render: Renderer) -> None:
+    common = {
+        "type": "text",
+        "font_size": 80,
+        "color": "#ffffff",
+        "x": 0,
+        "width": 160,
+        "height": 120,
+        "y": 0,
+    }
+    out = render(
+        _spec({**common, "text": "😀"}, {**common, "x": 160, "text": "\ue000"})
+    )  # no font has U+E000
+    ink = _ink(frame_at(out.path, 0.5))
+
+    def box_like(mask: np.ndarray) -> bool:
+        """Ink in all four corners of its own bounding box: a rectangle, not a round face."""
+        rows, cols = np.where(mask)
+        top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+        corners = [
+            mask[y - 2 : y + 3, x - 2 : x + 3] for y in (top + 2, bottom - 2) for x in (left + 2, right - 2)
+        ]
+        return all(corner.any() for corner in corners)
+
+    assert box_like(ink[:, 160:]), "U+E000, which no font has, is the box"
+    assert ink[:, :160].sum() > 500 and not box_like(ink[:, :160])
+
+
+def test_latin_with_emoji_draws_both_in_one_line(render: Renderer) -> None:
+    out = render(_spec({"type": "text", "text": "Hi 😀 there", "font_size": 40, "color": "#ffffff"}))
+    ink = _ink(frame_at(out.path, 0.5))
+    rows = _spans(ink.any(axis=1))
+    assert len(rows) == 1 and len(_spans(ink.any(axis=0))) >= 4  # H, i, the emoji, "there": one line

@@ -11,7 +11,7 @@ from media.compiler import CompiledRender, compile_render
 from media.layout import Box, Fit, fit_media, rotated_size
 from media.placement import Frame, place
 from media.probe import MediaInfo
-from media.text import DEFAULT_FONT, wrap_text
+from media.text import DEFAULT_FONT, text_width, wrap_text
 from media.timeline import resolve_timeline
 from schemas.elements import ColorElement, ImageElement, VisualElement
 from schemas.errors import JobError
@@ -177,6 +177,6 @@ def test_transition_chain_uses_xfade_with_offsets() -> None:
 
 
 def test_wrap_keeps_newlines_and_splits_long_words() -> None:
-    wrapped = wrap_text("aaaaaaaaaaaaaaaaaaaa b\nc", DEFAULT_FONT, 20, 60)
+    wrapped = wrap_text("aaaaaaaaaaaaaaaaaaaa b\nc", lambda line: text_width(line, DEFAULT_FONT, 20), 60)
     lines = wrapped.split("\n")
     assert lines[-1] == "c" and len(lines) >= 4 and "".join(lines[:-1]).replace(" ", "") == "a" * 20 + "b"
