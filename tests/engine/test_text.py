@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from media.render import render_video
@@ -143,7 +144,7 @@ def _ink(frame: np.ndarray, threshold: int = 100) -> np.ndarray:
     return frame.max(axis=2) > threshold
 
 
-def _spans(mask: np.ndarray, gap: int = 1) -> list[tuple[int, int]]:
+def _spans(mask: npt.ArrayLike, gap: int = 1) -> list[tuple[int, int]]:
     """Runs of True indices less than `gap` apart: [first, last] of each."""
     found: list[tuple[int, int]] = []
     for i in np.where(mask)[0]:
