@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from media.fonts import font_key
 from media.render import render_video
 from media.text import DEFAULT_FONT
 from schemas.errors import JobError
@@ -91,7 +92,7 @@ def test_vertical_alignment_places_the_text_at_the_top_or_bottom_of_its_box(rend
 def test_font_file_source_and_units(render: Renderer) -> None:
     out = render(
         _spec({"type": "text", "text": "Font", "font_family": "https://fonts/x.ttf", "font_size": "10vmin"}),
-        {0: DEFAULT_FONT},
+        {font_key(0): DEFAULT_FONT},
     )
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
 
@@ -101,7 +102,8 @@ def test_unreadable_font_fails_naming_the_element(render: Renderer, tmp_path: Pa
     bad.write_bytes(b"not a font")
     with pytest.raises(JobError) as err:
         render(
-            _spec({"id": "title", "type": "text", "text": "x", "font_family": "https://f/bad.ttf"}), {0: bad}
+            _spec({"id": "title", "type": "text", "text": "x", "font_family": "https://f/bad.ttf"}),
+            {font_key(0): bad},
         )
     assert err.value.code == "INVALID_INPUT" and "title" in err.value.message
 
@@ -120,7 +122,7 @@ def test_paths_with_filtergraph_characters(tmp_path: Path) -> None:
     spec = VideoSpec.model_validate(
         _spec({"type": "text", "text": "odd", "font_family": "https://f/x.ttf", "font_size": 40})
     )
-    out = asyncio.run(render_video(spec, {0: Path(font)}, odd / "out.mp4", settings=SETTINGS))
+    out = asyncio.run(render_video(spec, {font_key(0): Path(font)}, odd / "out.mp4", settings=SETTINGS))
     assert _changed(frame_at(out.path, 0.5), 0, 0, 320, 240) > 100
 
 

@@ -280,7 +280,7 @@ async def test_font_urls_of_text_elements_are_fetched(tmp_path: Path, server: Se
     )
     assert [w.kind for w in wanted_sources(job)] == ["font"]
     files = await fetch_sources(job, tmp_path / "job", make_settings(tmp_path))
-    assert Path(files[0].path).read_bytes() == font and list(files) == [0]
+    assert Path(files[font_key(0)].path).read_bytes() == font and list(files) == [font_key(0)]
 
 
 async def test_font_urls_of_subtitles_are_fetched_beside_their_cues(tmp_path: Path, server: Server) -> None:
