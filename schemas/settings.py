@@ -274,6 +274,41 @@ class Settings(BaseSettings):
         "generators); it answers with the URL of its video within NETWORK_TIMEOUT.",
     )
 
+    # Speech and captions from speech (docs/voices.md)
+    speech_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible speech server (Kokoro, Piper, OpenAI: POST "
+        "{SPEECH_URL}/v1/audio/speech) that speaks `speech` elements. Unset: the built-in offline SVOX Pico "
+        "(en-US, en-GB, de-DE, es-ES, fr-FR, it-IT).",
+    )
+    speech_api_key: SecretStr | None = Field(
+        None, description="Bearer key sent to SPEECH_URL (never logged). Unset: no Authorization header."
+    )
+    speech_model: str = Field("tts-1", description="`model` asked of SPEECH_URL.")
+    speech_voice: str = Field(
+        "alloy", description="`voice` asked of SPEECH_URL when a speech element names none."
+    )
+    transcribe_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible transcription server (whisper: POST "
+        "{TRANSCRIBE_URL}/v1/audio/transcriptions, word timestamps) for captions from speech and the word "
+        "timings of SPEECH_URL's audio. Unset: the built-in offline pocketsphinx (English only).",
+    )
+    transcribe_api_key: SecretStr | None = Field(
+        None, description="Bearer key sent to TRANSCRIBE_URL (never logged). Unset: no Authorization header."
+    )
+    transcribe_model: str = Field("whisper-1", description="`model` asked of TRANSCRIBE_URL.")
+    voice_timeout_seconds: float = Field(
+        300.0,
+        description="Longest one speech or transcription may take (engine processes, FFmpeg and the "
+        "servers' answers together); beyond it the job fails with PROCESSING_TIMEOUT.",
+    )
+    voice_cache_enabled: bool = Field(
+        True,
+        description="Keep speech and transcripts in the bucket under cache/voices/ by content hash, so a "
+        "template rendered again neither speaks nor listens twice (expired by S3_LIFECYCLE_DAYS).",
+    )
+
     log_level: str = Field("INFO", description="Log level of every process.")
 
     @field_validator("allowed_source_hosts", "source_s3_buckets", mode="before")
