@@ -21,15 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media.voices.model import Word
 from schemas.settings import Settings
+from storage.s3 import VOICE_CACHE_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
-PREFIX = "cache/voices/"
-SPEECH_PREFIX = f"{PREFIX}speech/"
-TRANSCRIPTS_PREFIX = f"{PREFIX}transcripts/"
+SPEECH_PREFIX = f"{VOICE_CACHE_PREFIX}speech/"
+TRANSCRIPTS_PREFIX = f"{VOICE_CACHE_PREFIX}transcripts/"
 MAX_JSON_BYTES = 16 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _FAILURES = (ClientError, BotoCoreError, OSError, ValueError, KeyError, TypeError)

@@ -25,11 +25,13 @@ from media.runner import clean_line, excerpt
 from schemas.errors import ErrorCode, JobError
 
 # prctl(PR_SET_PDEATHSIG, SIGKILL), the file-size cap, then exec: no preexec_fn in a threaded worker.
+# Python ignores SIGXFSZ and an ignored signal stays ignored across exec: the shim restores it, and
+# the Python engines (`bounded()`) after their own interpreter ignored it again.
 _SHIM = (
-    "import ctypes, os, resource, sys; ctypes.CDLL(None).prctl(1, 9); "
+    "import ctypes, os, resource, signal, sys; ctypes.CDLL(None).prctl(1, 9); "
     "os.getppid() == int(sys.argv[1]) or sys.exit(137); "
     "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2]))); "
-    "os.execv(sys.argv[3], sys.argv[3:])"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL); os.execv(sys.argv[3], sys.argv[3:])"
 )
 _PROJECT_ROOT = str(Path(media.__file__).resolve().parent.parent)
 _STDERR_TAIL_BYTES = 16 * 1024
@@ -59,6 +61,11 @@ def timed_out(what: str, seconds: float) -> JobError:
 
 class TooLarge(Exception):
     """The child wrote past its size cap; the caller says what that means for the user."""
+
+
+def bounded() -> None:
+    """First call of an engine's child process: a write past the size cap ends it with SIGXFSZ."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
 
 
 def python_module(module: str) -> list[str]:

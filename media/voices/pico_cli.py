@@ -14,6 +14,8 @@ import wave
 
 import ttspico
 
+from media.voices.child import bounded
+
 RATE = 16_000
 _FRAME = RATE // 100
 _VOICED = 400  # peak amplitude of a 10 ms frame that counts as voice (of 32767)
@@ -33,6 +35,7 @@ def voiced(samples: array.array[int], start: int, end: int) -> tuple[int, int]:
 
 
 def main() -> None:
+    bounded()
     request = json.load(sys.stdin)
     engine = ttspico.TtsEngine(request["voice"])
     spans = []

@@ -18,6 +18,8 @@ import wave
 
 from pocketsphinx import Decoder, Segmenter
 
+from media.voices.child import bounded
+
 RATE = 16_000
 FRAMES_PER_SECOND = 100
 _ALTERNATIVE = re.compile(r"\(\d+\)$")
@@ -39,6 +41,7 @@ def hear(decoder: Decoder, pcm: bytes, offset: float) -> list[list[object]]:
 
 
 def main() -> None:
+    bounded()
     request = json.load(sys.stdin)
     with wave.open(request["wav"], "rb") as source:
         if (source.getframerate(), source.getnchannels(), source.getsampwidth()) != (RATE, 1, 2):

@@ -25,6 +25,7 @@ from storage.s3 import (
     IDEMPOTENCY_RULE_ID,
     INCOMPLETE_RULE_ID,
     RULE_ID,
+    VOICE_CACHE_RULE_ID,
     configure_bucket,
     ensure_bucket,
     s3_client,
@@ -268,13 +269,15 @@ def test_bucket_rules_are_put_and_keep_other_rules(moto_endpoint: str) -> None:
     configure_bucket(settings)
     configure_bucket(settings)  # idempotent
     rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket="ruled")["Rules"]}
-    assert set(rules) == {"operator", RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID}
+    assert set(rules) == {"operator", RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID, VOICE_CACHE_RULE_ID}
     assert rules[RULE_ID]["Expiration"]["Days"] == 7
     assert rules[RULE_ID]["Filter"]["Prefix"] == "processed/"
     assert rules[INCOMPLETE_RULE_ID]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert rules[INCOMPLETE_RULE_ID]["Filter"].get("Prefix", "") == ""  # the whole bucket
     assert rules[IDEMPOTENCY_RULE_ID]["Filter"]["Prefix"] == "idempotency/"
     assert rules[IDEMPOTENCY_RULE_ID]["Expiration"]["Days"] == 1
+    assert rules[VOICE_CACHE_RULE_ID]["Filter"]["Prefix"] == "cache/voices/"
+    assert rules[VOICE_CACHE_RULE_ID]["Expiration"]["Days"] == 7
     (cors,) = client.get_bucket_cors(Bucket="ruled")["CORSRules"]
     assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"] and cors["AllowedOrigins"] == ["*"]
 
