@@ -5,21 +5,22 @@ Baseline formula, before any history exists:
     seconds = 3 + 0.5 · sources + duration · (pixels / 1280·720) · 0.6 · format_factor
 
 where `duration` is the output length as far as the spec tells it without probing (media of
-unknown length counts as 10 s) and format_factor is 1 for H.264 outputs, 2.5 for VP9, 1.5 for
-GIF and 0 for stills. An audio-only output has no pixels: its render counts `duration · 0.05`
-(mixing and encoding sound runs at tens of times real time). It errs long: a job wrongly sent
-async costs a poll, a job wrongly held costs a client a timeout.
+unknown length counts as 10 s, speech 14 characters a second) and format_factor is 1 for H.264
+outputs, 2.5 for VP9, 1.5 for GIF and 0 for stills. An audio-only output has no pixels: its
+render counts `duration · 0.05` (mixing and encoding sound runs at tens of times real time).
+It errs long: a job wrongly sent async costs a poll, a job wrongly held costs a client a timeout.
 """
 
 from __future__ import annotations
 
 from media.builders.kinds import kind_named
-from schemas.elements import PlayableElement, source_of
+from schemas.elements import PlayableElement, SpeechElement, source_of
 from schemas.spec import VideoSpec
 
 UNKNOWN_MEDIA_SECONDS = 10.0
 FORMAT_FACTOR = {"mp4": 1.0, "mov": 1.0, "webm": 2.5, "gif": 1.5, "jpg": 0.0, "png": 0.0}
 AUDIO_FACTOR = 0.05
+SPOKEN_CHARS_PER_SECOND = 14.0  # natural narration, the offline voice included
 
 
 def planned_duration(spec: VideoSpec) -> float:
@@ -32,6 +33,8 @@ def planned_duration(spec: VideoSpec) -> float:
             length = element.duration
         elif isinstance(element, PlayableElement) and element.trim_end is not None:
             length = element.trim_end - (element.trim_start or 0.0)
+        elif isinstance(element, SpeechElement):
+            length = len(element.text) / (SPOKEN_CHARS_PER_SECOND * element.speed)
         elif (unknown := kind_named(element.type).unprobed_length) is not None:
             length = unknown
         else:

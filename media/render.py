@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from media.builders.kinds import kind_of
+from media.builders.speech import lower_voices
 from media.chunks import join_args
 from media.compiler import CompiledRender, Tracks, compile_render
 from media.cores import RENDERS
@@ -22,6 +23,7 @@ from media.runner import run_ffmpeg
 from media.stills import STILL_KINDS, StillKind, second_pass_argv, still_path, stills
 from media.text import DEFAULT_FONT
 from media.timeline import invalid, resolve_timeline
+from media.transcripts import discard_captions, write_captions
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -42,6 +44,7 @@ class RenderOutcome:
     stream_copy: bool
     thumbnail: Path | None = None
     poster: Path | None = None
+    captions: Path | None = None  # SRT; its WebVTT and words JSON beside it (media.transcripts)
 
 
 async def render_video(
@@ -53,6 +56,8 @@ async def render_video(
     on_progress: Callable[[float], Awaitable[None]] | None = None,
     cancel: asyncio.Event | None = None,
 ) -> RenderOutcome:
+    asked = spec
+    spec = await asyncio.to_thread(lower_voices, spec, sources)
     infos = await asyncio.to_thread(_probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
@@ -60,6 +65,7 @@ async def render_video(
         compiled = await _run(spec, infos, sources, out_path, work_dir, settings, "all", on_progress, cancel)
         outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, compiled.stream_copy)
         outcome = await _with_stills(spec, outcome, compiled.stills, settings, cancel)
+        outcome = replace(outcome, captions=await asyncio.to_thread(write_captions, asked, sources, out_path))
     except BaseException:
         _discard(out_path)  # a cancelled or failed render leaves no half-written file
         raise
@@ -118,6 +124,7 @@ async def _with_stills(
 
 def _discard(out_path: Path) -> None:
     out_path.unlink(missing_ok=True)
+    discard_captions(out_path)
     for kind in STILL_KINDS:
         still_path(out_path, kind).unlink(missing_ok=True)
 
@@ -133,6 +140,7 @@ async def render_part(
     cancel: asyncio.Event | None = None,
 ) -> Path:
     """One part of a chunked render: the picture of a window (`spec.range`), or the whole sound."""
+    spec = await asyncio.to_thread(lower_voices, spec, sources)
     infos = await asyncio.to_thread(_probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
@@ -169,9 +177,11 @@ async def join_parts(
             ffmpeg_bin(settings), argv, duration=0.0,
             timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
         )  # fmt: skip
-        infos = await asyncio.to_thread(_probe_sources, spec, sources)
-        outcome = await asyncio.to_thread(_outcome, spec, out_path, infos, False)
-        return await _with_stills(spec, outcome, (), settings, cancel)
+        lowered = await asyncio.to_thread(lower_voices, spec, sources)
+        infos = await asyncio.to_thread(_probe_sources, lowered, sources)
+        outcome = await asyncio.to_thread(_outcome, lowered, out_path, infos, False)
+        outcome = await _with_stills(lowered, outcome, (), settings, cancel)
+        return replace(outcome, captions=await asyncio.to_thread(write_captions, spec, sources, out_path))
     except BaseException:
         _discard(out_path)
         raise
@@ -181,6 +191,7 @@ async def join_parts(
 
 def planned_duration(spec: VideoSpec, sources: Mapping[int, Path], settings: Settings) -> float:
     """The output's length, its sources probed (what decides whether to chunk a render)."""
+    spec = lower_voices(spec, sources)
     infos = _probe_sources(spec, sources)
     return resolve_timeline(spec, infos, max_duration=settings.max_output_duration_sec).duration
 

@@ -39,7 +39,7 @@ from schemas.motion import (
     raise_at,
 )
 from schemas.shapes import Gradient, ShapeKind, shape_errors
-from schemas.subtitles import MAX_CUES, Cue, subtitles_errors
+from schemas.subtitles import MAX_CUE_CHARS, MAX_CUES, MAX_WORDS_PER_CUE, Cue, subtitles_errors
 from schemas.units import (
     AUTO,
     Color,
@@ -70,6 +70,8 @@ TransitionType = Literal[
     "circleclose",
 ]
 MAX_ANIMATIONS = 8
+MAX_SPEECH_CHARS = 5000
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 MAX_FILTERS = 10
 
 
@@ -223,18 +225,9 @@ class SourcedElement(ElementBase):
         return value
 
 
-class PlayableElement(SourcedElement):
-    """A source with a length: trimmed, looped or frozen, played at a speed, heard at a volume."""
+class AudibleElement(ElementBase):
+    """Something heard: a gain (or keyframes of it), muting, and ducking of the rest."""
 
-    trim_start: float | None = Field(None, ge=0, description="Seconds skipped at the start of the source.")
-    trim_end: float | None = Field(None, gt=0, description="Source time where the element stops.")
-    duration_mode: Literal["auto", "loop", "freeze"] = "auto"
-    speed: float = Field(
-        1.0,
-        ge=0.25,
-        le=4,
-        description="Playback rate of the source (pitch kept); 'media' duration is divided by it.",
-    )
     volume: Annotated[float, Field(ge=0, le=10)] | list[VolumeKeyframe] = Field(
         1.0, description="Linear gain of the element's sound, or keyframes."
     )
@@ -247,9 +240,7 @@ class PlayableElement(SourcedElement):
         return keyframe_list(value, VolumeKeyframe) if isinstance(value, list) else value
 
     @model_validator(mode="after")
-    def _trim(self) -> PlayableElement:
-        if self.trim_start is not None and self.trim_end is not None and self.trim_end <= self.trim_start:
-            raise ValueError("trim_end must be after trim_start")
+    def _volume_order(self) -> AudibleElement:
         if isinstance(self.volume, list):
             raise_at(type(self).__name__, keyframe_order_errors("volume", self.volume))
         return self
@@ -257,6 +248,26 @@ class PlayableElement(SourcedElement):
     @property
     def silent(self) -> bool:
         return self.muted or (not isinstance(self.volume, list) and self.volume == 0)
+
+
+class PlayableElement(SourcedElement, AudibleElement):
+    """A source with a length: trimmed, looped or frozen, played at a speed, heard at a volume."""
+
+    trim_start: float | None = Field(None, ge=0, description="Seconds skipped at the start of the source.")
+    trim_end: float | None = Field(None, gt=0, description="Source time where the element stops.")
+    duration_mode: Literal["auto", "loop", "freeze"] = "auto"
+    speed: float = Field(
+        1.0,
+        ge=0.25,
+        le=4,
+        description="Playback rate of the source (pitch kept); 'media' duration is divided by it.",
+    )
+
+    @model_validator(mode="after")
+    def _trim(self) -> PlayableElement:
+        if self.trim_start is not None and self.trim_end is not None and self.trim_end <= self.trim_start:
+            raise ValueError("trim_end must be after trim_start")
+        return self
 
 
 class FramedElement(BaseModel):
@@ -427,6 +438,42 @@ class ShapeElement(VisualElement):
         return self
 
 
+class SpeechElement(AudibleElement):
+    """Narration spoken from `text` by the worker's speech engine, placed like audio. Without a
+    duration (or with 'media') it lasts as long as it speaks; its word timings caption it
+    (a subtitles element's `transcribe`)."""
+
+    type: Literal["speech"]
+    text: str = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_SPEECH_CHARS,
+        description="What is said, as plain text: markup in it is read out, never obeyed.",
+    )
+    voice: str | None = Field(
+        None,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]*$",
+        description="A voice of the engine (offline: en-US, en-GB, de-DE, es-ES, fr-FR, it-IT); "
+        "omitted: the language's default voice.",
+    )
+    language: str | None = Field(
+        None,
+        max_length=20,
+        pattern=LANGUAGE_PATTERN,
+        description="Language of the text, a BCP 47 tag ('en', 'en-GB', 'de'); omitted: English "
+        "or the voice's own.",
+    )
+    speed: float = Field(1.0, ge=0.5, le=2, description="Speaking rate: 1 is natural, 1.2 is 20% faster.")
+
+    @field_validator("text")
+    @classmethod
+    def _spoken(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must have something to say")
+        return value
+
+
 class SubtitlesElement(VisualElement):
     """Timed captions, from an SRT or WebVTT file or inline cues, in the element's box (by default
     the whole output). Cue text is drawn verbatim: tags in it never take effect."""
@@ -448,6 +495,25 @@ class SubtitlesElement(VisualElement):
     position: Literal["bottom", "top", "center"] = "bottom"
     margin: Length = Field("5%", description="Gap to the box's top or bottom edge; percent of its height.")
     max_width: Length = Field("90%", description="Lines wrap at this width; percent of the box's width.")
+    transcribe: str | None = Field(
+        None,
+        max_length=64,
+        description="Caption what this element says: the id of a video, audio or speech element of the "
+        "same composition. The words are timed one by one (highlight_color works), and the job's "
+        "result gives the transcript as SRT, WebVTT and JSON.",
+    )
+    language: str | None = Field(
+        None, max_length=20, pattern=LANGUAGE_PATTERN, description="The spoken language, a hint: 'en'."
+    )
+    words_per_cue: int = Field(
+        7, ge=1, le=MAX_WORDS_PER_CUE, description="Transcribed cues: most words in one."
+    )
+    chars_per_cue: int = Field(
+        42,
+        ge=8,
+        le=MAX_CUE_CHARS,
+        description="Transcribed cues: most characters in one (a word longer than this is a cue of its own).",
+    )
 
     @field_validator("font_size", mode="before")
     @classmethod
@@ -463,7 +529,7 @@ class SubtitlesElement(VisualElement):
     def _cues(self) -> SubtitlesElement:
         if self.duration == "media":
             raise ValueError("subtitles have no media length; give duration in seconds, or omit it")
-        errors = subtitles_errors(self.source, self.cues, self.highlight_color)
+        errors = subtitles_errors(self.source, self.cues, self.highlight_color, self.transcribe)
         raise_at(type(self).__name__, errors)
         return self
 
@@ -476,7 +542,8 @@ Element = Annotated[
     | ColorElement
     | CompositionElement
     | ShapeElement
-    | SubtitlesElement,
+    | SubtitlesElement
+    | SpeechElement,
     Field(discriminator="type"),
 ]
 ELEMENT_MODELS: dict[str, type[ElementBase]] = {
@@ -488,6 +555,7 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
     "composition": CompositionElement,
     "shape": ShapeElement,
     "subtitles": SubtitlesElement,
+    "speech": SpeechElement,
 }
 ELEMENT_TYPES = tuple(ELEMENT_MODELS)
 
@@ -516,8 +584,37 @@ def _validate_elements(value: Any, handler: ValidatorFunctionWrapHandler, info: 
             items.append(model.model_validate(item, context=info.context))
         except ValueError as exc:
             errors += _located(n, exc, item["type"])
-    raise_at("elements", errors)
+    raise_at("elements", errors or _transcribe_errors(items))
     return handler(items)
+
+
+TRANSCRIBABLE = ("video", "audio", "speech")
+
+
+def _transcribe_errors(items: list[Any]) -> list[InitErrorDetails]:
+    """Each `transcribe` names a video, audio or speech element of the same list by its id."""
+    by_id = {item.id: item for item in items if isinstance(item, ElementBase) and item.id is not None}
+    errors = []
+    for n, item in enumerate(items):
+        wanted = item.transcribe if isinstance(item, SubtitlesElement) else None
+        if wanted is None:
+            continue
+        target = by_id.get(wanted)
+        kind = getattr(target, "type", None)
+        if kind not in TRANSCRIBABLE:
+            found = "no element" if target is None else f"a {kind} element"
+            message = (
+                f"transcribe names {found} with id {wanted!r} here: give the id of a video, audio or "
+                "speech element of the same composition"
+            )
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("transcribe_target", message),
+                    loc=(n, "transcribe"),
+                    input=wanted,
+                )
+            )
+    return errors
 
 
 def _located(n: int, exc: ValueError, element_type: str) -> list[InitErrorDetails]:

@@ -164,6 +164,10 @@ class JobRendered(BaseModel):
     output_path: str
     thumbnail_path: str | None = Field(None, description="The small JPEG frame, when the spec asks for one.")
     poster_path: str | None = Field(None, description="The full-size JPEG frame, when the spec asks for one.")
+    captions_path: str | None = Field(
+        None,
+        description="The transcript as SRT (WebVTT and JSON words beside it), when the spec transcribes.",
+    )
     size_bytes: int
     duration_seconds: float
     width: int | None = Field(None, description="None for an audio-only output.")
@@ -183,9 +187,19 @@ class RenderedFile(BaseModel):
     height: int | None = None
     thumbnail_path: str | None = None
     poster_path: str | None = None
+    captions_path: str | None = None
     output: MediaSummary | None = None
     inputs: list[ProbedInput] = Field(default_factory=list)
     encoding: Encoding | None = None
+
+
+MAX_RESULT_WORDS = 1000
+
+
+class TranscribedWord(BaseModel):
+    text: str
+    start: float = Field(description="Seconds on the output's clock.")
+    end: float
 
 
 class ResultInfo(BaseModel):
@@ -200,6 +214,18 @@ class ResultInfo(BaseModel):
     thumbnail_s3_key: str | None = None
     poster_url: str | None = None
     poster_s3_key: str | None = None
+    captions_url: str | None = Field(
+        None,
+        description="The transcript of the spec's transcribing subtitles as SRT (key: captions_s3_key).",
+    )
+    captions_vtt_url: str | None = Field(None, description="The same transcript as WebVTT.")
+    transcript_url: str | None = Field(None, description="The transcript's words with their times, as JSON.")
+    captions_s3_key: str | None = None
+    words: list[TranscribedWord] | None = Field(
+        None,
+        description=f"The transcript's words on the output's clock; the first {MAX_RESULT_WORDS} (all are at "
+        "transcript_url).",
+    )
 
 
 class JobUploaded(BaseModel):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from schemas.elements import PlayableElement
+from schemas.elements import AudibleElement
 from schemas.motion import raise_at
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ ThumbnailOption = Annotated[bool | Thumbnail, BeforeValidator(_thumbnail)]
 def audible(spec: VideoSpec) -> bool:
     """Whether any element, nested ones included, may be heard (its source may still turn out to
     have no sound, which only probing tells)."""
-    return any(isinstance(p.element, PlayableElement) and not p.element.silent for p in spec.placed)
+    return any(isinstance(p.element, AudibleElement) and not p.element.silent for p in spec.placed)
 
 
 def check_outputs(spec: VideoSpec) -> None:

@@ -110,18 +110,18 @@ def cue_list_errors(cues: list[Cue], highlight: bool) -> list[InitErrorDetails]:
 
 
 def subtitles_errors(
-    source: str | None, cues: list[Cue] | None, highlight_color: str | None
+    source: str | None, cues: list[Cue] | None, highlight_color: str | None, transcribe: str | None = None
 ) -> list[InitErrorDetails]:
-    """Exactly one of `source` and `cues`; highlighting needs word timings."""
+    """Exactly one of `source`, `cues` and `transcribe`; highlighting needs word timings (which a
+    transcript has)."""
     errors: list[InitErrorDetails] = []
-    if (source is None) == (cues is None):
-        errors.append(
-            _error(("source",), "subtitles_input", "give source (an SRT or WebVTT URL) or cues", source)
-        )
+    if sum(given is not None for given in (source, cues, transcribe)) != 1:
+        message = "give one of source (an SRT or WebVTT URL), cues, or transcribe (an element's id)"
+        errors.append(_error(("source",), "subtitles_input", message, source))
     if cues is not None:
         errors += cue_list_errors(cues, highlight_color is not None)
-    if highlight_color is not None and not any(c.words for c in cues or []):
-        message = "highlight_color colours spoken words: it needs inline cues with words"
+    if highlight_color is not None and transcribe is None and not any(c.words for c in cues or []):
+        message = "highlight_color colours spoken words: it needs inline cues with words, or transcribe"
         errors.append(_error(("highlight_color",), "highlight_words", message, highlight_color))
     if source is not None and not source.strip():
         errors.append(_error(("source",), "subtitles_input", "source must not be empty", source))

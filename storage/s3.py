@@ -30,6 +30,9 @@ CONTENT_TYPES = {
     "mp3": "audio/mpeg",
     "wav": "audio/wav",
     "m4a": "audio/mp4",
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "json": "application/json",
 }
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 RESULTS_PREFIX = "processed/"
@@ -60,6 +63,11 @@ def thumbnail_key(job_id: str, submitted_at_ms: int) -> str:
 def poster_key(job_id: str, submitted_at_ms: int) -> str:
     """Next to the video's key, like the thumbnail's."""
     return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}_poster.jpg"
+
+
+def captions_key(job_id: str, submitted_at_ms: int, kind: str) -> str:
+    """A transcript of the job's speech next to the video's key, as `srt`, `vtt` or `json` (words)."""
+    return f"{RESULTS_PREFIX}video_{job_id}_{submitted_at_ms}_captions.{kind}"
 
 
 @lru_cache(maxsize=4)

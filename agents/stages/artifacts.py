@@ -11,10 +11,12 @@ from pathlib import Path
 from agents.stages.runtime import StageRuntime
 from agents.workdir import output_path, sources_dir
 from analytics.metrics import track_ffmpeg
+from media.builders.speech import voiced_elements
 from media.fetch import fetch_sources
 from media.output import encoding
 from media.probe import MediaInfo
 from media.render import RenderOutcome, render_video
+from media.voicing import prepare_voices
 from schemas.elements import source_of
 from schemas.events import (
     Encoding,
@@ -41,7 +43,8 @@ def render_present(rendered: RenderedFile) -> bool:
     """The render's own file, whole (same path, the size it had when it was probed), and its
     poster and thumbnail when it made them."""
     path = Path(rendered.path)
-    stills = all(Path(p).is_file() for p in (rendered.thumbnail_path, rendered.poster_path) if p is not None)
+    made = (rendered.thumbnail_path, rendered.poster_path, rendered.captions_path)
+    stills = all(Path(p).is_file() for p in made if p is not None)
     return stills and path.is_file() and path.stat().st_size == rendered.size_bytes > 0
 
 
@@ -86,6 +89,7 @@ def rendered_file(ctx: JobContext, sources: Mapping[str, SourceFile], outcome: R
         height=outcome.height,
         thumbnail_path=str(outcome.thumbnail) if outcome.thumbnail else None,
         poster_path=str(outcome.poster) if outcome.poster else None,
+        captions_path=str(outcome.captions) if outcome.captions else None,
         output=summary(outcome.output, outcome.size_bytes),
         inputs=inputs,
         encoding=encoder,
@@ -97,9 +101,18 @@ async def fetch_job_sources(ctx: JobContext, runtime: StageRuntime, attempt_id: 
     settings = runtime.settings
     wants_s3 = any((source_of(p.element) or "").startswith("s3://") for p in ctx.spec.placed)
     client = await asyncio.to_thread(s3_client, settings) if wants_s3 else None
-    fetched = await fetch_sources(
-        ctx.spec, sources_dir(settings, ctx.job_id, attempt_id), settings, s3_client=client
-    )
+    directory = sources_dir(settings, ctx.job_id, attempt_id)
+    fetched = await fetch_sources(ctx.spec, directory, settings, s3_client=client)
+    if voiced_elements(ctx.spec):
+        cache = client or await asyncio.to_thread(s3_client, settings)
+        local = {index: Path(source.path) for index, source in fetched.items()}
+        voiced = await asyncio.to_thread(
+            prepare_voices, ctx.spec, local, directory / "voices", settings, cache
+        )
+        fetched |= {
+            index: SourceFile(url=made.url, path=str(made.path), size_bytes=made.path.stat().st_size)
+            for index, made in voiced.items()
+        }
     return {str(index): source for index, source in fetched.items()}
 
 

@@ -68,6 +68,7 @@ async def _hand_off(
             output_path=rendered.path,
             thumbnail_path=rendered.thumbnail_path,
             poster_path=rendered.poster_path,
+            captions_path=rendered.captions_path,
             size_bytes=rendered.size_bytes,
             duration_seconds=rendered.duration_seconds,
             width=rendered.width,

@@ -9,6 +9,7 @@ the file uploaded again without rendering it twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from pathlib import Path
@@ -16,9 +17,19 @@ from pathlib import Path
 from agents.stages.artifacts import render_job, render_present
 from agents.stages.runtime import StageRuntime, new_attempt_id, prior_attempts
 from agents.workdir import remove_job_dir, remove_sources
+from media.transcripts import CAPTION_KINDS, captions_path
 from schemas.errors import JobError
-from schemas.events import JobContext, JobRendered, JobUploaded, RenderedFile, ResultInfo
+from schemas.events import (
+    MAX_RESULT_WORDS,
+    JobContext,
+    JobRendered,
+    JobUploaded,
+    RenderedFile,
+    ResultInfo,
+    TranscribedWord,
+)
 from storage.s3 import (
+    captions_key,
     delete_object,
     object_key,
     poster_key,
@@ -46,6 +57,7 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         height=message.height,
         thumbnail_path=message.thumbnail_path,
         poster_path=message.poster_path,
+        captions_path=message.captions_path,
     )
     attempt = new_attempt_id()
     if not await asyncio.to_thread(render_present, rendered):
@@ -59,10 +71,10 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     await bus.started(ctx, "upload", "uploading", 88.0, attempt)
     started = time.monotonic()
     path = Path(rendered.path)
-    images = _images(ctx, rendered)
+    images = _companions(ctx, rendered)
     try:  # stores, then checks the stored object's size against the file's
-        for image, image_key in images:
-            await asyncio.to_thread(upload_file, settings, image, image_key, "jpg")
+        for image, image_key, kind in images:
+            await asyncio.to_thread(upload_file, settings, image, image_key, kind)
         await asyncio.to_thread(upload_file, settings, path, key, ctx.spec.output_format)
     except JobError as exc:
         await asyncio.to_thread(remove_sources, settings, ctx.job_id)  # not needed to retry the upload
@@ -71,20 +83,37 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
     ended = runtime.states.get(ctx.job_id)
     if ended is not None and ended.status in ("cancelled", "failed"):
         await asyncio.to_thread(delete_object, settings, key)  # nobody will be told of these objects
-        for _, image_key in images:
+        for _, image_key, _ in images:
             await asyncio.to_thread(delete_object, settings, image_key)
         await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)
         return
     await _announce(message, key, rendered, time.monotonic() - started, attempt, runtime)
 
 
-def _images(ctx: JobContext, rendered: RenderedFile) -> list[tuple[Path, str]]:
-    """The render's poster and thumbnail with their keys, stored before the video."""
-    pairs = [
-        (rendered.poster_path, poster_key(ctx.job_id, ctx.submitted_at_ms)),
-        (rendered.thumbnail_path, thumbnail_key(ctx.job_id, ctx.submitted_at_ms)),
+def _companions(ctx: JobContext, rendered: RenderedFile) -> list[tuple[Path, str, str]]:
+    """The render's poster, thumbnail and transcript files with their keys and formats, stored
+    before the video (a stored video means they are stored)."""
+    job, at = ctx.job_id, ctx.submitted_at_ms
+    made = [
+        (rendered.poster_path, poster_key(job, at), "jpg"),
+        (rendered.thumbnail_path, thumbnail_key(job, at), "jpg"),
     ]
-    return [(Path(path), key) for path, key in pairs if path is not None]
+    if rendered.captions_path is not None:
+        video = Path(rendered.path)
+        made += [
+            (str(captions_path(video, kind)), captions_key(job, at, kind), kind) for kind in CAPTION_KINDS
+        ]
+    return [(Path(path), key, kind) for path, key, kind in made if path is not None]
+
+
+def _words(rendered: RenderedFile) -> list[TranscribedWord] | None:
+    """The transcript's first words for the result; None when the file is on another host (the
+    render was stored by a worker that died before announcing it): transcript_url has them all."""
+    path = captions_path(Path(rendered.path), "json")
+    if not path.is_file():
+        return None
+    words = json.loads(path.read_text(encoding="utf-8"))["words"][:MAX_RESULT_WORDS]
+    return [TranscribedWord.model_validate(word) for word in words]
 
 
 async def _announce(
@@ -101,6 +130,8 @@ async def _announce(
     ctx, settings = message.ctx, runtime.settings
     thumbnail = thumbnail_key(ctx.job_id, ctx.submitted_at_ms) if ctx.spec.thumbnail else None
     poster = poster_key(ctx.job_id, ctx.submitted_at_ms) if ctx.spec.poster else None
+    captioned = rendered.captions_path is not None
+    captions = {kind: captions_key(ctx.job_id, ctx.submitted_at_ms, kind) for kind in CAPTION_KINDS}
     result = ResultInfo(
         result_url=result_url(settings, key),
         s3_key=key,
@@ -113,6 +144,11 @@ async def _announce(
         thumbnail_s3_key=thumbnail,
         poster_url=result_url(settings, poster) if poster else None,
         poster_s3_key=poster,
+        captions_url=result_url(settings, captions["srt"]) if captioned else None,
+        captions_vtt_url=result_url(settings, captions["vtt"]) if captioned else None,
+        transcript_url=result_url(settings, captions["json"]) if captioned else None,
+        captions_s3_key=captions["srt"] if captioned else None,
+        words=await asyncio.to_thread(_words, rendered) if captioned else None,
     )
     if attempt is not None:
         await runtime.bus.finished(

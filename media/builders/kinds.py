@@ -155,7 +155,7 @@ def kinds() -> dict[type[ElementBase], Kind]:
     """Every element model's kind, collected on first use (the builder modules import the engine,
     which asks its kinds)."""
     if not KINDS:
-        from media.builders import audio, color, composition, image, shape, subtitles, text, video
+        from media.builders import audio, color, composition, image, shape, speech, subtitles, text, video
 
         found: list[Kind] = [
             video.KIND,
@@ -166,6 +166,7 @@ def kinds() -> dict[type[ElementBase], Kind]:
             composition.KIND,
             shape.KIND,
             subtitles.KIND,
+            speech.KIND,
         ]
         KINDS.update((kind.model, kind) for kind in found)
     return KINDS
