@@ -449,6 +449,7 @@ class SpeechElement(AudibleElement):
         min_length=1,
         max_length=MAX_SPEECH_CHARS,
         description="What is said, as plain text: markup in it is read out, never obeyed.",
+        examples=["Welcome to our channel. Today: five tips for better videos."],
     )
     voice: str | None = Field(
         None,
@@ -456,6 +457,7 @@ class SpeechElement(AudibleElement):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]*$",
         description="A voice of the engine (offline: en-US, en-GB, de-DE, es-ES, fr-FR, it-IT); "
         "omitted: the language's default voice.",
+        examples=["en-GB"],
     )
     language: str | None = Field(
         None,
@@ -463,8 +465,11 @@ class SpeechElement(AudibleElement):
         pattern=LANGUAGE_PATTERN,
         description="Language of the text, a BCP 47 tag ('en', 'en-GB', 'de'); omitted: English "
         "or the voice's own.",
+        examples=["en"],
     )
-    speed: float = Field(1.0, ge=0.5, le=2, description="Speaking rate: 1 is natural, 1.2 is 20% faster.")
+    speed: float = Field(
+        1.0, ge=0.5, le=2, description="Speaking rate: 1 is natural, 1.2 is 20% faster.", examples=[1.1]
+    )
 
     @field_validator("text")
     @classmethod
@@ -501,6 +506,7 @@ class SubtitlesElement(VisualElement):
         description="Caption what this element says: the id of a video, audio or speech element of the "
         "same composition. The words are timed one by one (highlight_color works), and the job's "
         "result gives the transcript as SRT, WebVTT and JSON.",
+        examples=["narration"],
     )
     language: str | None = Field(
         None, max_length=20, pattern=LANGUAGE_PATTERN, description="The spoken language, a hint: 'en'."
