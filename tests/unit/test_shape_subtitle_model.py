@@ -163,11 +163,11 @@ def _too_many() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("element", "path", "hint"),
     [
-        ({"type": "subtitles"}, "elements.0.source", "give source"),
+        ({"type": "subtitles"}, "elements.0.source", "give one of source"),
         (
             {"type": "subtitles", "source": "https://example.com/a.srt", "cues": [_cue(0, 1)]},
             "elements.0.source",
-            "give source",
+            "give one of source",
         ),
         ({"type": "subtitles", "cues": [_cue(2, 1)]}, "elements.0.cues.0.end", "end after"),
         (
