@@ -35,6 +35,7 @@ from schemas.spec import VideoSpec
 
 Tracks = Literal["all", "video", "audio"]
 SOUND_OPTIONS = ("t", "threads", "c:a", "b:a")
+LONGEST_GRAPH_ARGUMENT = 32_768  # characters; Linux refuses any one argument over 128 KiB
 
 
 class Silent(JobError):
@@ -98,9 +99,23 @@ def compile_render(
         encoder = {key: value for key, value in encoder.items() if key in SOUND_OPTIONS} | {"f": "ipod"}
     options = {**encoder, "progress": "pipe:1", "nostats": None}
     global_args = ["-hide_banner", "-nostdin", "-y", "-filter_complex_threads", str(threads)]
-    argv = command([(streams, f"file:{out_path}", options), *images], global_args)
+    argv = _long_graph_from_file(ctx, command([(streams, f"file:{out_path}", options), *images], global_args))
     duration = 1.0 / spec.fps if spec.output_format in STILL_FORMATS else length
     return CompiledRender(argv=argv, duration=duration, text_files=ctx.text_files, stills=written)
+
+
+def _long_graph_from_file(ctx: RenderContext, argv: list[str]) -> list[str]:
+    """A long filter graph (a thousand keyframes, a paragraph split word by word) read by FFmpeg
+    from a file (`-/filter_complex`, FFmpeg 7 on) rather than from the command line; a short one
+    stays in argv, where logs and tests read it."""
+    if "-filter_complex" not in argv:
+        return argv
+    at = argv.index("-filter_complex")
+    if len(argv[at + 1]) <= LONGEST_GRAPH_ARGUMENT:
+        return argv
+    path = ctx.work_dir / "graph.txt"
+    ctx.text_files[path] = argv[at + 1]
+    return [*argv[:at], "-/filter_complex", str(path), *argv[at + 2 :]]
 
 
 def _ranged(timeline: Timeline, start: float, duration: float) -> tuple[Timeline, float]:

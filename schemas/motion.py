@@ -2,25 +2,106 @@
 
 A keyframed property is a list of `{"time", "value", "easing"}` with `time` in seconds from the
 element's own start; before the first keyframe its value holds, after the last the last value
-holds, and `easing` shapes the segment arriving at its keyframe.
+holds, and `easing` shapes the segment arriving at its keyframe: a name (`ease-out-back`) or a CSS
+`cubic-bezier(x1, y1, x2, y2)`.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas.units import Length, check_length, kind
 
-Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out", "step"]
-EASINGS: tuple[str, ...] = ("linear", "ease-in", "ease-out", "ease-in-out", "step")
+EASING_FAMILIES = ("sine", "quad", "cubic", "quart", "quint", "expo", "circ", "back", "elastic", "bounce")
+EASINGS: tuple[str, ...] = (
+    "linear",
+    "ease-in",  # cubic, as ease-in-cubic
+    "ease-out",
+    "ease-in-out",
+    "step",
+    *(f"ease-{way}-{family}" for family in EASING_FAMILIES for way in ("in", "out", "in-out")),
+)
+BEZIER_Y_LIMIT = 5.0  # CSS leaves y free; beyond this a curve overshoots its range fivefold
+_NUMBER = r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+CUBIC_BEZIER_PATTERN = rf"^\s*cubic-bezier\({_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\)\s*$"
+_CUBIC_BEZIER_RE = re.compile(CUBIC_BEZIER_PATTERN)
+_EASING_HINT = (
+    "linear, step, ease-in, ease-out, ease-in-out, ease-{in|out|in-out}-{"
+    + "|".join(EASING_FAMILIES)
+    + "} or cubic-bezier(x1, y1, x2, y2)"
+)
 AnimationType = Literal["fade", "slide", "scale", "wipe", "spin", "typewriter"]
 Direction = Literal["left", "right", "up", "down"]
 Effect = Literal["zoom-in", "zoom-out", "pan-left", "pan-right", "pan-up", "pan-down"]
+
+
+def check_easing(value: str) -> str:
+    """A named easing, or a cubic-bezier whose numbers are in range."""
+    if value in EASINGS:
+        return value
+    if value.strip().startswith("cubic-bezier"):
+        cubic_bezier(value)
+        return value
+    raise PydanticCustomError(
+        "easing", "unknown easing '{value}'; use {hint}", {"value": value, "hint": _EASING_HINT}
+    )
+
+
+@lru_cache(maxsize=256)
+def cubic_bezier(value: str) -> tuple[float, float, float, float]:
+    """x1, y1, x2, y2 of `cubic-bezier(x1, y1, x2, y2)`, CSS's rules: x1 and x2 in [0, 1] so the
+    curve is a function of time, y1 and y2 free within +-BEZIER_Y_LIMIT."""
+    match = _CUBIC_BEZIER_RE.match(value)
+    if match is None:
+        raise PydanticCustomError(
+            "cubic_bezier",
+            "write cubic-bezier as 'cubic-bezier(x1, y1, x2, y2)', four numbers; got '{value}'",
+            {"value": value},
+        )
+    x1, y1, x2, y2 = (float(group) for group in match.groups())
+    if not (0 <= x1 <= 1 and 0 <= x2 <= 1):
+        raise PydanticCustomError(
+            "cubic_bezier_x",
+            "cubic-bezier x1 and x2 must be between 0 and 1; got '{value}'",
+            {"value": value},
+        )
+    if max(abs(y1), abs(y2)) > BEZIER_Y_LIMIT:
+        raise PydanticCustomError(
+            "cubic_bezier_y",
+            "cubic-bezier y1 and y2 must be between -{limit} and {limit}; got '{value}'",
+            {"value": value, "limit": f"{BEZIER_Y_LIMIT:g}"},
+        )
+    return x1, y1, x2, y2
+
+
+Easing = Annotated[
+    str,
+    AfterValidator(check_easing),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": list(EASINGS)},
+                {"type": "string", "pattern": CUBIC_BEZIER_PATTERN},
+            ],
+            "examples": ["ease-out-back", "cubic-bezier(0.25, 0.1, 0.25, 1)"],
+        }
+    ),
+]
 
 
 class _Keyframe(BaseModel):
@@ -66,9 +147,9 @@ def check_scale(value: object) -> float | str:
         raise ValueError(f"must be a factor (1.2) or percent ('120%'); got {kind(value)}")
     factor = scale_factor(value)
     if factor is None:
-        raise ValueError(f"must be a factor (1.2) or percent ('120%'); got {value!r}")
+        raise ValueError(f"must be a factor (1.2) or percent ('120%'); got '{value}'")
     if not 0 <= factor <= 10:
-        raise ValueError(f"must be between 0 and 10 times (0% to 1000%); got {value!r}")
+        raise ValueError(f"must be between 0 and 10 times (0% to 1000%); got '{value}'")
     return value if isinstance(value, str) else float(value)
 
 

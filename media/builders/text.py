@@ -22,7 +22,7 @@ from media.context import RenderContext
 from media.fonts import Font, font_key
 from media.graph import Filter, Stream, chain, f, source
 from media.looks import looks
-from media.motion import EASE
+from media.motion import ease
 from media.placement import Frame
 from media.text import Lettering, choose_font, draw_text, lettering, wrap_text
 from media.timeline import Clip
@@ -183,7 +183,7 @@ def _steps(
             seconds = min(animation.duration, length)
             start = 0.0 if animation.time == "start" else length - seconds
             p = min(1.0, max(0.0, (t - start) / seconds))
-            eased = EASE[animation.easing](p)
+            eased = ease(animation.easing)(p)
             count = min(count, round(total * (eased if animation.time == "start" else 1 - eased)))
         return count
 

@@ -4,10 +4,13 @@ Ken Burns effects, speed, text placement and nested compositions, checked on ren
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from media.compiler import compile_render
+from schemas.spec import VideoSpec
 from tests.engine.conftest import Media, Renderer, frame_at, lavfi, make, near, pixel
 
 RED, BLUE, WHITE, BLACK = (255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
@@ -190,3 +193,19 @@ def test_nested_composition_is_placed_and_timed(render: Renderer) -> None:
     late = frame_at(out.path, 2.0)
     assert near(pixel(late, 200, 60), RED) and near(pixel(late, 280, 60), BLUE)  # 50 % of its box
     assert near(pixel(late, 200, 180), BLUE) and near(pixel(late, 100, 60), BLUE)
+
+
+def test_a_thousand_keyframes_render_through_a_graph_file(render: Renderer, tmp_path: Path) -> None:
+    """One if() per keyframe nested 90 deep was too deep for FFmpeg's parser, and the graph of
+    2,000 too long for a command line: halving keeps the nesting shallow, and a long graph is read
+    from a file."""
+    easings = ["linear", "ease-in-out", "ease-out-bounce", "cubic-bezier(0.3, 0, 0.2, 1)"]
+    x = [{"time": k / 500, "value": (k * 37) % 280, "easing": easings[k % 4]} for k in range(1000)]
+    spec = _spec(_box(y=100, x=x), duration=2)
+    compiled = compile_render(VideoSpec.model_validate(spec), {}, {}, tmp_path / "o.mp4",
+                              work_dir=tmp_path, threads=1, max_duration=60)  # fmt: skip
+    graph = Path(compiled.argv[compiled.argv.index("-/filter_complex") + 1])
+    assert len(compiled.text_files[graph]) > 100_000
+    out = render(spec)
+    for t in (0.0, 0.5, 1.0, 1.3, 1.9):  # on a keyframe: its value, truncated to an even pixel by overlay
+        assert abs(_left_edge(frame_at(out.path, t), 110) - (round(t * 500) * 37) % 280) <= 2, t
