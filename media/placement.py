@@ -119,6 +119,8 @@ def place(
     dx, dy = Curve.constant(0.0), Curve.constant(0.0)
     base_w, base_h = w.at(0), h.at(0)
     for animation in element.animations:
+        if animation.split is not None:  # each part of the text runs it: media.builders.text_split
+            continue
         start, end = _window(animation, length)
         entering = animation.time == "start"
         ramp_in = Curve.ramp(start, end, 0.0 if entering else 1.0, 1.0 if entering else 0.0, animation.easing)

@@ -37,6 +37,7 @@ from schemas.motion import (
     keyframe_list,
     keyframe_order_errors,
     raise_at,
+    split_errors,
 )
 from schemas.shapes import Gradient, ShapeKind, shape_errors
 from schemas.subtitles import MAX_CUE_CHARS, MAX_CUES, MAX_WORDS_PER_CUE, Cue, subtitles_errors
@@ -210,6 +211,7 @@ class VisualElement(ElementBase):
                         input=animation.type,
                     )
                 )
+        errors += split_errors(self.animations, self.text if isinstance(self, TextElement) else None)
         raise_at(type(self).__name__, errors)
         return self
 

@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -47,6 +48,10 @@ _EASING_HINT = (
 )
 AnimationType = Literal["fade", "slide", "scale", "wipe", "spin", "typewriter"]
 Direction = Literal["left", "right", "up", "down"]
+Split = Literal["line", "word", "letter"]
+PER_PART = ("fade", "slide", "scale")  # presets a text's parts can each run
+MAX_SPLIT_PARTS = 200  # one drawtext per part, every frame
+MAX_STAGGER = 10.0
 Effect = Literal["zoom-in", "zoom-out", "pan-left", "pan-right", "pan-up", "pan-down"]
 
 
@@ -173,18 +178,87 @@ Scale = Annotated[
 
 
 class Animation(BaseModel):
-    """An enter (`time: start`) or exit (`time: end`) preset over `duration` seconds."""
+    """An enter (`time: start`) or exit (`time: end`) preset over `duration` seconds, run by the
+    element as a whole or, with `split`, by each line, word or letter of a text in turn."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: AnimationType
     time: Literal["start", "end"] = "start"
-    duration: float = Field(0.6, gt=0, le=60, description="Seconds the animation lasts.")
+    duration: float = Field(
+        0.6, gt=0, le=60, description="Seconds the animation lasts (each part's, with split)."
+    )
     direction: Direction = Field(
         "left",
-        description="slide: the output edge it enters from or exits to; wipe: the edge revealed first.",
+        description="slide: the output edge it enters from or exits to (with split: the edge of the "
+        "element's box); wipe: the edge revealed first.",
     )
     easing: Easing = "ease-out"
+    split: Split | None = Field(
+        None,
+        description="Text only: run the preset (fade, slide or scale) on each line, word or letter, "
+        "one after another in reading order; null: the element as a whole.",
+    )
+    stagger: float = Field(
+        0.1,
+        ge=0,
+        le=MAX_STAGGER,
+        description="With split: seconds between consecutive parts' starts (shortened when the "
+        "parts would not all fit in the element's time).",
+    )
+
+    @model_validator(mode="after")
+    def _split(self) -> Animation:
+        errors: list[InitErrorDetails] = []
+        if self.split is not None and self.type not in PER_PART:
+            message = "{type} cannot run per part; split works with " + ", ".join(PER_PART)
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("split_preset", message, {"type": self.type}),
+                    loc=("split",),
+                    input=self.split,
+                )
+            )
+        if self.split is None and "stagger" in self.model_fields_set:
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("stagger_without_split", "stagger spaces the parts of a split"),
+                    loc=("stagger",),
+                    input=self.stagger,
+                )
+            )
+        raise_at(type(self).__name__, errors)
+        return self
+
+
+def split_errors(animations: Sequence[Animation], text: str | None) -> list[InitErrorDetails]:
+    """A split needs a text (`text` None: the element is not one), no typewriter beside it, and
+    no more words or letters than MAX_SPLIT_PARTS (lines are counted once wrapped, at render)."""
+    typewriter = any(a.type == "typewriter" for a in animations)
+    errors = []
+    for n, animation in enumerate(animations):
+        error = None if animation.split is None else _split_error(animation.split, text, typewriter)
+        if error is not None:
+            errors.append(InitErrorDetails(type=error, loc=("animations", n, "split"), input=animation.split))
+    return errors
+
+
+def _split_error(split: Split, text: str | None, typewriter: bool) -> PydanticCustomError | None:
+    if text is None:
+        return PydanticCustomError(
+            "split_not_text", "split animates the lines, words or letters of text only"
+        )
+    if typewriter:
+        message = "a typewriter reveals the letters itself: it cannot share an element with a split"
+        return PydanticCustomError("split_with_typewriter", message)
+    parts = len(text.split()) if split == "word" else len("".join(text.split())) if split == "letter" else 0
+    if parts > MAX_SPLIT_PARTS:
+        return PydanticCustomError(
+            "split_too_many_parts",
+            "the text has {parts} {split}s; at most {limit} parts animate one by one: split by a larger part",
+            {"parts": parts, "split": split, "limit": MAX_SPLIT_PARTS},
+        )
+    return None
 
 
 def keyframe_order_errors(name: str, keyframes: Sequence[_Keyframe]) -> list[InitErrorDetails]:

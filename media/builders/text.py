@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTLibError
 
-from media.builders import Build
+from media.builders import Build, text_split
 from media.builders.fitting import held
 from media.builders.kinds import URL_LIKE, Drawn, File
 from media.context import RenderContext
@@ -138,6 +138,8 @@ def build(ctx: RenderContext, job: Build) -> Stream:
     if not lay.text.strip():
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
         return chain(canvas, [f("trim", end_frame=1), f("format", "yuva420p"), *ctx.hold(job.skip)])
+    if text_split.splits(element):
+        return text_split.build(ctx, job, lay)
     if not typewriters:
         canvas = source("color", c="black@0", s=size, r=f"{ctx.fps:g}", d=1)
         drawn = draw_text(element, lay.letters, lay.size, lay.text, lay.block, _files(ctx, clip, 0))
