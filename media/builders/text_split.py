@@ -3,9 +3,11 @@ where the whole block's drawtext puts it, with its own opacity, offset and size 
 part starts its preset `stagger` seconds after the one before it, in reading order (entering and
 leaving alike).
 
-Parts are placed with the metrics that wrap and size the block (media.text). drawtext shapes a
-whole line with kerning that a lone letter lacks, so a part can sit a pixel from where the unsplit
-line would draw it. A background box is drawn once, behind all parts, for the whole element.
+Parts are placed with the metrics that wrap and size the block (media.text), and the glyphs' ink
+(drawtext places a block by its first line's highest ink and sizes it down to its last line's
+lowest). drawtext shapes a whole line with kerning that a lone letter lacks, so a part can sit a
+pixel from where the unsplit line would draw it. A background box is drawn once, behind all
+parts, for the whole element.
 """
 
 from __future__ import annotations
@@ -188,10 +190,8 @@ def _part_motion(
                 Curve.ramp(start, end, 0.0 if entering else 1.0, 1.0 if entering else 0.0, animation.easing)
             )
         elif animation.type == "scale":
-            low = SCALE_FLOOR
-            scale = scale.times(
-                Curve.ramp(start, end, low if entering else 1.0, 1.0 if entering else low, animation.easing)
-            )
+            first, last = (SCALE_FLOOR, 1.0) if entering else (1.0, SCALE_FLOOR)
+            scale = scale.times(Curve.ramp(start, end, first, last, animation.easing))
         else:  # slide: from (to) just past the box's edge, where the box hides it
             distance = {
                 "left": -(part.x + part.width),
