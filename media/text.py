@@ -69,6 +69,8 @@ def line_height(font_path: Path, size: float) -> float:
 def text_width(text: str, font_path: Path, size: float) -> float:
     """The width of `text` shaped as drawtext shapes it (HarfBuzz): joined Arabic letters, kerning,
     ligatures, an emoji sequence as one glyph."""
+    if not text:
+        return 0.0  # HarfBuzz gives an empty buffer no positions at all
     font = _shaper(font_path)
     buffer = hb.Buffer()
     buffer.add_str(text)

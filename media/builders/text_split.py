@@ -23,6 +23,7 @@ from fontTools.ttLib import TTFont
 
 from media.builders import Build
 from media.context import RenderContext
+from media.fonts import right_to_left
 from media.graph import Filter, Stream, chain, f, source
 from media.looks import looks
 from media.motion import Curve
@@ -58,6 +59,11 @@ def splits(element: TextElement) -> bool:
 def build(ctx: RenderContext, job: Build, lay: TextLayout) -> Stream:
     clip, element = job.clip, job.clip.element
     assert isinstance(element, TextElement)
+    if not lay.letters.single or any(right_to_left(line) for line in lay.text.split("\n")):
+        reason = "split animations move left-to-right text set in one font; this text needs " + (
+            "several fonts" if not lay.letters.single else "right-to-left lines"
+        )
+        raise ctx.invalid(clip, reason)
     split = [a for a in element.animations if a.split is not None]
     finest = min((a.split for a in split if a.split is not None), key=FINER.index)
     parts = layout_parts(element, lay, (job.width, job.height), finest)
@@ -73,11 +79,12 @@ def build(ctx: RenderContext, job: Build, lay: TextLayout) -> Stream:
     if element.background_color:
         plate = element.model_copy(update={"color": "#00000000", "stroke": None, "shadow": None})
         filters.append(
-            drawtext_filter(plate, lay.font, _text_file(ctx, clip.index, "all", lay.text), lay.size)
+            drawtext_filter(plate, lay.letters.font, _text_file(ctx, clip.index, "all", lay.text), lay.size)
         )
     bare = element.model_copy(update={"background_color": None})
     for n, part in enumerate(parts):
-        drawn = drawtext_filter(bare, lay.font, _text_file(ctx, clip.index, str(n), part.text), lay.size)
+        text_file = _text_file(ctx, clip.index, str(n), part.text)
+        drawn = drawtext_filter(bare, lay.letters.font, text_file, lay.size)
         motion = _part_motion(split, part, counts, job.whole, (job.width, job.height), lay.size)
         filters.append(replace(drawn, options=drawn.options | motion))
     return looks(chain(canvas, filters), element, job.alpha)
@@ -87,7 +94,7 @@ def layout_parts(element: TextElement, lay: TextLayout, box: tuple[int, int], ki
     """The wrapped text's lines, words or letters where drawtext draws the block (see
     media.text.drawtext_filter): lines aligned in the box; the block placed by vertical_align
     by drawtext's own height, from the first line's highest ink to the last line's lowest."""
-    metrics, size, pad = lay.font.metrics, lay.size, element.background_padding
+    metrics, size, pad = lay.letters.font.metrics, lay.size, element.background_padding
     lines = lay.text.split("\n")
     height, ascent = line_height(metrics, size), font_ascent(metrics, size)
     step = height + element.line_spacing

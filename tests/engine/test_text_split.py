@@ -83,3 +83,10 @@ def test_too_many_lines_are_refused_naming_the_element(render: Renderer) -> None
         render(_spec({**_text("\n".join("ab" for _ in range(201)), fade, font_size=8), "id": "credits"}))
     assert err.value.code == "INVALID_INPUT" and "credits" in err.value.message
     assert "at most 200" in err.value.message
+
+
+@pytest.mark.parametrize(("text", "why"), [("שלום עולם", "right-to-left"), ("Hi 😀 there", "several fonts")])
+def test_split_text_is_left_to_right_in_one_font(render: Renderer, text: str, why: str) -> None:
+    with pytest.raises(JobError) as err:
+        render(_spec({**_text(text, {"type": "fade", "split": "word"}), "id": "greeting"}))
+    assert err.value.code == "INVALID_INPUT" and "greeting" in err.value.message and why in err.value.message
