@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.errors import ErrorCode
-from schemas.events import JobStatus
+from schemas.events import JobStatus, TranscribedWord
 
 
 def human_size(size: int) -> str:
@@ -37,6 +37,15 @@ class JobCompleted(BaseModel):
     output_format: str
     thumbnail_url: str | None = Field(None, description="The small JPEG, when the spec asked for one.")
     poster_url: str | None = Field(None, description="The full-size JPEG, when the spec asked for one.")
+    captions_url: str | None = Field(
+        None, description="The transcript of a subtitles element's `transcribe` as SRT, if the spec has one."
+    )
+    captions_vtt_url: str | None = Field(None, description="The same transcript as WebVTT.")
+    transcript_url: str | None = Field(None, description="Its words with their times, as JSON.")
+    words: list[TranscribedWord] | None = Field(
+        None,
+        description="The first 1000 words of the transcript, on the output's clock (all: transcript_url).",
+    )
     message: str = "Video created successfully"
 
 

@@ -32,6 +32,10 @@ def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
             output_format=r.output_format,
             thumbnail_url=r.thumbnail_url,
             poster_url=r.poster_url,
+            captions_url=r.captions_url,
+            captions_vtt_url=r.captions_vtt_url,
+            transcript_url=r.transcript_url,
+            words=r.words,
         )
     if state.status in ("failed", "cancelled"):
         code = state.error.code if state.error else ErrorCode.CANCELLED
