@@ -144,19 +144,8 @@ def place(
         elif animation.type == "slide":
             x0 = _near_edge(element.x, element.x_anchor, frame.width, base_w)
             y0 = _near_edge(element.y, element.y_anchor, frame.height, base_h)
-            distance = {
-                "left": -(x0 + base_w),
-                "right": frame.width - x0,
-                "up": -(y0 + base_h),
-                "down": frame.height - y0,
-            }[animation.direction]
-            offset = Curve.ramp(
-                start, end, distance if entering else 0.0, 0.0 if entering else distance, animation.easing
-            )
-            if animation.direction in ("left", "right"):
-                dx = dx.plus(offset)
-            else:
-                dy = dy.plus(offset)
+            box = (x0, y0, base_w, base_h)
+            dx, dy = slid(animation, start, end, box, (frame.width, frame.height), dx, dy)
     width, height = w.times(scale), h.times(scale)
     ax = _anchor(element.x_anchor, base_w)
     ay = _anchor(element.y_anchor, base_h)
@@ -196,3 +185,30 @@ def _window(animation: Animation, length: float) -> tuple[float, float]:
 
 def largest(curve: Curve, length: float) -> int:
     return max(1, math.ceil(curve.bounds(length)[1] - 1e-6))
+
+
+def slid(
+    animation: Animation,
+    start: float,
+    end: float,
+    box: tuple[float, float, float, float],
+    room: tuple[float, float],
+    dx: Curve,
+    dy: Curve,
+) -> tuple[Curve, Curve]:
+    """The offsets `dx`, `dy` with a slide from (entering) or to (leaving) just past the edge of the
+    `room` that `animation.direction` names, for a `box` (x, y, width, height) inside it."""
+    x, y, width, height = box
+    distance = {
+        "left": -(x + width),
+        "right": room[0] - x,
+        "up": -(y + height),
+        "down": room[1] - y,
+    }[animation.direction]
+    entering = animation.time == "start"
+    offset = Curve.ramp(
+        start, end, distance if entering else 0.0, 0.0 if entering else distance, animation.easing
+    )
+    if animation.direction in ("left", "right"):
+        return dx.plus(offset), dy
+    return dx, dy.plus(offset)

@@ -6,20 +6,18 @@ one the renderer already draws and mixes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from media.builders.kinds import File, StreamCopy
-from schemas.elements import ElementBase, SpeechElement, SubtitlesElement
+from media.builders.kinds import Drawn
+from schemas.elements import SpeechElement, SubtitlesElement
 from schemas.errors import ErrorCode, JobError
 from schemas.spec import VideoSpec
 from schemas.subtitles import Cue
 
 if TYPE_CHECKING:
     from media.builders import Build, Builder
-    from media.probe import MediaInfo
-    from media.text import Font
 
 SPEECH_SCHEME = "speech:"  # the source URL of a speech element's voice: speech:<cache key>
 TRANSCRIPT_SCHEME = "transcript:"  # a transcribing subtitles element's cues file
@@ -94,32 +92,15 @@ def _set(body: dict[str, Any], spec: VideoSpec, index: int, element: dict[str, A
     holder["elements"][path[-1]] = element
 
 
-class SpeechKind:
-    """Heard, never drawn, and lowered to an audio element before the renderer sees it: it has no
-    file to fetch (media.voicing makes its voice) and no media of its own to probe."""
+class SpeechKind(Drawn):
+    """Heard, never drawn, and lowered to an audio element before the renderer sees it: like the
+    drawn types it has no file to fetch (media.voicing makes its voice) and no media to probe."""
 
     model = SpeechElement
     builder: Builder | None = None
-    has_media = False
-    unprobed_length: float | None = None  # media.estimate reckons it from the text
-    stream_copy: StreamCopy | None = None
 
     def needs_alpha(self, job: Build) -> bool:
         return False
-
-    def fonts(self, element: ElementBase, font_file: Path | None) -> list[Font]:
-        return []
-
-    def files(self, element: ElementBase) -> list[File]:
-        return []
-
-    def media_length(self, element: ElementBase, info: MediaInfo | None) -> float | None:
-        return None
-
-    def open_length(
-        self, element: ElementBase, media_length: float | None, nested: Callable[[], float | None]
-    ) -> float | None:
-        return None
 
 
 KIND = SpeechKind()

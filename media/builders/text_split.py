@@ -27,7 +27,7 @@ from media.fonts import right_to_left
 from media.graph import Filter, Stream, chain, f, source
 from media.looks import looks
 from media.motion import Curve
-from media.placement import SCALE_FLOOR
+from media.placement import SCALE_FLOOR, slid
 from media.text import drawtext_filter, line_height, text_width
 from schemas.elements import Animation, TextElement
 from schemas.motion import MAX_SPLIT_PARTS, Split
@@ -200,19 +200,7 @@ def _part_motion(
             first, last = (SCALE_FLOOR, 1.0) if entering else (1.0, SCALE_FLOOR)
             scale = scale.times(Curve.ramp(start, end, first, last, animation.easing))
         else:  # slide: from (to) just past the box's edge, where the box hides it
-            distance = {
-                "left": -(part.x + part.width),
-                "right": box[0] - part.x,
-                "up": -(part.y + part.height),
-                "down": box[1] - part.y,
-            }[animation.direction]
-            offset = Curve.ramp(
-                start, end, distance if entering else 0.0, 0.0 if entering else distance, animation.easing
-            )
-            if animation.direction in ("left", "right"):
-                dx = dx.plus(offset)
-            else:
-                dy = dy.plus(offset)
+            dx, dy = slid(animation, start, end, (part.x, part.y, part.width, part.height), box, dx, dy)
     shrink = Curve.constant(1.0).plus(scale.times(Curve.constant(-1.0)))  # 1 - scale, of the size lost
     centre = part.y + part.height / 2
     x = Curve.constant(part.x).plus(dx).plus(shrink.times(Curve.constant(part.width / 2)))
