@@ -200,6 +200,9 @@ Scale = Annotated[
 ]
 
 
+DEFAULT_STAGGER = 0.1
+
+
 class Animation(BaseModel):
     """An enter (`time: start`) or exit (`time: end`) preset over `duration` seconds, run by the
     element as a whole or, with `split`, by each line, word or letter of a text in turn."""
@@ -224,7 +227,7 @@ class Animation(BaseModel):
         examples=["word"],
     )
     stagger: float = Field(
-        0.1,
+        DEFAULT_STAGGER,
         ge=0,
         le=MAX_STAGGER,
         description="With split: seconds between consecutive parts' starts (shortened when the "
@@ -244,7 +247,9 @@ class Animation(BaseModel):
                     input=self.split,
                 )
             )
-        if self.split is None and "stagger" in self.model_fields_set:
+        # A default stagger is what a dumped spec carries (a job re-read from Kafka): only another
+        # value says a split was meant.
+        if self.split is None and self.stagger != DEFAULT_STAGGER:
             errors.append(
                 InitErrorDetails(
                     type=PydanticCustomError("stagger_without_split", "stagger spaces the parts of a split"),

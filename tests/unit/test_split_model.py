@@ -88,3 +88,11 @@ def test_bad_splits_are_refused_at_their_path(
     errors = _errors(element)
     assert path in errors, errors
     assert errors[path][0] == code and hint in errors[path][1], errors[path]
+
+
+def test_a_dumped_animation_reads_back() -> None:
+    """A spec travels through Kafka dumped with its defaults: the default stagger is no mistake."""
+    body = {"type": "text", "text": "a b", "animations": [{"type": "fade"}]}
+    spec = VideoSpec.model_validate({"width": 320, "height": 240, "elements": [body]})
+    again = VideoSpec.model_validate(spec.model_dump(mode="json"))
+    assert again.elements[0].animations[0].stagger == spec.elements[0].animations[0].stagger
