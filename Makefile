@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -39,5 +39,7 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP)
-	$(BIN)/videogen settings --readme README.md
+	$(BIN)/videogen settings --readme docs/settings.md
 	$(BIN)/videogen schemas
+	$(BIN)/videogen docs
+	$(BIN)/mkdocs build --strict

@@ -141,6 +141,14 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docs(_: argparse.Namespace) -> int:
+    from api.docsite import generate
+
+    built = generate()
+    print(f"{len(built.pages)} pages, {len(built.pictures)} pictures under docs/reference/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videogen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schemas", help="regenerate the JSON Schemas in schemas/json/").set_defaults(
         func=_cmd_schemas
     )
+    sub.add_parser(
+        "docs", help="write the documentation site's generated pages (docs/reference/) for mkdocs"
+    ).set_defaults(func=_cmd_docs)
     add_analytics_commands(sub)
     return parser
 

@@ -70,14 +70,15 @@ def publish_samples(settings: Settings) -> None:
             continue
         path = folder / sample.name
         if not path.is_file() or path.stat().st_size == 0:
-            _make(settings, sample, path)
+            make_sample(settings, sample, path)
         client.upload_file(
             str(path), settings.s3_bucket_name, key, ExtraArgs={"ContentType": sample.content_type}
         )
         log.info("sample %s stored", sample_url(settings, sample.name))
 
 
-def _make(settings: Settings, sample: Sample, path: Path) -> None:
+def make_sample(settings: Settings, sample: Sample, path: Path) -> None:
+    """Write one sample with FFmpeg, atomically (a half-made file is never taken for a sample)."""
     partial = path.with_name(f".{path.name}.partial{path.suffix}")
     argv = [ffmpeg_bin(settings), "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
     argv += [*sample.lavfi, *sample.encode, "-threads", "1", str(partial)]

@@ -1,7 +1,7 @@
 """The one settings object: every knob videogen reads, named as in the PRD.
 
 Each field maps to the upper-case environment variable of the same name (and a `.env`
-file, if present). The README's settings table is generated from this model by
+file, if present). The settings table (docs/settings.md) is generated from this model by
 `videogen settings --markdown`, so the two never disagree.
 """
 
@@ -361,7 +361,7 @@ def parse_pairs(raw: str, what: str) -> list[tuple[str, str]]:
 
 
 def settings_markdown() -> str:
-    """The README's settings table, generated so docs and code cannot drift."""
+    """The settings table of docs/settings.md, generated so docs and code cannot drift."""
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
