@@ -29,6 +29,7 @@ from api.errors import (
     on_validation_error,
     too_large_handler,
 )
+from api.guide_routes import guide_files
 from api.health import health, health_detailed
 from api.idempotency import request_idempotency
 from api.internal_routes import internal_routes
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             redoc_redirect,
             root_redirect,
             studio_files,
+            guide_files(),
         ],
         dependencies={
             "service": Provide(provide_service, use_cache=True, sync_to_thread=False),

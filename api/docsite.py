@@ -242,7 +242,7 @@ def _nested_sections(root: dict[str, Any], defs: dict[str, Any], skip: set[str])
 # ---------------------------------------------------------------- pictures
 
 
-def _picture_spec(example: Example) -> dict[str, Any]:
+def picture_spec(example: Example) -> dict[str, Any]:
     width, height = PICTURE_SIZE
     return {
         "output_format": "png",
@@ -280,7 +280,7 @@ async def _render(spec: VideoSpec, out: Path, samples: dict[str, Path], settings
 
 def render_picture(kind: str, example: Example, folder: Path, settings: Settings) -> Path:
     """The example rendered by the engine, named by its spec's hash: an unchanged one is reused."""
-    spec = _picture_spec(example)
+    spec = picture_spec(example)
     digest = hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
     path = folder / f"{kind}-{digest}.png"
     if not path.is_file():
