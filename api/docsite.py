@@ -155,17 +155,19 @@ def _cell(text: str) -> str:
 
 
 def _code(value: Any) -> str:
-    return f"`{orjson.dumps(value).decode()}`".replace("|", "\\|")
+    """A JSON value as inline code (a pipe inside a code span does not split a table cell)."""
+    return f"`{orjson.dumps(value).decode()}`"
 
 
 def type_of(schema: dict[str, Any]) -> str:
-    """A field's type in a few words: `number (0 to 1)`, `"media"`, `Animation`, `list of Cue`."""
+    """A field's type in a few words: `number (0 to 1)`, `"media"`, `Animation`, `list of Cue`, an enum's
+    values."""
     if "$ref" in schema:
         return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "const" in schema:
         return _code(schema["const"])
     if "enum" in schema:
-        return " \\| ".join(_code(v) for v in schema["enum"])
+        return ", ".join(_code(v) for v in schema["enum"])
     if "anyOf" in schema or "oneOf" in schema:
         parts = [type_of(s) for s in schema.get("anyOf", schema.get("oneOf", [])) if s.get("type") != "null"]
         return " or ".join(dict.fromkeys(parts))
@@ -202,6 +204,81 @@ def refs_of(schema: Any) -> Iterator[str]:
             yield from refs_of(value)
 
 
+# Examples of fields the schema gives none for, by name (the same name means the same thing on
+# every element type); a test checks each is accepted where it appears.
+FIELD_EXAMPLES: dict[str, Any] = {
+    "x": "50%",
+    "y": 120,
+    "width": "50%",
+    "height": 200,
+    "x_anchor": "50%",
+    "y_anchor": "100%",
+    "opacity": 0.8,
+    "rotation": 15,
+    "scale": 1.2,
+    "time": 2,
+    "duration": 5,
+    "track": 2,
+    "fade_in": 0.5,
+    "fade_out": 0.5,
+    "id": "title",
+    "transition": {"type": "fade", "duration": 0.5},
+    "filters": [{"type": "greyscale"}],
+    "animations": [{"type": "fade", "duration": 0.5}],
+    "text": "Hello",
+    "font_family": "Roboto",
+    "font_size": "5vmin",
+    "line_spacing": 10,
+    "background_color": "#00000099",
+    "background_padding": 12,
+    "stroke": {"color": "#000000", "width": 3},
+    "shadow": {"x": 2, "y": 2},
+    "border_radius": "50%",
+    "fill_color": "#1e90ff",
+    "fill_gradient": {"type": "linear", "colors": ["#ff512f", "#dd2476"], "angle": 90},
+    "color": "#ffffff",
+    "source": "s3://videogen/captions/talk.srt",
+    "chroma_key": {"color": "#00ff00", "similarity": 0.3, "blend": 0.1},
+    "crop": {"x": "50%", "y": 0, "width": "50%", "height": "100%"},
+    "effect_scale": 1.3,
+    "speed": 2,
+    "trim_start": 1.5,
+    "trim_end": 4,
+    "volume": 0.5,
+    "muted": True,
+    "voiceover": True,
+    "margin": 40,
+    "max_width": "70%",
+    "highlight_color": "#ffd700",
+    "words_per_cue": 4,
+    "chars_per_cue": 32,
+    "cues": [{"start": 0.5, "end": 2, "text": "Hello there"}],
+    "language": "en",
+    "resolution": "1080p",
+    "fps": 25,
+    "crf": 23,
+    "snapshot_time": 1.5,
+    "loudness_normalization": True,
+    "poster": {"time": 1.5},
+    "thumbnail": {"time": 1.5, "width": 320},
+    "preview": True,
+    "range": {"start": 10, "duration": 5},
+}
+
+
+def example_of(name: str, prop: dict[str, Any], example: dict[str, Any] | None) -> Any:
+    """A field's example: the schema's own, the page's example's value, a common one by name, or an
+    enum value other than the default. None: there is nothing worth showing."""
+    if prop.get("examples"):
+        return prop["examples"][0]
+    if example is not None and name in example:
+        return example[name]
+    if name in FIELD_EXAMPLES:
+        return FIELD_EXAMPLES[name]
+    choices = [v for alt in [prop, *prop.get("anyOf", [])] for v in alt.get("enum", [])]
+    return next((v for v in choices if v != prop.get("default")), None)
+
+
 def fields_table(schema: dict[str, Any], example: dict[str, Any] | None = None) -> str:
     """Name, type, default, description and an example of each field of an object schema."""
     required = set(schema.get("required", []))
@@ -209,12 +286,8 @@ def fields_table(schema: dict[str, Any], example: dict[str, Any] | None = None) 
     for name, prop in schema.get("properties", {}).items():
         required_or_not = "**required**" if name in required else "—"
         default = _code(prop["default"]) if "default" in prop else required_or_not
-        if prop.get("examples"):
-            shown = _code(prop["examples"][0])
-        elif example is not None and name in example:
-            shown = _code(example[name])
-        else:
-            shown = ""
+        value = example_of(name, prop, example)
+        shown = "" if value is None else _code(value)
         rows.append(
             f"| `{name}` | {_cell(type_of(prop))} | {default} | {_cell(description_of(prop))} | {shown} |"
         )
@@ -322,6 +395,16 @@ def element_page(kind: str, schema: dict[str, Any], defs: dict[str, Any], pictur
     return "\n".join(lines)
 
 
+SPEC_EXAMPLE: dict[str, Any] = {
+    "output_format": "mp4",
+    "width": 1280,
+    "height": 720,
+    "duration": 10,
+    "background_color": "#1d3557",
+    "elements": [{"type": "text", "text": "Hello"}],
+}
+
+
 def spec_page(spec_schema: dict[str, Any]) -> str:
     top = {k: v for k, v in spec_schema.items() if k != "$defs"}
     links = ", ".join(f"[`{kind}`]({kind}.md)" for kind in ELEMENT_MODELS)
@@ -329,7 +412,7 @@ def spec_page(spec_schema: dict[str, Any]) -> str:
         "# The video spec\n\n"
         "The body of `POST /api/v1/videocreate`, and the `spec` of a Kafka `JobRequested`. "
         f"Element types: {links}.\n\n"
-        "## Fields\n\n" + fields_table(top) + "\n"
+        "## Fields\n\n" + fields_table(top, SPEC_EXAMPLE) + "\n"
     )
 
 

@@ -104,7 +104,7 @@ def preview_html(dashboard: dict[str, Any], notes: dict[str, str] | None = None)
     return f"""<!doctype html><html><head><meta charset="utf-8"><style>
 body {{ margin: 0; padding: 16px; background: #111217; color: #ccccdc; font: 13px sans-serif; }}
 h1 {{ font-size: 18px; margin: 0 0 12px; color: #fff; }}
-.grid {{ display: grid; grid-template-columns: repeat(24, 1fr); grid-auto-rows: 30px; gap: 6px; }}
+.grid {{ display: grid; grid-template-columns: repeat(24, 1fr); grid-auto-rows: 20px; gap: 6px; }}
 .row {{ color: #fff; font-weight: bold; border-bottom: 1px solid #2c3235; padding-top: 8px; }}
 .panel {{ background: #181b1f; border: 1px solid #2c3235; border-radius: 4px; padding: 8px;
   overflow: hidden; display: flex; flex-direction: column; }}
@@ -114,3 +114,62 @@ pre {{ margin: 0; white-space: pre-wrap; font-size: 10px; color: #9fa7b3; flex: 
 .note {{ color: #73bf69; font-size: 11px; margin-top: 4px; }}
 </style></head><body><h1>{html.escape(dashboard["title"])}</h1>
 <div class="grid">{"".join(cells)}</div></body></html>"""
+
+
+def check_notes(dashboard: dict[str, Any], work: Path) -> dict[str, str]:
+    """What the headless check finds per panel: the series it reads exist, or its SQL's columns."""
+    from analytics.client import ClickHouseClient
+
+    series = exported_series()
+    notes: dict[str, str] = {}
+    sql = [q for q in queries(dashboard) if q.language == "sql"]
+    store = ClickHouseClient.open_embedded(work / "analytics") if sql else None
+    try:
+        if store is not None:
+            store.ensure_schema()
+        for query in queries(dashboard):
+            if query.language == "promql":
+                used = sorted(set(re.findall(r"\bvideogen_\w+", query.text)))
+                found = all(name in series for name in used)
+                note = ("✓ exported: " if found else "✗ missing: ") + ", ".join(used)
+                note = note if used else "✓ Prometheus' own up{job}"
+            elif store is not None:
+                sql_run = expand_macros(query.text)
+                rows = store.query(sql_run).rows
+                columns = [str(row[0]) for row in store.query_rows(f"DESCRIBE ({sql_run})")]
+                note = f"✓ runs on chDB ({len(rows)} rows): " + ", ".join(columns)
+            notes[query.panel] = f"{notes[query.panel]}; {note}" if query.panel in notes else note
+    finally:
+        if store is not None:
+            store.close()
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m deploy.dashboards OUT_DIR`: a PNG preview of each dashboard, checked, taken by the
+    system Chromium through Playwright (Grafana cannot run here)."""
+    import shutil
+    import sys
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    out = Path((argv if argv is not None else sys.argv[1:])[0])
+    with tempfile.TemporaryDirectory(prefix="videogen-dashboards-") as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium"))
+        try:
+            for name in dashboards():
+                dashboard = load(name)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.set_content(preview_html(dashboard, check_notes(dashboard, Path(tmp) / name)))
+                page.screenshot(
+                    path=str(out / f"dashboard-{name.removeprefix('videogen-')}.png"), full_page=True
+                )
+                print(out / f"dashboard-{name.removeprefix('videogen-')}.png")
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

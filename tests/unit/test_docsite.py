@@ -16,7 +16,15 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.docsite import ERROR_MEANINGS, EXAMPLES, fields_table, picture_spec, type_of
+from api.docsite import (
+    ERROR_MEANINGS,
+    EXAMPLES,
+    SPEC_EXAMPLE,
+    example_of,
+    fields_table,
+    picture_spec,
+    type_of,
+)
 from api.guide_routes import guide_files
 from schemas.elements import ELEMENT_MODELS
 from schemas.errors import ErrorCode
@@ -46,6 +54,35 @@ def test_every_element_type_has_an_example_that_validates_and_a_page_in_the_nav(
         VideoSpec.model_validate(picture_spec(example))
 
 
+# A field's example replaces these of the page's example (they are alternatives of one another).
+REPLACES = {
+    "color": {"fill_gradient"},
+    "fill_color": {"fill_gradient"},
+    "fill_gradient": {"color", "fill_color"},
+    "source": {"cues", "transcribe", "highlight_color"},
+    "transcribe": {"cues", "source"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ELEMENT_MODELS))
+def test_every_field_example_is_accepted_by_the_element(kind: str) -> None:
+    model, base = ELEMENT_MODELS[kind], EXAMPLES[kind].element
+    schema = VideoSpec.model_json_schema()["$defs"][model.__name__]
+    for name, prop in schema["properties"].items():
+        value = example_of(name, prop, base)
+        if value is not None and name not in base:
+            kept = {k: v for k, v in base.items() if k not in REPLACES.get(name, set())}
+            model.model_validate({**kept, name: value})
+
+
+def test_every_spec_field_example_is_accepted() -> None:
+    schema = VideoSpec.model_json_schema()
+    for name, prop in schema["properties"].items():
+        value = example_of(name, prop, SPEC_EXAMPLE)
+        assert value is not None, name
+        VideoSpec.model_validate({**SPEC_EXAMPLE, name: value})
+
+
 def test_every_error_code_is_explained() -> None:
     assert set(ERROR_MEANINGS) == set(ErrorCode)
 
@@ -61,7 +98,7 @@ def test_field_types_defaults_and_examples_read_from_the_schema() -> None:
         "number (0 to 1)"
     )
     assert type_of({"type": "array", "items": {"$ref": "#/$defs/Cue"}}) == "list of Cue"
-    assert type_of({"enum": ["a", "b"]}) == '`"a"` \\| `"b"`'
+    assert type_of({"enum": ["a", "b"]}) == '`"a"`, `"b"`'
     table = fields_table(
         {
             "required": ["text"],
