@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench chaos clean docs
+.PHONY: run test lint typecheck check bench chaos clean docs site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	test -f site/index.html || $(MAKE) --no-print-directory site  # the guide at /guide, built once
 	$(BIN)/videogen up
 
 test: $(STAMP)
@@ -36,10 +37,14 @@ chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --jobs 10 --kills 3 --seconds 8 --size 640x360
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var site docs/reference .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP)
 	$(BIN)/videogen settings --readme docs/settings.md
 	$(BIN)/videogen schemas
+	$(MAKE) --no-print-directory site
+
+# The documentation site: generated reference pages (pictures rendered by the engine), then MkDocs.
+site: $(STAMP)
 	$(BIN)/videogen docs
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
