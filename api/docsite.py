@@ -47,6 +47,7 @@ class Example:
     backdrop: tuple[dict[str, Any], ...] = ()  # drawn under it in the picture, not shown on the page
     at: float = 1.0  # seconds into the picture's timeline
     picture: bool = True  # audio is heard, not seen
+    shown_with: str = "over a gradient backdrop"  # what the picture adds to the element
 
 
 _BACKDROP = ({"type": "color", "fill_gradient": {"type": "linear", "colors": ["#1d3557", "#457b9d"]}},)
@@ -143,6 +144,7 @@ EXAMPLES: dict[str, Example] = {
     "speech": Example(
         {"type": "speech", "id": "narration", "text": "Welcome to our channel.", "voice": "en-GB"},
         (*_BACKDROP, {"type": "subtitles", "transcribe": "narration", "highlight_color": "#ffd166"}),
+        shown_with="over a gradient backdrop, captioned by a subtitles element that transcribes it",
     ),
 }
 
@@ -381,7 +383,7 @@ def element_page(kind: str, schema: dict[str, Any], defs: dict[str, Any], pictur
         lines.append(
             f"![The example, rendered by the engine at {example.at:g} s]({picture.name})\n\n"
             f"*Rendered by the engine when this site was built: {PICTURE_SIZE[0]}x{PICTURE_SIZE[1]}, "
-            f"at {example.at:g} s{', over a gradient backdrop' if example.backdrop else ''}.*\n"
+            f"at {example.at:g} s{', ' + example.shown_with if example.backdrop else ''}.*\n"
         )
     else:
         lines.append("*An audio element is heard, not seen: it has no picture.*\n")
