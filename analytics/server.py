@@ -2,7 +2,9 @@
 
 chDB allows a single process per data path, so with no CLICKHOUSE_URL this small service owns it:
 it migrates the schema at start and serves inserts from the workers and queries from the CLI and the
-estimator. It binds to ANALYTICS_HOST (loopback by default): it runs any SQL it is sent.
+estimator. It binds to ANALYTICS_HOST (loopback by default): /insert and /query run any SQL they are
+sent. On the same port it answers ClickHouse's HTTP protocol, read-only, for analysts' tools
+(analytics/chhttp.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import Body
 from pydantic import BaseModel, Field
 
-from analytics.client import ClickHouseClient, embedded_path
+from analytics.chhttp import Access, ClickHouseHTTP, Limits, ReadOnlyEngine, clickhouse_routes
+from analytics.client import DATABASE, ClickHouseClient, embedded_path
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def _json(body: object, status_code: int = 200) -> Response[bytes]:
     return Response(content, media_type=MediaType.JSON, status_code=status_code)
 
 
-def create_app(store: Store) -> Litestar:
+def create_app(store: Store, clickhouse: ClickHouseHTTP | None = None) -> Litestar:
     @get("/health", sync_to_thread=True)
     def health() -> Response[bytes]:
         with store.lock:
@@ -79,7 +82,7 @@ def create_app(store: Store) -> Litestar:
         return _json({"error": exc.detail}, exc.status_code)
 
     return Litestar(
-        [health, insert, query],
+        [health, insert, query, *(clickhouse_routes(clickhouse) if clickhouse else [])],
         exception_handlers={HTTPException: error_body},
         logging_config=None,  # the process's JSON handler (streams.jsonlog) stays in charge
     )
@@ -92,6 +95,14 @@ def open_store(settings: Settings) -> Store:
     return Store(client)
 
 
+def clickhouse_interface(settings: Settings) -> ClickHouseHTTP:
+    """ClickHouse's HTTP protocol on the store's engine (opened by `open_store` first)."""
+    limits = Limits(settings.clickhouse_http_max_seconds, settings.clickhouse_http_max_result_bytes)
+    return ClickHouseHTTP(
+        ReadOnlyEngine(embedded_path(settings), limits), Access.from_settings(settings), DATABASE
+    )
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -99,7 +110,7 @@ def serve(settings: Settings) -> None:
     log.info("analytics store at %s", embedded_path(settings).resolve())
     try:
         uvicorn.run(
-            create_app(store),
+            create_app(store, clickhouse_interface(settings)),
             host=settings.analytics_host,
             port=settings.analytics_port,
             log_config=None,

@@ -194,6 +194,24 @@ class Settings(BaseSettings):
     estimator_refresh_seconds: float = Field(
         60.0, description="How often the learning estimator refits on recent finished jobs."
     )
+    # ClickHouse's HTTP interface on the embedded store (analytics/chhttp.py)
+    clickhouse_http_user: str = Field(
+        "default", description="User ClickHouse clients name to the embedded store (with the password)."
+    )
+    clickhouse_http_password: SecretStr | None = Field(
+        None,
+        description="Password ClickHouse clients give the embedded store. Unset: no password, and "
+        "only clients on loopback are answered.",
+    )
+    clickhouse_http_max_seconds: float = Field(
+        60.0, gt=0, description="Longest a query through the embedded store's ClickHouse interface runs."
+    )
+    clickhouse_http_max_result_bytes: int = Field(
+        256 * 1024 * 1024,
+        gt=0,
+        description="Largest result (uncompressed) of a query through the embedded store's ClickHouse "
+        "interface.",
+    )
 
     # Media
     ffmpeg_bin: str | None = Field(None, description="FFmpeg binary. Unset: the one in imageio-ffmpeg.")
