@@ -44,9 +44,16 @@ READONLY = 164
 SYNTAX_ERROR = 62
 AUTHENTICATION_FAILED = 516
 UNKNOWN_SETTING = 115
+NOT_IMPLEMENTED = 48
 STD_EXCEPTION = 1001
-_NAMES = {READONLY: "READONLY", SYNTAX_ERROR: "SYNTAX_ERROR", AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED"}
-_NAMES |= {UNKNOWN_SETTING: "UNKNOWN_SETTING", STD_EXCEPTION: "STD_EXCEPTION"}
+_NAMES = {
+    NOT_IMPLEMENTED: "NOT_IMPLEMENTED",
+    SYNTAX_ERROR: "SYNTAX_ERROR",
+    UNKNOWN_SETTING: "UNKNOWN_SETTING",
+    READONLY: "READONLY",
+    AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED",
+    STD_EXCEPTION: "STD_EXCEPTION",
+}
 
 # ClickHouse's own mapping of error codes to HTTP statuses (src/Server/HTTP/exceptionCodeToHTTPStatus.cpp),
 # for the codes chDB raises on reads; anything else is 500.
@@ -167,6 +174,14 @@ def parse_request(
     settings = {
         k: v for k, v in url_params.items() if k not in TRANSPORT_PARAMS and not k.startswith("param_")
     }
+    if url_params.get("compress", "0") not in ("", "0", "false"):
+        # ClickHouse's own block compression (CityHash128 checksums): a client expecting it could not
+        # read a plain answer, so say so rather than send one
+        raise ServerException.of(
+            NOT_IMPLEMENTED,
+            "compress=1 (ClickHouse-compressed answers) is not supported by the embedded analytics store: "
+            "turn the client's compression off, or use HTTP compression (Accept-Encoding)",
+        )
     for name in settings:
         if not _SETTING_NAME.match(name):
             raise ServerException.of(UNKNOWN_SETTING, f"Unknown setting '{name}'")
