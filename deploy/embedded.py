@@ -263,7 +263,10 @@ def start_infrastructure(stack: Stack) -> Settings:
             raise StackError(f"port {settings.analytics_port} is taken; set ANALYTICS_PORT or CLICKHOUSE_URL")
         stack.start(
             Child(
-                "analytics", _videogen("analytics", "serve"), http_ok(f"{url}/health"), f"{url} (chDB store)"
+                "analytics",
+                _videogen("analytics", "serve"),
+                http_ok(f"{url}/health"),
+                f"{url} (chDB store; ClickHouse HTTP, read-only)",
             )
         )
     resolved = Settings.model_validate(_settings_overrides(env))

@@ -185,7 +185,11 @@ def test_the_engine_is_read_only_whatever_the_statement_says(store: ClickHouseCl
     assert answer.body == b"4\n" and answer.output_format == "TabSeparated"
     assert int(answer.summary["read_rows"]) >= 1
     # past the statement check, the engine still refuses: a SETTINGS clause cannot lift readonly
-    for sql in ["SELECT 1 SETTINGS readonly = 0", "SELECT * FROM file('/etc/passwd', 'LineAsString')"]:
+    for sql in [
+        "SELECT 1 SETTINGS readonly = 0",
+        "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString')",
+    ]:
         with pytest.raises(ServerException) as caught:
             ro.run(ClickHouseQuery(sql, DATABASE))
         assert caught.value.code == READONLY
@@ -244,8 +248,7 @@ def ch(served: str) -> Iterator[Client]:
 
 
 def test_clickhouse_connect_connects_and_queries_in_its_formats(ch: Client) -> None:
-    assert ch.server_version.count(".") == 3
-    assert ch.database == DATABASE or ch.database in ("", None)
+    assert (ch.server_version or "").count(".") == 3
     result = ch.query("SELECT job_id, status, finished_at FROM finished_jobs ORDER BY job_id")  # Native
     assert result.column_names == ("job_id", "status", "finished_at")
     assert [row[:2] for row in result.result_rows] == [
@@ -260,6 +263,8 @@ def test_clickhouse_connect_connects_and_queries_in_its_formats(ch: Client) -> N
     table = ch.query_arrow("SELECT job_id FROM finished_jobs ORDER BY job_id")
     assert table.column("job_id").to_pylist() == ["vg_a", "vg_b", "vg_bad", "vg_cancel"]
     assert ch.command("SELECT count() FROM stages WHERE stage = 'render'") == 3
+    stages = ch.query("SELECT DISTINCT stage FROM stage_transitions ORDER BY stage")  # LowCardinality
+    assert stages.result_columns[0][:2] == ["accepted", "fetch"]
     sql = "SELECT job_id, status FROM finished_jobs WHERE job_id = 'vg_bad'"
     assert ch.raw_query(sql, fmt="JSONEachRow") == b'{"job_id":"vg_bad","status":"failed"}\n'
     assert ch.raw_query(sql, fmt="CSV") == b'"vg_bad","failed"\n'
