@@ -259,15 +259,15 @@ class ReadOnlyEngine:
     def _bounds(self, settings: Mapping[str, str]) -> str:
         """The caller's bounds where tighter than ours, then readonly (which no later SET can lift)."""
 
-        def tightest(name: str, ours: float) -> str:
+        def tightest(name: str, ours: float) -> float:
             try:
                 theirs = float(settings.get(name, "0"))
             except ValueError:
                 theirs = 0
-            return f"{theirs if 0 < theirs < ours else ours:g}"
+            return theirs if 0 < theirs < ours else ours
 
         seconds = tightest("max_execution_time", self._limits.max_seconds)
-        size = tightest("max_result_bytes", self._limits.max_result_bytes)
+        size = int(tightest("max_result_bytes", self._limits.max_result_bytes))
         return (
             f"SET max_execution_time = {seconds}, timeout_overflow_mode = 'throw', "
             f"max_result_bytes = {size}, result_overflow_mode = 'throw', readonly = 1"

@@ -194,10 +194,14 @@ def test_the_engine_is_read_only_whatever_the_statement_says(store: ClickHouseCl
             ro.run(ClickHouseQuery(sql, DATABASE))
         assert caught.value.code == READONLY
     # settings from the URL apply; a bound asked for above ours is ours
-    sql = "SELECT name, value FROM system.settings WHERE name IN ('max_threads', 'max_execution_time')"
-    sql += " FORMAT CSV"
-    query = ClickHouseQuery(sql, DATABASE, settings={"max_threads": "1", "max_execution_time": "999"})
-    assert ro.run(query).body == b'"max_threads","1"\n"max_execution_time","10"\n'
+    names = "('max_threads', 'max_execution_time', 'max_result_bytes')"
+    sql = f"SELECT name, value FROM system.settings WHERE name IN {names} ORDER BY name FORMAT CSV"
+    asked = {"max_threads": "1", "max_execution_time": "999", "max_result_bytes": "12345"}
+    assert ro.run(ClickHouseQuery(sql, DATABASE, settings=asked)).body == (
+        b'"max_execution_time","10"\n"max_result_bytes","12345"\n"max_threads","1"\n'
+    )
+    unasked = ro.run(ClickHouseQuery(sql, DATABASE)).body
+    assert b'"max_result_bytes","100000000"' in unasked and b'"max_execution_time","10"' in unasked
 
 
 def test_the_engine_bounds_time_and_result_size(store: ClickHouseClient, tmp_path: Path) -> None:
