@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import httpx
@@ -17,6 +18,7 @@ import uvicorn
 from clickhouse_connect import common
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, ProgrammingError
+from litestar import Request, Response
 
 from analytics.chhttp import (
     READONLY,
@@ -223,10 +225,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Recording(ClickHouseHTTP):
+    """The interface, noting each request's URL parameters, SQL and answer's status."""
+
+    seen: list[tuple[dict[str, str], str, int | None]]
+
+    async def answer(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        response = await super().answer(request)
+        sql = (await request.body()).decode(errors="replace") or request.query_params.get("query", "")
+        self.seen.append((dict(request.query_params), sql, response.status_code))
+        return response
+
+
 @pytest.fixture
-def served(store: ClickHouseClient, tmp_path: Path) -> Iterator[str]:
+def interface(tmp_path: Path) -> Recording:
+    recording = Recording(engine(tmp_path / "analytics"), Access("default", None), DATABASE)
+    recording.seen = []
+    return recording
+
+
+@pytest.fixture
+def served(store: ClickHouseClient, interface: Recording) -> Iterator[str]:
     """The store's app (its own routes and ClickHouse's) on a free loopback port, as `serve` runs it."""
-    interface = ClickHouseHTTP(engine(tmp_path / "analytics"), Access("default", None), DATABASE)
     port = _free_port()
     config = uvicorn.Config(
         create_app(Store(store), interface), host="127.0.0.1", port=port, log_config=None, access_log=False
@@ -249,6 +269,20 @@ def ch(served: str) -> Iterator[Client]:
     client = clickhouse_connect.get_client(host=host, port=int(port))
     yield client
     client.close()
+
+
+def test_what_clickhouse_connect_sends_at_connect_is_answered(ch: Client, interface: Recording) -> None:
+    handshake = [(sql.split("\n")[0], status) for _, sql, status in interface.seen]
+    assert handshake == [
+        ("SELECT version(), timezone()", 200),
+        ("SELECT name, value, readonly FROM system.settings LIMIT 10000", 200),
+        ("SELECT 1 AS check", 200),
+    ]
+    assert interface.seen[2][0]["client_protocol_version"]  # ignored: Native stays protocol 0
+    ch.query("SELECT 1")
+    params, sql, _ = interface.seen[-1]
+    assert sql == "SELECT 1\n FORMAT Native"
+    assert {"session_id", "wait_end_of_query", "query_id"} <= params.keys()
 
 
 def test_clickhouse_connect_connects_and_queries_in_its_formats(ch: Client) -> None:
