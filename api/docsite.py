@@ -519,8 +519,13 @@ def analytics_page(work: Path) -> str:
             sections.append(f"### `{table}`\n\n| Column | Type |\n| --- | --- |\n{body}\n")
     finally:
         store.close()
-    readme = (ROOT / "analytics" / "README.md").read_text()
+    readme = _relinked((ROOT / "analytics" / "README.md").read_text())
     return readme + "\n## Columns, as the migrations create them\n\n" + "\n".join(sections)
+
+
+def _relinked(readme: str) -> str:
+    """A README beside the code, linking `../docs/x.md`, as a page of docs/reference/."""
+    return readme.replace("](../docs/", "](../")
 
 
 @dataclass
@@ -555,5 +560,5 @@ def generate(out: Path = REFERENCE, settings: Settings | None = None) -> Built:
     write(out / "kafka.md", kafka_page(out))
     with tempfile.TemporaryDirectory(prefix="videogen-docs-") as work:
         write(out / "analytics.md", analytics_page(Path(work)))
-    write(out / "deploy.md", (ROOT / "deploy" / "README.md").read_text())
+    write(out / "deploy.md", _relinked((ROOT / "deploy" / "README.md").read_text()))
     return built
