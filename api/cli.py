@@ -12,6 +12,7 @@ import httpx
 import orjson
 
 from analytics.cli import add_analytics_commands
+from api.document import DOCUMENT_PATH, write_document
 from schemas.elements import source_of
 from schemas.errors import JobError
 from schemas.settings import get_settings, settings_markdown
@@ -149,6 +150,11 @@ def _cmd_docs(_: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_openapi(args: argparse.Namespace) -> int:
+    print(write_document(args.output))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videogen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "docs", help="write the documentation site's generated pages (docs/reference/) for mkdocs"
     ).set_defaults(func=_cmd_docs)
+    openapi = sub.add_parser("openapi", help="rewrite the OpenAPI document clients are generated from")
+    openapi.add_argument("-o", "--output", type=Path, default=DOCUMENT_PATH, help="the file to write")
+    openapi.set_defaults(func=_cmd_openapi)
     add_analytics_commands(sub)
     return parser
 

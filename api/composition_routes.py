@@ -17,7 +17,7 @@ from litestar.response import Redirect
 
 from api.auth import current_tenant
 from api.compositions import COMPOSITION_PREFIX, is_composition, metadata_view, status_view, to_spec
-from api.errors import ApiError
+from api.errors import ApiError, EnvelopeOperation
 from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
 from api.routes import (
@@ -70,6 +70,7 @@ class CompositionController(Controller):
 
     @post(
         "/",
+        operation_class=EnvelopeOperation,
         status_code=202,
         summary="Create a composition",
         description="Clips in order with transitions, text overlays, music and voice-over, rendered "
@@ -112,6 +113,7 @@ class CompositionController(Controller):
 
     @get(
         "/{composition_id:str}",
+        operation_class=EnvelopeOperation,
         summary="A composition's status",
         responses={404: UNKNOWN, **GUARD_RESPONSES},
     )
@@ -126,6 +128,7 @@ class CompositionController(Controller):
 
     @get(
         "/{composition_id:str}/download",
+        operation_class=EnvelopeOperation,
         status_code=307,
         summary="Redirect to the rendered video",
         description="307 to the video (a fresh presigned URL when S3_SIGNED_URLS is on).",
@@ -146,6 +149,7 @@ class CompositionController(Controller):
 
     @get(
         "/{composition_id:str}/metadata",
+        operation_class=EnvelopeOperation,
         summary="A composition's processing metadata",
         description="Stage timings; once rendered, each input and the output as probed, and the "
         "encoder settings.",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.spec import OpenAPIResponse, Operation, Reference, Schema
 from pydantic import ValidationError
 
 from schemas.errors import ErrorCode, JobError
@@ -147,3 +149,25 @@ def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEn
     return error_response(
         ErrorCode.INTERNAL_ERROR, "internal error; retry, and report the request_id if it persists"
     )
+
+
+def _is_litestar_error(response: OpenAPIResponse | Reference) -> bool:
+    """Litestar's own error body, `{status_code, detail, extra}`, which api/errors.py never answers with."""
+    if not isinstance(response, OpenAPIResponse):
+        return False
+    for content in (response.content or {}).values():
+        schema = content.schema
+        if isinstance(schema, Schema) and "status_code" in (schema.properties or {}):
+            return True
+    return False
+
+
+@dataclass
+class EnvelopeOperation(Operation):
+    """An operation documenting only the errors its route declares (each the envelope): Litestar's
+    `{status_code, detail}` 400, added to every route with parameters, is dropped; a route that can
+    answer 400 declares it in `responses`."""
+
+    def __post_init__(self) -> None:
+        if self.responses:
+            self.responses = {code: r for code, r in self.responses.items() if not _is_litestar_error(r)}

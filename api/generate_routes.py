@@ -21,7 +21,7 @@ from litestar.params import Body, FromPath
 
 from api.auth import current_tenant
 from api.compositions import created_at
-from api.errors import ApiError
+from api.errors import ApiError, EnvelopeOperation
 from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
 from api.routes import (
@@ -113,6 +113,7 @@ class GenerateController(Controller):
 
     @post(
         "/generate",
+        operation_class=EnvelopeOperation,
         status_code=202,
         summary="Render a template",
         description="A saved template (template_id) or an inline one (template: the track form or a "
@@ -169,6 +170,7 @@ class GenerateController(Controller):
 
     @get(
         "/status/{jobId:str}",
+        operation_class=EnvelopeOperation,
         summary="A rendering job's status, progress, result or error",
         responses={404: UNKNOWN, **GUARD_RESPONSES},
     )
@@ -183,6 +185,7 @@ class GenerateController(Controller):
 
     @delete(
         "/cancel/{jobId:str}",
+        operation_class=EnvelopeOperation,
         status_code=200,
         summary="Cancel a rendering job",
         description="Stops its render, removes its files, uploads nothing. A finished job is a 409.",

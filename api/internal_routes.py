@@ -16,7 +16,7 @@ from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Body, FromPath
 
 from api.auth import InternalAuthenticator, current_tenant
-from api.errors import ApiError
+from api.errors import ApiError, EnvelopeOperation
 from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService, Submitted
 from api.processing import CLIP_PREFIX, check_request, clip_spec
@@ -64,6 +64,7 @@ class InternalController(Controller):
 
     @post(
         "/process-clips",
+        operation_class=EnvelopeOperation,
         status_code=202,
         summary="Process raw clips, one callback for all",
         description="Each clip becomes a job of its own: normalize (1280x720 inside black bars, 30 fps, "
@@ -117,6 +118,7 @@ class InternalController(Controller):
 
     @get(
         "/jobs/{job_id:str}",
+        operation_class=EnvelopeOperation,
         summary="A clip job's status and result",
         description="The same body as GET /api/v1/videoresult/{job_id}, for the internal caller's jobs.",
         responses={404: UNKNOWN_JOB, **INTERNAL_GUARD_RESPONSES},

@@ -1,19 +1,35 @@
-"""The OpenAPI document says what the API enforces: the key the video routes need, that models
-refuse unknown fields (Litestar drops pydantic's `extra="forbid"`, so the document allowed fields
-that every request carrying them is refused for; schemathesis found it), and that a root model is
-the value it wraps (Litestar would document it as an object with a `root` field).
+"""The OpenAPI document says what the API enforces, since clients are generated from it: the key
+the video routes need, that models refuse unknown fields (Litestar drops pydantic's
+`extra="forbid"`, so the document allowed fields that every request carrying them is refused for;
+schemathesis found it), that a root model is the value it wraps (Litestar would document it as an
+object with a `root` field), that each field's constraints are the validator's (pydantic's JSON
+Schema, where Litestar's own loses some), and that errors are the envelope
+(Litestar documents a `{status_code, detail}` 400 on every route with parameters, an answer this
+app never gives). The document is served at `/docs/openapi.json` and at `/openapi.json`.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
+from functools import cache
 from typing import Any, cast
 
-from litestar import Router
-from litestar.openapi.spec import Reference, Schema, SecurityRequirement, SecurityScheme
+from litestar import Request, Router, get
+from litestar.enums import OpenAPIMediaType
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import (
+    Discriminator,
+    OpenAPIType,
+    Reference,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.types import Guard
 from litestar.typing import FieldDefinition
-from pydantic import RootModel
+from pydantic import BaseModel, RootModel
 
 from api.composition_routes import CompositionController
 from api.generate_routes import GenerateController
@@ -24,7 +40,8 @@ from api.template_routes import TemplateController
 
 class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
     """Pydantic models that forbid extra fields get `additionalProperties: false`; root models are
-    documented as what they wrap."""
+    documented as what they wrap; each property is documented by pydantic's own JSON Schema, the
+    validator's."""
 
     @classmethod
     def for_pydantic_model(cls, field_definition: Any, schema_creator: Any) -> Schema:
@@ -35,7 +52,76 @@ class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
         schema = super().for_pydantic_model(field_definition, schema_creator)
         if field_definition.annotation.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+        if schema.properties:
+            validated = validator_properties(model)
+            for name in schema.properties:
+                if name in validated:
+                    schema.properties[name] = validated[name]
         return schema
+
+
+@cache
+def validator_properties(model: type[BaseModel]) -> dict[str, Schema | Reference]:
+    """The model's properties as pydantic's JSON Schema has them, untitled as Litestar's are. Litestar's
+    own would drop constraints (a pattern or bound inside `X | None` or `float | list[Keyframe]`),
+    say `oneOf` where pydantic takes any member that fits (an integer is also a number), and make a
+    bounded `dict` an array. A nested model is the component Litestar registered under its name."""
+    properties = model.model_json_schema(mode="validation").get("properties", {})
+    return {name: json_schema(property) for name, property in properties.items()}
+
+
+SUBSCHEMAS = {"items", "not", "if", "then", "else", "contains", "propertyNames", "additionalProperties"}
+SCHEMA_LISTS = {"anyOf", "allOf", "oneOf", "prefixItems"}
+SCHEMA_MAPS = {"properties", "patternProperties", "dependentSchemas"}
+ANY_JSON = "#/$defs/JsonValue"  # pydantic's JsonValue: any JSON value, the empty schema
+RENAMED = {"not": "schema_not", "if": "schema_if", "else": "schema_else"}
+SCHEMA_FIELDS = {field.name for field in fields(Schema)}
+
+
+def _component(ref: str) -> str:
+    return ref.replace("#/$defs/", "#/components/schemas/")
+
+
+def json_schema(document: dict[str, Any]) -> Schema | Reference:
+    """A JSON Schema (a dict) as Litestar's Schema, its titles left out and its `$defs` references
+    pointing at the document's components."""
+    if "$ref" in document:
+        if len(document) > 1:
+            raise ValueError(f"a $ref with siblings has no OpenAPI Reference: {sorted(document)}")
+        if document["$ref"] == ANY_JSON:
+            return Schema()
+        return Reference(ref=_component(document["$ref"]))
+    values: dict[str, Any] = {}
+    for key, value in document.items():
+        if key == "title":
+            continue
+        name = RENAMED.get(key) or re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+        if name not in SCHEMA_FIELDS:
+            raise ValueError(f"JSON Schema keyword {key!r} has no OpenAPI Schema field")
+        if key in SUBSCHEMAS:
+            value = Schema() if value is True else value if value is False else json_schema(value)
+        elif key in SCHEMA_LISTS:
+            value = [json_schema(member) for member in value]
+        elif key in SCHEMA_MAPS:
+            value = {member: json_schema(subschema) for member, subschema in value.items()}
+        elif key == "type":
+            value = [OpenAPIType(t) for t in value] if isinstance(value, list) else OpenAPIType(value)
+        elif key == "discriminator":
+            mapping = {tag: _component(ref) for tag, ref in value.get("mapping", {}).items()}
+            value = Discriminator(property_name=value["propertyName"], mapping=mapping or None)
+        values[name] = value
+    return Schema(**values)
+
+
+@get(
+    "/openapi.json",
+    include_in_schema=False,
+    media_type=OpenAPIMediaType.OPENAPI_JSON,
+    sync_to_thread=False,
+)
+def openapi_document(request: Request[Any, Any, Any]) -> bytes:
+    """The document at the conventional path too, the same bytes as /docs/openapi.json."""
+    return JsonRenderPlugin.render_json(request, request.app.openapi_schema.to_schema())
 
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {

@@ -19,7 +19,7 @@ from litestar.params import Body, FromPath
 
 from api.auth import current_tenant
 from api.compositions import created_at
-from api.errors import ApiError
+from api.errors import ApiError, EnvelopeOperation
 from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService
 from api.routes import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_UNAVAILABLE
@@ -88,6 +88,7 @@ class PromptController(Controller):
 
     @post(
         "/generate",
+        operation_class=EnvelopeOperation,
         status_code=201,
         summary="Generate a video from a prompt",
         description="A job rendering the prompt at the style, duration and aspect ratio asked; follow it "
@@ -135,6 +136,7 @@ class PromptController(Controller):
 
     @get(
         "/{jobId:str}",
+        operation_class=EnvelopeOperation,
         summary="A prompt job",
         responses={
             401: _failure("No or invalid API key (UNAUTHORIZED)."),

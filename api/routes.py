@@ -18,7 +18,7 @@ from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from api.auth import current_tenant
-from api.errors import error_response
+from api.errors import EnvelopeOperation, error_response
 from api.idempotency import REPLAYED_DOC, Idempotency, replayed_headers
 from api.jobservice import JobService, Submitted, status_endpoint
 from schemas.events import JobOrigin, JobState, JobStatus
@@ -88,6 +88,7 @@ GUARD_RESPONSES = {
 IDEMPOTENCY_CONFLICT = "The Idempotency-Key was used with another body (IDEMPOTENCY_CONFLICT)."
 IDEMPOTENCY_UNAVAILABLE = "The Idempotency-Key could not be recorded in S3 (STORAGE_ERROR, Retry-After)."
 UNKNOWN_JOB = error_spec("Unknown job, or another tenant's (NOT_FOUND).")
+BAD_PAGE = error_spec("`limit` or `offset` out of range, or not a number (INVALID_INPUT, naming it).")
 TOO_LARGE = error_spec(
     "Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka "
     "message, KAFKA_MAX_MESSAGE_BYTES (PAYLOAD_TOO_LARGE)."
@@ -101,6 +102,7 @@ class VideoController(Controller):
 
     @post(
         "/videocreate",
+        operation_class=EnvelopeOperation,
         status_code=200,
         summary="Create a video",
         description="Renders at once when the estimate is within QUICK_RESPONSE_THRESHOLD_SECONDS "
@@ -156,6 +158,7 @@ class VideoController(Controller):
 
     @get(
         "/videoresult/{job_id:str}",
+        operation_class=EnvelopeOperation,
         summary="A job's status and result",
         responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
     )
@@ -166,10 +169,16 @@ class VideoController(Controller):
 
     @get(
         "/videos",
+        operation_class=EnvelopeOperation,
         summary="The caller's jobs, newest first",
         description="Every job of the caller's tenant (every job when API_KEYS is unset), newest "
         "first, a page at a time; `status` keeps only jobs in that state.",
-        responses=GUARD_RESPONSES,
+        responses={
+            400: error_spec(
+                "`status` unknown, or `limit` or `offset` out of range (INVALID_INPUT, naming it)."
+            ),
+            **GUARD_RESPONSES,
+        },
     )
     async def history(
         self,
@@ -190,6 +199,7 @@ class VideoController(Controller):
 
     @get(
         "/videoresult/{job_id:str}/download",
+        operation_class=EnvelopeOperation,
         status_code=307,
         summary="Redirect to the rendered video",
         description="307 to the result URL (a fresh presigned one when S3_SIGNED_URLS is on).",
@@ -206,6 +216,7 @@ class VideoController(Controller):
 
     @delete(
         "/videoresult/{job_id:str}",
+        operation_class=EnvelopeOperation,
         status_code=200,
         summary="Cancel a job",
         description="Stops the job's render, removes its files, uploads nothing. A finished job is a 409.",
@@ -222,8 +233,19 @@ class VideoController(Controller):
 
     @get(
         "/videoresult/{job_id:str}/events",
+        operation_class=EnvelopeOperation,
         summary="Server-sent events until the job ends",
-        responses={404: UNKNOWN_JOB, **GUARD_RESPONSES},
+        responses={
+            200: ResponseSpec(
+                str,
+                generate_examples=False,
+                media_type="text/event-stream",
+                description="One event per state of the job until it ends: `event` is its status, `data` "
+                "the same JSON as GET /api/v1/videoresult/{job_id}, `id` counts from 1.",
+            ),
+            404: UNKNOWN_JOB,
+            **GUARD_RESPONSES,
+        },
     )
     async def events(
         self, job_id: FromPath[str], service: NamedDependency[JobService], tenant: NamedDependency[str | None]

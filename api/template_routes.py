@@ -13,8 +13,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath, QueryParameter
 
 from api.auth import current_tenant
+from api.errors import EnvelopeOperation
 from api.jobservice import JobService
-from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
+from api.routes import BAD_PAGE, GUARD_RESPONSES, TOO_LARGE, error_spec
 from api.templates import template_summary, template_view
 from schemas.templates import TemplateBody, TemplateList, TemplateView
 
@@ -33,6 +34,7 @@ class TemplateController(Controller):
 
     @post(
         "/",
+        operation_class=EnvelopeOperation,
         status_code=201,
         summary="Save a template",
         description="A video spec whose string values may hold {{placeholders}}, with defaults. Checked "
@@ -47,7 +49,12 @@ class TemplateController(Controller):
     ) -> TemplateView:
         return template_view(await service.templates.create(data, tenant))
 
-    @get("/", summary="The caller's templates, most recently updated first", responses=GUARD_RESPONSES)
+    @get(
+        "/",
+        operation_class=EnvelopeOperation,
+        summary="The caller's templates, most recently updated first",
+        responses={400: BAD_PAGE, **GUARD_RESPONSES},
+    )
     async def listing(
         self,
         service: NamedDependency[JobService],
@@ -66,7 +73,12 @@ class TemplateController(Controller):
             next_offset=offset + limit if offset + limit < total else None,
         )
 
-    @get("/{template_id:str}", summary="A template", responses={404: UNKNOWN, **GUARD_RESPONSES})
+    @get(
+        "/{template_id:str}",
+        operation_class=EnvelopeOperation,
+        summary="A template",
+        responses={404: UNKNOWN, **GUARD_RESPONSES},
+    )
     async def read(
         self,
         template_id: FromPath[str],
@@ -77,6 +89,7 @@ class TemplateController(Controller):
 
     @put(
         "/{template_id:str}",
+        operation_class=EnvelopeOperation,
         summary="Replace a template",
         description="The whole template (name, spec, defaults), checked like a new one.",
         responses={400: INVALID, 404: UNKNOWN, 413: TOO_LARGE, **GUARD_RESPONSES},
@@ -92,6 +105,7 @@ class TemplateController(Controller):
 
     @delete(
         "/{template_id:str}",
+        operation_class=EnvelopeOperation,
         status_code=204,
         summary="Delete a template",
         description="Jobs already rendered from it are not affected.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
 from schemas.errors import ErrorCode
 from schemas.events import Encoding, JobStatus, MediaSummary, ProbedInput
@@ -18,6 +19,10 @@ from schemas.spec import RESOLUTION_PRESETS, Color, TransitionType
 
 MAX_CLIPS = 50
 MAX_OVERLAYS = 48  # with the clips and two audio tracks, within a spec's 100 elements
+# What api/compositions.py's format check lets through (http, https or s3, any case), documented so
+# that a client generated from the schema does not send "0"; the extension check stays the API's.
+MEDIA_URL_PATTERN = r"^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss]3)://"
+MEDIA_URL: JsonDict = {"pattern": MEDIA_URL_PATTERN}
 
 
 class CompositionClip(BaseModel):
@@ -25,7 +30,13 @@ class CompositionClip(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(..., min_length=1, max_length=4096, description="http(s) or s3:// URL of a video.")
+    url: str = Field(
+        ...,
+        min_length=1,
+        max_length=4096,
+        json_schema_extra=MEDIA_URL,
+        description="http(s) or s3:// URL of a video (not an image, audio or document file).",
+    )
     start_time: float | None = Field(
         None,
         description="Where the clip starts in the output, seconds; default: where the previous one ends.",
@@ -50,8 +61,8 @@ class CompositionAudio(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    music_url: str | None = Field(None, min_length=1, max_length=4096)
-    voiceover_url: str | None = Field(None, min_length=1, max_length=4096)
+    music_url: str | None = Field(None, min_length=1, max_length=4096, json_schema_extra=MEDIA_URL)
+    voiceover_url: str | None = Field(None, min_length=1, max_length=4096, json_schema_extra=MEDIA_URL)
     music_volume: float = Field(1.0, ge=0, le=10, description="Linear gain.")
     voiceover_volume: float = Field(1.0, ge=0, le=10, description="Linear gain.")
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.batches import ClipError
+from schemas.compositions import MEDIA_URL
 from schemas.spec import ColorPreset
 
 # Each clip is a job of its own; this bounds one request's share of the queue (MAX_QUEUED_JOBS)
@@ -19,7 +20,15 @@ MAX_CLIPS_PER_REQUEST = 20
 DEFAULT_COLOR_PRESET: ColorPreset = "vivid"
 
 Operation = Literal["normalize", "color_correct", "thumbnail"]
-ClipUrl = Annotated[str, Field(min_length=1, max_length=4096, description="http(s) or s3:// URL of a video.")]
+ClipUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        json_schema_extra=MEDIA_URL,
+        description="http(s) or s3:// URL of a video (not an image, audio or document file).",
+    ),
+]
 
 
 class ProcessClipsRequest(BaseModel):

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from schemas.elements import (
     ELEMENT_TYPES,
@@ -58,6 +59,7 @@ __all__ = [
 
 MAX_WIDTH = 7680
 MAX_HEIGHT = 4320
+EVEN: JsonDict = {"multipleOf": 2}  # H.264 and VP9 need even sizes: `_even` checks it, the schemas say it
 MAX_ELEMENTS = 100
 MAX_NESTING = 3
 
@@ -101,8 +103,8 @@ class VideoSpec(BaseModel):
     output_format: OutputFormat = Field(
         "mp4", description="mp4, webm, mov, gif; jpg or png (one frame); mp3, wav or m4a (the sound only)."
     )
-    width: int | None = Field(None, ge=2, le=MAX_WIDTH)
-    height: int | None = Field(None, ge=2, le=MAX_HEIGHT)
+    width: int | None = Field(None, ge=2, le=MAX_WIDTH, json_schema_extra=EVEN)
+    height: int | None = Field(None, ge=2, le=MAX_HEIGHT, json_schema_extra=EVEN)
     resolution: str | None = Field(
         None, description=f"Preset instead of width/height: {', '.join(RESOLUTION_PRESETS)}."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(%|px)?\s*$")
 FONT_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|vmin|vmax|vh|vw|%)?\s*$")
@@ -110,4 +110,8 @@ def _check_color(value: str) -> str:
     return value.lower()
 
 
-Color = Annotated[str, AfterValidator(_check_color)]
+Color = Annotated[
+    str,
+    AfterValidator(_check_color),
+    WithJsonSchema({"type": "string", "pattern": _COLOR_RE.pattern}),  # the check, for the schemas
+]
