@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench chaos clean docs site
+.PHONY: run test lint typecheck check bench chaos clean docs site types
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,9 +42,15 @@ clean:
 docs: $(STAMP)
 	$(BIN)/videogen settings --readme docs/settings.md
 	$(BIN)/videogen schemas
+	$(BIN)/videogen openapi
 	$(MAKE) --no-print-directory site
 
 # The documentation site: generated reference pages (pictures rendered by the engine), then MkDocs.
 site: $(STAMP)
 	$(BIN)/videogen docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# TypeScript types for the studio and Node users, from the OpenAPI document (Node is needed here only).
+types: $(STAMP)
+	$(BIN)/videogen openapi
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run --silent generate

@@ -106,7 +106,10 @@ def refuse(code: ErrorCode, what: str, problems: list[dict[str, str]]) -> JobErr
 
 
 def format_problem(url: str, refused: set[str], wanted: str) -> str | None:
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # "http://[" (an unclosed IPv6 host): schemathesis found it answered 500
+        return f"{url[:100]!r} is not a URL ({exc})"
     if parts.scheme.lower() not in SCHEMES:
         return f"{url[:100]!r} is not an http(s) or s3:// URL"
     extension = PurePosixPath(parts.path).suffix.lower().lstrip(".")
