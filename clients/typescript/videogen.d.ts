@@ -404,18 +404,18 @@ export interface components {
              * @default left
              * @enum {string}
              */
-            direction: "left" | "right" | "up" | "down";
+            direction?: "left" | "right" | "up" | "down";
             /**
              * @description Seconds the animation lasts (each part's, with split).
              * @default 0.6
              */
-            duration: number;
+            duration?: number;
             /**
              * @default ease-out
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /**
              * @description Text only: run the preset (fade, slide or scale) on each line, word or letter, one after another in reading order; null: the element as a whole.
              * @example word
@@ -426,12 +426,12 @@ export interface components {
              * @default 0.1
              * @example 0.08
              */
-            stagger: number;
+            stagger?: number;
             /**
              * @default start
              * @enum {string}
              */
-            time: "start" | "end";
+            time?: "start" | "end";
             /** @enum {string} */
             type: "fade" | "slide" | "scale" | "wipe" | "spin" | "typewriter";
         };
@@ -443,38 +443,38 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            duration_mode: "auto" | "loop" | "freeze";
+            duration_mode?: "auto" | "loop" | "freeze";
             /**
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default false */
-            muted: boolean;
+            muted?: boolean;
             /** @description URL of the media. */
             source: string;
             /**
              * @description Playback rate of the source (pitch kept); 'media' duration is divided by it.
              * @default 1
              */
-            speed: number;
+            speed?: number;
             /**
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Source time where the element stops. */
             trim_end?: number | null;
             /** @description Seconds skipped at the start of the source. */
@@ -488,12 +488,12 @@ export interface components {
              * @description Duck other audio under this element.
              * @default false
              */
-            voiceover: boolean;
+            voiceover?: boolean;
             /**
              * @description Linear gain of the element's sound, or keyframes.
              * @default 1
              */
-            volume: number | components["schemas"]["VolumeKeyframe"][];
+            volume?: number | components["schemas"]["VolumeKeyframe"][];
         };
         /** ChromaKey */
         ChromaKey: {
@@ -501,14 +501,14 @@ export interface components {
              * @description Soft edge: partial transparency near the limit.
              * @default 0.1
              */
-            blend: number;
+            blend?: number;
             /** @default #00ff00 */
-            color: string;
+            color?: string;
             /**
              * @description How far from the colour is still keyed.
              * @default 0.3
              */
-            similarity: number;
+            similarity?: number;
         };
         /** ClipError */
         ClipError: {
@@ -540,12 +540,12 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description A gradient fill instead of color. */
             fill_gradient?: components["schemas"]["Gradient"] | null;
             /** @description Colour filters, applied in order. */
@@ -554,27 +554,27 @@ export interface components {
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             /**
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /**
@@ -589,18 +589,18 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** ComponentHealth */
         ComponentHealth: {
             /** @default  */
-            detail: string;
+            detail?: string;
             latency_ms?: number | null;
             /** @enum {string} */
             status: "healthy" | "unhealthy";
@@ -616,7 +616,7 @@ export interface components {
              * @default queued
              * @constant
              */
-            status: "queued";
+            status?: "queued";
             websocket_url: string;
         };
         /** CompositionAudio */
@@ -626,13 +626,13 @@ export interface components {
              * @description Linear gain.
              * @default 1
              */
-            music_volume: number;
+            music_volume?: number;
             voiceover_url?: string | null;
             /**
              * @description Linear gain.
              * @default 1
              */
-            voiceover_volume: number;
+            voiceover_volume?: number;
         };
         /** CompositionClip */
         CompositionClip: {
@@ -644,7 +644,7 @@ export interface components {
              * @description Seconds the transition lasts.
              * @default 0.5
              */
-            transition_duration: number;
+            transition_duration?: number;
             /** @description Transition from the previous clip (its last frame is held meanwhile); on the first clip any transition is a fade in from black. */
             transition_in?: ("fade" | "crossfade" | "dissolve" | "wipeleft" | "wiperight" | "wipeup" | "wipedown" | "slideleft" | "slideright" | "slideup" | "slidedown" | "fadeblack" | "fadewhite" | "circleopen" | "circleclose") | "none" | null;
             /** @description Source time where the clip stops. */
@@ -653,7 +653,7 @@ export interface components {
              * @description Seconds skipped at the start of the source.
              * @default 0
              */
-            trim_start: number;
+            trim_start?: number;
             /** @description http(s) or s3:// URL of a video (not an image, audio or document file). */
             url: string;
         };
@@ -675,39 +675,39 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Colour filters, applied in order. */
             filters?: components["schemas"]["LookFilter"][];
             height?: number | string | components["schemas"]["LengthKeyframe"][] | null;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             /**
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /**
@@ -722,13 +722,13 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: number | string | components["schemas"]["LengthKeyframe"][] | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** CompositionError */
         CompositionError: {
@@ -761,19 +761,19 @@ export interface components {
              * @description H.264 (VP9 for webm) constant rate factor.
              * @default 21
              */
-            crf: number;
+            crf?: number;
             /**
              * @default mp4
              * @enum {string}
              */
-            format: "mp4" | "webm" | "mov";
+            format?: "mp4" | "webm" | "mov";
             /** @default 30 */
-            fps: number;
+            fps?: number;
             /**
              * @description One of sd, 480p, hd, 720p, 1080p, fullhd, 4k, vertical-hd, vertical-1080p, square.
              * @default 720p
              */
-            resolution: string;
+            resolution?: string;
         };
         /** CompositionOutputInfo */
         CompositionOutputInfo: {
@@ -799,13 +799,13 @@ export interface components {
              * @description Seconds into the output.
              * @default 0
              */
-            start_time: number;
+            start_time?: number;
             style?: components["schemas"]["OverlayStyle"];
             /**
              * @default text
              * @constant
              */
-            type: "text";
+            type?: "text";
         };
         /** CompositionProgress */
         CompositionProgress: {
@@ -845,12 +845,12 @@ export interface components {
              * @description Left edge: pixels or percent of the source's width.
              * @default 0
              */
-            x: number | string;
+            x?: number | string;
             /**
              * @description Top edge: pixels or percent of the source's height.
              * @default 0
              */
-            y: number | string;
+            y?: number | string;
         };
         /** Cue */
         Cue: {
@@ -878,7 +878,7 @@ export interface components {
             fps?: number | null;
             preset?: string | null;
             /** @default false */
-            stream_copy: boolean;
+            stream_copy?: boolean;
             video_codec?: string | null;
         };
         /** ErrorBody */
@@ -908,7 +908,7 @@ export interface components {
              * @default queued
              * @constant
              */
-            status: "queued";
+            status?: "queued";
             statusUrl: string;
             /** @description WS /ws/jobs/{jobId}: one message per state change. */
             websocketUrl: string;
@@ -972,14 +972,14 @@ export interface components {
              * @description Linear only, degrees as in CSS: the direction the colours run towards: 0 bottom to top, 90 left to right, 180 top to bottom (default), 270 right to left.
              * @default 180
              */
-            angle: number;
+            angle?: number;
             /** @description First to last: '#rrggbb[aa]'. */
             colors: string[];
             /**
              * @default linear
              * @enum {string}
              */
-            type: "linear" | "radial";
+            type?: "linear" | "radial";
         };
         /** Health */
         Health: {
@@ -1004,51 +1004,51 @@ export interface components {
              * @description How far an effect zooms (zoom-*) or pans (pan-*).
              * @default 1.2
              */
-            effect_scale: number;
+            effect_scale?: number;
             /**
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Colour filters, applied in order. */
             filters?: components["schemas"]["LookFilter"][];
             /**
              * @default auto
              * @enum {string}
              */
-            fit_mode: "cover" | "contain" | "fill" | "auto";
+            fit_mode?: "cover" | "contain" | "fill" | "auto";
             height?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             /** @description URL of the media. */
             source: string;
             /**
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /**
@@ -1063,13 +1063,13 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** JobAccepted */
         JobAccepted: {
@@ -1083,7 +1083,7 @@ export interface components {
              * @default processing
              * @constant
              */
-            status: "processing";
+            status?: "processing";
             status_check_endpoint: string;
         };
         /** JobCompleted */
@@ -1101,7 +1101,7 @@ export interface components {
             height?: number | null;
             job_id: string;
             /** @default Video created successfully */
-            message: string;
+            message?: string;
             output_format: string;
             /** @description The full-size JPEG, when the spec asked for one. */
             poster_url?: string | null;
@@ -1113,7 +1113,7 @@ export interface components {
              * @default completed
              * @constant
              */
-            status: "completed";
+            status?: "completed";
             /** @description The small JPEG, when the spec asked for one. */
             thumbnail_url?: string | null;
             /** @description Its words with their times, as JSON. */
@@ -1183,7 +1183,7 @@ export interface components {
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /** @description Seconds from the element's start. */
             time: number;
             /** @description Pixels (number, or '120px') or percent ('25%') of the output (of the enclosing composition inside one). */
@@ -1204,7 +1204,7 @@ export interface components {
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /** @description Seconds from the element's start. */
             time: number;
             value: number;
@@ -1215,26 +1215,26 @@ export interface components {
              * @description 'center', or pixels from the left edge.
              * @default center
              */
-            x: "center" | number;
+            x?: "center" | number;
             /**
              * @description 'center', or pixels from the top edge.
              * @default center
              */
-            y: "center" | number;
+            y?: "center" | number;
         };
         /** OverlayStyle */
         OverlayStyle: {
             /** @default #ffffff */
-            color: string;
+            color?: string;
             /** @description Font family, or a font file URL. */
             font?: string | null;
             /** @default false */
-            shadow: boolean;
+            shadow?: boolean;
             /**
              * @description Pixels.
              * @default 48
              */
-            size: number;
+            size?: number;
         };
         /** Poster */
         Poster: {
@@ -1242,7 +1242,7 @@ export interface components {
              * @description Seconds into the output (or its range); past its end: the last frame.
              * @default 0
              */
-            time: number;
+            time?: number;
         };
         /** ProbedInput */
         ProbedInput: {
@@ -1269,7 +1269,7 @@ export interface components {
              * @default processing
              * @constant
              */
-            status: "processing";
+            status?: "processing";
         };
         /** ProcessClipsRequest */
         ProcessClipsRequest: {
@@ -1290,7 +1290,7 @@ export interface components {
              * @default true
              * @constant
              */
-            success: true;
+            success?: true;
         };
         /** PromptFailure */
         PromptFailure: {
@@ -1299,7 +1299,7 @@ export interface components {
              * @default false
              * @constant
              */
-            success: false;
+            success?: false;
         };
         /** PromptJob */
         PromptJob: {
@@ -1326,7 +1326,7 @@ export interface components {
              * @default queued
              * @constant
              */
-            status: "queued";
+            status?: "queued";
         };
         /** PromptJobFound */
         PromptJobFound: {
@@ -1335,7 +1335,7 @@ export interface components {
              * @default true
              * @constant
              */
-            success: true;
+            success?: true;
         };
         /** PromptVideoRequest */
         PromptVideoRequest: {
@@ -1359,7 +1359,7 @@ export interface components {
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /** @description Seconds from the element's start. */
             time: number;
             /** @description Degrees, clockwise. */
@@ -1373,7 +1373,7 @@ export interface components {
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /** @description Seconds from the element's start. */
             time: number;
             /** @description A factor (1.2) or percent ('120%'). */
@@ -1382,11 +1382,11 @@ export interface components {
         /** Shadow */
         Shadow: {
             /** @default #000000aa */
-            color: string;
+            color?: string;
             /** @default 2 */
-            x: number;
+            x?: number;
             /** @default 2 */
-            y: number;
+            y?: number;
         };
         /** ShapeElement */
         ShapeElement: {
@@ -1396,7 +1396,7 @@ export interface components {
              * @description Rectangles: corner radius, pixels or percent of the box's shorter side.
              * @default 0
              */
-            border_radius: number | string;
+            border_radius?: number | string;
             /** @description A colour grade of this element. */
             color_preset?: ("warm" | "cool" | "vivid" | "muted" | "bw" | "vintage") | null;
             /** @description Seconds, 'media' for the source's length, or omitted: until the output ends. */
@@ -1405,12 +1405,12 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Solid fill: '#rrggbb' or '#rrggbbaa'. */
             fill_color?: string | null;
             /** @description Gradient fill instead of fill_color. */
@@ -1421,17 +1421,17 @@ export interface components {
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             /**
              * @description rectangle, ellipse, or line: across the box's middle.
              * @enum {string}
@@ -1443,12 +1443,12 @@ export interface components {
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /**
@@ -1463,13 +1463,13 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** SpeechElement */
         SpeechElement: {
@@ -1479,12 +1479,12 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /**
@@ -1493,13 +1493,13 @@ export interface components {
              */
             language?: string | null;
             /** @default false */
-            muted: boolean;
+            muted?: boolean;
             /**
              * @description Speaking rate: 1 is natural, 1.2 is 20% faster.
              * @default 1
              * @example 1.1
              */
-            speed: number;
+            speed?: number;
             /**
              * @description What is said, as plain text: markup in it is read out, never obeyed.
              * @example Welcome to our channel. Today: five tips for better videos.
@@ -1509,12 +1509,12 @@ export interface components {
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1529,12 +1529,12 @@ export interface components {
              * @description Duck other audio under this element.
              * @default false
              */
-            voiceover: boolean;
+            voiceover?: boolean;
             /**
              * @description Linear gain of the element's sound, or keyframes.
              * @default 1
              */
-            volume: number | components["schemas"]["VolumeKeyframe"][];
+            volume?: number | components["schemas"]["VolumeKeyframe"][];
         };
         /** StageTiming */
         StageTiming: {
@@ -1547,9 +1547,9 @@ export interface components {
         /** Stroke */
         Stroke: {
             /** @default #000000 */
-            color: string;
+            color?: string;
             /** @default 2 */
-            width: number;
+            width?: number;
         };
         /** SubtitlesElement */
         SubtitlesElement: {
@@ -1561,9 +1561,9 @@ export interface components {
              * @description Transcribed cues: most characters in one (a word longer than this is a cue of its own).
              * @default 42
              */
-            chars_per_cue: number;
+            chars_per_cue?: number;
             /** @default #ffffff */
-            color: string;
+            color?: string;
             /** @description A colour grade of this element. */
             color_preset?: ("warm" | "cool" | "vivid" | "muted" | "bw" | "vintage") | null;
             /** @description Inline cues, in time order. */
@@ -1574,12 +1574,12 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Colour filters, applied in order. */
             filters?: components["schemas"]["LookFilter"][];
             /** @description Fontconfig name or a font file URL. */
@@ -1588,7 +1588,7 @@ export interface components {
              * @description Pixels, or vmin/vmax/vh/vw units ('5vmin').
              * @default 48
              */
-            font_size: number | string;
+            font_size?: number | string;
             height?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Colour of the word being spoken (cues with words). */
             highlight_color?: string | null;
@@ -1600,29 +1600,29 @@ export interface components {
              * @description Gap to the box's top or bottom edge; percent of its height.
              * @default 5%
              */
-            margin: number | string;
+            margin?: number | string;
             /**
              * @description Lines wrap at this width; percent of the box's width.
              * @default 90%
              */
-            max_width: number | string;
+            max_width?: number | string;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @default bottom
              * @enum {string}
              */
-            position: "bottom" | "top" | "center";
+            position?: "bottom" | "top" | "center";
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             shadow?: components["schemas"]["Shadow"] | null;
             /** @description URL of an SRT or WebVTT file. */
             source?: string | null;
@@ -1632,12 +1632,12 @@ export interface components {
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /**
              * @description Caption what this element says: the id of a video, audio or speech element of the same composition. The words are timed one by one (highlight_color works), and the job's result gives the transcript as SRT, WebVTT and JSON.
              * @example narration
@@ -1655,20 +1655,20 @@ export interface components {
              * @description Transcribed cues: most words in one.
              * @default 7
              */
-            words_per_cue: number;
+            words_per_cue?: number;
             /** @description Where the anchor point goes; omitted: centred. */
             x?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** TemplateBody */
         TemplateBody: {
@@ -1736,13 +1736,13 @@ export interface components {
              * @default center
              * @enum {string}
              */
-            align: "left" | "center" | "right";
+            align?: "left" | "center" | "right";
             /** @description Enter and exit presets. */
             animations?: components["schemas"]["Animation"][];
             /** @description Box behind text. */
             background_color?: string | null;
             /** @default 0 */
-            background_padding: number;
+            background_padding?: number;
             /** @description Text color (default white). */
             color?: string | null;
             /** @description A colour grade of this element. */
@@ -1753,12 +1753,12 @@ export interface components {
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Colour filters, applied in order. */
             filters?: components["schemas"]["LookFilter"][];
             /** @description Fontconfig name or a font file URL. */
@@ -1767,28 +1767,28 @@ export interface components {
              * @description Pixels, vmin/vmax/vh/vw units ('5vmin'), or 'auto': the largest size in [min_font_size, max_font_size] at which the wrapped text fits the box (needs width and height).
              * @default 48
              */
-            font_size: number | string;
+            font_size?: number | string;
             height?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default 0 */
-            line_spacing: number;
+            line_spacing?: number;
             /** @description With font_size 'auto', the largest size (default the box's height). */
             max_font_size?: number | string | null;
             /** @description With font_size 'auto', the smallest size (default 8 px); text that does not fit even at it is cut at the box. */
             min_font_size?: number | string | null;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             shadow?: components["schemas"]["Shadow"] | null;
             stroke?: components["schemas"]["Stroke"] | null;
             text: string;
@@ -1796,12 +1796,12 @@ export interface components {
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /**
@@ -1814,7 +1814,7 @@ export interface components {
              * @default center
              * @enum {string}
              */
-            vertical_align: "top" | "center" | "bottom";
+            vertical_align?: "top" | "center" | "bottom";
             width?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Where the anchor point goes; omitted: centred. */
             x?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
@@ -1822,13 +1822,13 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** Thumbnail */
         Thumbnail: {
@@ -1845,7 +1845,7 @@ export interface components {
              * @description Seconds into the timeline.
              * @default 0
              */
-            start: number;
+            start?: number;
         };
         /** TranscribedWord */
         TranscribedWord: {
@@ -1860,12 +1860,12 @@ export interface components {
              * @description Seconds the transition overlaps the previous clip.
              * @default 1
              */
-            duration: number;
+            duration?: number;
             /**
              * @default crossfade
              * @enum {string}
              */
-            type: "fade" | "crossfade" | "dissolve" | "wipeleft" | "wiperight" | "wipeup" | "wipedown" | "slideleft" | "slideright" | "slideup" | "slidedown" | "fadeblack" | "fadewhite" | "circleopen" | "circleclose";
+            type?: "fade" | "crossfade" | "dissolve" | "wipeleft" | "wiperight" | "wipeup" | "wipedown" | "slideleft" | "slideright" | "slideup" | "slidedown" | "fadeblack" | "fadewhite" | "circleopen" | "circleclose";
         };
         /** VideoCreateRequest */
         VideoCreateRequest: {
@@ -1873,7 +1873,7 @@ export interface components {
              * @description Color behind every element.
              * @default #000000
              */
-            background_color: string;
+            background_color?: string;
             /** @description POSTed the job's result (signed with X-Videogen-Signature) when it ends. */
             callback_url?: string | null;
             /** @description A colour grade of the whole output: warm, cool, vivid (more contrast and saturation), muted (less), bw (black and white) or vintage (faded, yellowed). */
@@ -1884,31 +1884,31 @@ export interface components {
             duration?: number | null;
             elements: (components["schemas"]["VideoElement"] | components["schemas"]["ImageElement"] | components["schemas"]["TextElement"] | components["schemas"]["AudioElement"] | components["schemas"]["ColorElement"] | components["schemas"]["CompositionElement"] | components["schemas"]["ShapeElement"] | components["schemas"]["SubtitlesElement"] | components["schemas"]["SpeechElement"])[];
             /** @default 30 */
-            fps: number;
+            fps?: number;
             height?: number | null;
             /**
              * @description EBU R128 normalize the mixed audio.
              * @default false
              */
-            loudness_normalization: boolean;
+            loudness_normalization?: boolean;
             /**
              * @description mp4, webm, mov, gif; jpg or png (one frame); mp3, wav or m4a (the sound only).
              * @default mp4
              * @enum {string}
              */
-            output_format: "mp4" | "webm" | "mov" | "gif" | "jpg" | "png" | "mp3" | "wav" | "m4a";
+            output_format?: "mp4" | "webm" | "mov" | "gif" | "jpg" | "png" | "mp3" | "wav" | "m4a";
             /** @description Also store a full-size JPEG frame next to the video: {'time': 1.5}; the result gives its poster_url. Video outputs only. */
             poster?: components["schemas"]["Poster"] | null;
             /**
              * @description A fast draft for editors: at most 640 px on its longer side, at most 15 fps, the fastest encoder settings. Same layout and timing as the full render, lower quality.
              * @default false
              */
-            preview: boolean;
+            preview?: boolean;
             /**
              * @default medium
              * @enum {string}
              */
-            quality: "low" | "medium" | "high";
+            quality?: "low" | "medium" | "high";
             /** @description Render only this part of the timeline: {'start': 10, 'duration': 5}. */
             range?: components["schemas"]["TimeRange"] | null;
             /** @description Preset instead of width/height: sd, 480p, hd, 720p, 1080p, fullhd, 4k, vertical-hd, vertical-1080p, square. */
@@ -1917,12 +1917,12 @@ export interface components {
              * @description Time of the still for jpg/png outputs.
              * @default 0
              */
-            snapshot_time: number;
+            snapshot_time?: number;
             /**
              * @description Also store a small JPEG frame next to the video: true (1 s in, at most 640 px wide) or {'time': 1.5, 'width': 320}; the result gives its thumbnail_url. Video outputs only.
              * @default false
              */
-            thumbnail: boolean | components["schemas"]["Thumbnail"];
+            thumbnail?: boolean | components["schemas"]["Thumbnail"];
             width?: number | null;
         };
         /** VideoElement */
@@ -1941,65 +1941,65 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            duration_mode: "auto" | "loop" | "freeze";
+            duration_mode?: "auto" | "loop" | "freeze";
             /** @description Ken Burns motion of the content inside the box over the element's duration. */
             effect?: ("zoom-in" | "zoom-out" | "pan-left" | "pan-right" | "pan-up" | "pan-down") | null;
             /**
              * @description How far an effect zooms (zoom-*) or pans (pan-*).
              * @default 1.2
              */
-            effect_scale: number;
+            effect_scale?: number;
             /**
              * @description Seconds of fade in (visual and audio).
              * @default 0
              */
-            fade_in: number;
+            fade_in?: number;
             /**
              * @description Seconds of fade out (visual and audio).
              * @default 0
              */
-            fade_out: number;
+            fade_out?: number;
             /** @description Colour filters, applied in order. */
             filters?: components["schemas"]["LookFilter"][];
             /**
              * @default auto
              * @enum {string}
              */
-            fit_mode: "cover" | "contain" | "fill" | "auto";
+            fit_mode?: "cover" | "contain" | "fill" | "auto";
             height?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Your name for the element, used in errors. */
             id?: string | null;
             /** @default false */
-            muted: boolean;
+            muted?: boolean;
             /** @default 1 */
-            opacity: number | components["schemas"]["OpacityKeyframe"][];
+            opacity?: number | components["schemas"]["OpacityKeyframe"][];
             /**
              * @description Degrees clockwise about the box's centre, or keyframes.
              * @default 0
              */
-            rotation: number | components["schemas"]["RotationKeyframe"][];
+            rotation?: number | components["schemas"]["RotationKeyframe"][];
             /**
              * @description Size factor about the anchor point: 1.2 or '120%', or keyframes.
              * @default 1
              */
-            scale: number | string | components["schemas"]["ScaleKeyframe"][];
+            scale?: number | string | components["schemas"]["ScaleKeyframe"][];
             /** @description URL of the media. */
             source: string;
             /**
              * @description Playback rate of the source (pitch kept); 'media' duration is divided by it.
              * @default 1
              */
-            speed: number;
+            speed?: number;
             /**
              * @description Start on the timeline, seconds.
              * @default 0
              */
-            time: number;
+            time?: number;
             /**
              * @description Higher tracks are drawn on top.
              * @default 1
              */
-            track: number;
+            track?: number;
             /** @description Transition from the previous clip on the same track into this one. */
             transition?: components["schemas"]["Transition"] | null;
             /** @description Source time where the element stops. */
@@ -2015,12 +2015,12 @@ export interface components {
              * @description Duck other audio under this element.
              * @default false
              */
-            voiceover: boolean;
+            voiceover?: boolean;
             /**
              * @description Linear gain of the element's sound, or keyframes.
              * @default 1
              */
-            volume: number | components["schemas"]["VolumeKeyframe"][];
+            volume?: number | components["schemas"]["VolumeKeyframe"][];
             width?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /** @description Where the anchor point goes; omitted: centred. */
             x?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
@@ -2028,13 +2028,13 @@ export interface components {
              * @description Point of the element placed at x, percent of its width.
              * @default 0%
              */
-            x_anchor: number | string;
+            x_anchor?: number | string;
             y?: (number | string | components["schemas"]["LengthKeyframe"][]) | null;
             /**
              * @description Point of the element placed at y, percent of its height.
              * @default 0%
              */
-            y_anchor: number | string;
+            y_anchor?: number | string;
         };
         /** VolumeKeyframe */
         VolumeKeyframe: {
@@ -2044,7 +2044,7 @@ export interface components {
              * @example ease-out-back
              * @example cubic-bezier(0.25, 0.1, 0.25, 1)
              */
-            easing: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
+            easing?: ("linear" | "step" | "ease-in" | "ease-out" | "ease-in-out" | "ease-in-sine" | "ease-out-sine" | "ease-in-out-sine" | "ease-in-quad" | "ease-out-quad" | "ease-in-out-quad" | "ease-in-cubic" | "ease-out-cubic" | "ease-in-out-cubic" | "ease-in-quart" | "ease-out-quart" | "ease-in-out-quart" | "ease-in-quint" | "ease-out-quint" | "ease-in-out-quint" | "ease-in-expo" | "ease-out-expo" | "ease-in-out-expo" | "ease-in-circ" | "ease-out-circ" | "ease-in-out-circ" | "ease-in-back" | "ease-out-back" | "ease-in-out-back" | "ease-in-elastic" | "ease-out-elastic" | "ease-in-out-elastic" | "ease-in-bounce" | "ease-out-bounce" | "ease-in-out-bounce") | string;
             /** @description Seconds from the element's start. */
             time: number;
             value: number;
