@@ -35,7 +35,7 @@ from api.idempotency import request_idempotency
 from api.internal_routes import internal_routes
 from api.jobservice import JobService
 from api.metrics import metrics_handler
-from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, openapi_document, video_routes
+from api.openapi import SECURITY_SCHEMES, StrictPydanticSchemaPlugin, openapi_json, video_routes
 from api.progress import composition_progress, job_progress
 from api.prompt_routes import in_seed_shape
 from api.ratelimit import RateLimit
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             health_detailed,
             metrics_handler,
             redoc_redirect,
-            openapi_document,
+            openapi_json,
             root_redirect,
             studio_files,
             guide_files(),

@@ -2,10 +2,10 @@
 the video routes need, that models refuse unknown fields (Litestar drops pydantic's
 `extra="forbid"`, so the document allowed fields that every request carrying them is refused for;
 schemathesis found it), that a root model is the value it wraps (Litestar would document it as an
-object with a `root` field), that each field's constraints are the validator's (pydantic's JSON
-Schema, where Litestar's own loses some), and that errors are the envelope
-(Litestar documents a `{status_code, detail}` 400 on every route with parameters, an answer this
-app never gives). The document is served at `/docs/openapi.json` and at `/openapi.json`.
+object with a `root` field), that each property's constraints are the validator's (pydantic's
+JSON Schema of it, where Litestar's own loses some), and that errors are the envelope
+(api/errors.py's EnvelopeOperation). The document is served at `/docs/openapi.json` and at the
+conventional `/openapi.json`.
 """
 
 from __future__ import annotations
@@ -61,13 +61,17 @@ class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
 
 
 @cache
+def _pydantic_properties(model: type[BaseModel]) -> dict[str, Any]:
+    return cast(dict[str, Any], model.model_json_schema(mode="validation").get("properties", {}))
+
+
 def validator_properties(model: type[BaseModel]) -> dict[str, Schema | Reference]:
     """The model's properties as pydantic's JSON Schema has them, untitled as Litestar's are. Litestar's
     own would drop constraints (a pattern or bound inside `X | None` or `float | list[Keyframe]`),
     say `oneOf` where pydantic takes any member that fits (an integer is also a number), and make a
-    bounded `dict` an array. A nested model is the component Litestar registered under its name."""
-    properties = model.model_json_schema(mode="validation").get("properties", {})
-    return {name: json_schema(property) for name, property in properties.items()}
+    bounded `dict` an array. A nested model is the component Litestar registered under its name.
+    New objects each time: Litestar may change a document's schemas as it builds it."""
+    return {name: json_schema(property) for name, property in _pydantic_properties(model).items()}
 
 
 SUBSCHEMAS = {"items", "not", "if", "then", "else", "contains", "propertyNames", "additionalProperties"}
@@ -98,8 +102,8 @@ def json_schema(document: dict[str, Any]) -> Schema | Reference:
         name = RENAMED.get(key) or re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
         if name not in SCHEMA_FIELDS:
             raise ValueError(f"JSON Schema keyword {key!r} has no OpenAPI Schema field")
-        if key in SUBSCHEMAS:
-            value = Schema() if value is True else value if value is False else json_schema(value)
+        if key in SUBSCHEMAS:  # a schema, or true (anything) or false (nothing)
+            value = json_schema(value) if isinstance(value, dict) else Schema() if value else False
         elif key in SCHEMA_LISTS:
             value = [json_schema(member) for member in value]
         elif key in SCHEMA_MAPS:
@@ -119,7 +123,7 @@ def json_schema(document: dict[str, Any]) -> Schema | Reference:
     media_type=OpenAPIMediaType.OPENAPI_JSON,
     sync_to_thread=False,
 )
-def openapi_document(request: Request[Any, Any, Any]) -> bytes:
+def openapi_json(request: Request[Any, Any, Any]) -> bytes:
     """The document at the conventional path too, the same bytes as /docs/openapi.json."""
     return JsonRenderPlugin.render_json(request, request.app.openapi_schema.to_schema())
 
