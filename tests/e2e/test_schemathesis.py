@@ -41,7 +41,7 @@ def fuzzed_api(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def api_schema(fuzzed_api: str) -> Any:
-    return schemathesis.openapi.from_url(f"{fuzzed_api}/docs/openapi.json")
+    return schemathesis.openapi.from_url(f"{fuzzed_api}/openapi.json")
 
 
 OPERATIONS = [
