@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from tests.e2e.api_instance import extra_api
 from tests.e2e.conftest import RunningStack
@@ -90,7 +90,10 @@ CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
 ]
 # A schema-valid spec may still break a rule JSON Schema does not carry (a text element needs
 # `text`, a video a `source`): a 400 naming the field is right there, so that check is left out.
-EXCLUDED = [positive_data_acceptance]
+# The internal routes get the real key in X-API-Key; ignored_auth takes a generated `Authorization:
+# Bearer ` (empty, so no key) beside it for invalid auth the API accepted. With clip URLs now
+# documented as http(s)/s3, process-clips answers 202 and that check fired.
+EXCLUDED = [positive_data_acceptance, ignored_auth]
 
 
 def _accepted_jobs(body: dict[str, Any]) -> list[str]:
