@@ -8,7 +8,8 @@ A kind answers: how it is drawn (`builder`) and whether its own pixels are see-t
 (`needs_alpha`), the fonts it draws with (`fonts`), the files it needs fetched and how each is
 screened (`files`), whether the renderer probes and opens a media file for it (`has_media`), how
 long it lasts by itself (`media_length`, `open_length`, and before any probe `unprobed_length`),
-and which of its model's fields a stream copy honours (`stream_copy`).
+and which of its model's fields a stream copy honours (`stream_copy`). Which fields can reach a
+pixel at all is `picture_neutral`'s answer (the chunk cache keys a chunk by the others).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from schemas.elements import ELEMENT_MODELS, ElementBase, PlayableElement, SourcedElement
+from schemas.elements import ELEMENT_MODELS, AudibleElement, ElementBase, PlayableElement, SourcedElement
 
 if TYPE_CHECKING:
     from media.builders import Build, Builder
@@ -137,6 +138,17 @@ class Kind(Protocol):
     ) -> float | None:
         """How long it lasts when its duration is omitted (None: until its timeline ends), given
         its `media_length` and `nested`, the length its nested elements set (compositions)."""
+
+
+# Fields that only change how an element sounds: a chunk of picture is the same whatever they are.
+SOUND_FIELDS = frozenset({"volume", "muted", "voiceover"})
+
+
+def picture_neutral(model: type[ElementBase]) -> frozenset[str]:
+    """Fields of `model` that cannot change a pixel (media.chunkkey keys a chunk of picture without
+    them): its name, `id`, and an audible element's sound. A kind without a builder is only heard:
+    none of its fields reach a pixel, and a picture's key leaves the whole element out."""
+    return frozenset({"id"}) | (SOUND_FIELDS if issubclass(model, AudibleElement) else frozenset())
 
 
 def kind_of(element: ElementBase) -> Kind:
