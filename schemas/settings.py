@@ -229,6 +229,22 @@ class Settings(BaseSettings):
     chunk_seconds: float = Field(
         20.0, description="Length of one chunk of a chunked render (rounded to whole 2 s GOPs)."
     )
+    # Chunk cache (docs/chunk-cache.md)
+    chunk_cache_enabled: bool = Field(
+        True,
+        description="Keep rendered chunks of picture in the bucket (cache/chunks/) by a hash of what they "
+        "show, and copy them instead of rendering them again; a lone worker then splits renders too.",
+    )
+    chunk_cache_max_mb: float = Field(
+        10_240.0,
+        description="Bound on the chunk cache's share of the bucket: a chunk that would pass it is not "
+        "stored (entries expire with the results' lifecycle).",
+    )
+    chunk_cache_seconds: float = Field(
+        6.0,
+        description="Length of a chunk while the chunk cache is on (rounded to whole 2 s GOPs): shorter "
+        "chunks let a template whose merge values change a few seconds reuse more.",
+    )
     processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")
     max_file_size_mb: float = Field(500.0, description="Largest single source file.")
     max_job_sources_mb: float = Field(2_000.0, description="Largest total of a job's sources.")

@@ -44,7 +44,11 @@ IDEMPOTENCY_RULE_ID = "videogen-idempotency"
 IDEMPOTENCY_DAYS = 1
 VOICE_CACHE_PREFIX = "cache/voices/"  # media/voices/cache.py
 VOICE_CACHE_RULE_ID = "videogen-voice-cache"
-_OUR_RULES = frozenset({RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID, VOICE_CACHE_RULE_ID})
+CHUNK_CACHE_PREFIX = "cache/chunks/"  # media/chunkcache.py
+CHUNK_CACHE_RULE_ID = "videogen-chunk-cache"
+_OUR_RULES = frozenset(
+    {RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID, VOICE_CACHE_RULE_ID, CHUNK_CACHE_RULE_ID}
+)
 UPLOAD_BACKOFF_SECONDS = 0.5
 UPLOAD_BACKOFF_CAP_SECONDS = 8.0
 _NOT_RETRIED = frozenset({ErrorCode.S3_ACCESS_DENIED, ErrorCode.S3_BUCKET_NOT_FOUND})
@@ -140,7 +144,8 @@ def lifecycle_rules(days: int) -> list[dict[str, Any]]:
     aborted, bucket-wide: a worker killed mid-upload cannot abort its own, and S3 bills the parts
     of an incomplete upload until it is aborted. The API's Idempotency-Key records (api/idempotency.py)
     expire after a day, when the API counts them as absent anyway. Cached speech and transcripts
-    expire like results: a template rendered again within `days` neither speaks nor listens twice."""
+    expire like results: a template rendered again within `days` neither speaks nor listens twice,
+    and cached chunks of picture too: nor draws its shared chunks twice."""
     return [
         {
             "ID": RULE_ID,
@@ -163,6 +168,12 @@ def lifecycle_rules(days: int) -> list[dict[str, Any]]:
         {
             "ID": VOICE_CACHE_RULE_ID,
             "Filter": {"Prefix": VOICE_CACHE_PREFIX},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+        },
+        {
+            "ID": CHUNK_CACHE_RULE_ID,
+            "Filter": {"Prefix": CHUNK_CACHE_PREFIX},
             "Status": "Enabled",
             "Expiration": {"Days": days},
         },

@@ -22,6 +22,7 @@ import storage.s3 as storage
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
 from storage.s3 import (
+    CHUNK_CACHE_RULE_ID,
     IDEMPOTENCY_RULE_ID,
     INCOMPLETE_RULE_ID,
     RULE_ID,
@@ -269,7 +270,8 @@ def test_bucket_rules_are_put_and_keep_other_rules(moto_endpoint: str) -> None:
     configure_bucket(settings)
     configure_bucket(settings)  # idempotent
     rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket="ruled")["Rules"]}
-    assert set(rules) == {"operator", RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID, VOICE_CACHE_RULE_ID}
+    ours = {RULE_ID, INCOMPLETE_RULE_ID, IDEMPOTENCY_RULE_ID, VOICE_CACHE_RULE_ID, CHUNK_CACHE_RULE_ID}
+    assert set(rules) == {"operator", *ours}
     assert rules[RULE_ID]["Expiration"]["Days"] == 7
     assert rules[RULE_ID]["Filter"]["Prefix"] == "processed/"
     assert rules[INCOMPLETE_RULE_ID]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
@@ -278,6 +280,8 @@ def test_bucket_rules_are_put_and_keep_other_rules(moto_endpoint: str) -> None:
     assert rules[IDEMPOTENCY_RULE_ID]["Expiration"]["Days"] == 1
     assert rules[VOICE_CACHE_RULE_ID]["Filter"]["Prefix"] == "cache/voices/"
     assert rules[VOICE_CACHE_RULE_ID]["Expiration"]["Days"] == 7
+    assert rules[CHUNK_CACHE_RULE_ID]["Filter"]["Prefix"] == "cache/chunks/"
+    assert rules[CHUNK_CACHE_RULE_ID]["Expiration"]["Days"] == 7
     (cors,) = client.get_bucket_cors(Bucket="ruled")["CORSRules"]
     assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"] and cors["AllowedOrigins"] == ["*"]
 
