@@ -1,15 +1,21 @@
 """A chunked render on this machine: chunks rendered `workers` at a time, the sound once, then
-joined. The distributed render stage does the same with chunks spread over the worker group; this
-is what tests and `bench/chunked.py` compare with the one-pass render."""
+joined. With a chunk cache (media.chunkcache), a chunk whose key (media.chunkkey) is stored is
+copied instead of rendered, and each chunk rendered is stored. The distributed render stage does
+the same with chunks spread over the worker group; this is what a lone worker runs, and what tests
+and benches compare with the one-pass render."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from media.chunkcache import ChunkStore
+from media.chunkkey import chunk_keys
 from media.chunks import Chunk, chunk_spec, plan
 from media.compiler import Silent
+from media.ffmpeg_bin import ffmpeg_bin
 from media.render import RenderOutcome, join_parts, render_part
 from schemas.settings import Settings
 from schemas.spec import VideoSpec
@@ -28,26 +34,56 @@ async def render_chunked(
     duration: float,
     chunk_seconds: float,
     workers: int = 1,
+    cache: ChunkStore | None = None,
+    keys: list[str] | None = None,
 ) -> RenderOutcome:
+    """`keys`: the chunks' keys in `cache` when known already (else computed here)."""
     chunks = plan(spec, duration, chunk_seconds)
+    if cache is not None and keys is None:
+        keys = await asyncio.to_thread(cache_keys, spec, sources, chunks, settings)
     slots = asyncio.Semaphore(workers)
+    reused: list[Chunk] = []
 
     async def one(chunk: Chunk) -> Path:
+        path = chunk_path(out_path, chunk)
+        if (
+            cache is not None
+            and keys is not None
+            and await asyncio.to_thread(cache.fetch, keys[chunk.index], path)
+        ):
+            reused.append(chunk)
+            return path
         async with slots:
             part = chunk_spec(spec, chunk)
-            return await render_part(
-                part, sources, chunk_path(out_path, chunk), settings=settings, tracks="video"
-            )
+            await render_part(part, sources, path, settings=settings, tracks="video")
+        if cache is not None and keys is not None:
+            await asyncio.to_thread(cache.keep, keys[chunk.index], path)
+        return path
 
     sound_path = out_path.with_name(f"{out_path.stem}.sound.m4a")
     try:
         paths = await asyncio.gather(*(one(chunk) for chunk in chunks))
         sound = await render_sound(spec, sources, sound_path, settings)
-        return await join_parts(spec, list(paths), sound, out_path, sources=sources, settings=settings)
+        outcome = await join_parts(spec, list(paths), sound, out_path, sources=sources, settings=settings)
+        return replace(
+            outcome,
+            chunks_reused=len(reused),
+            chunks_rendered=len(chunks) - len(reused),
+            reused_seconds=sum(chunk.duration for chunk in reused),
+        )
     finally:
         for chunk in chunks:
             chunk_path(out_path, chunk).unlink(missing_ok=True)
         sound_path.unlink(missing_ok=True)
+
+
+def cache_keys(
+    spec: VideoSpec, sources: Mapping[int, Path], chunks: list[Chunk], settings: Settings
+) -> list[str]:
+    """The chunks' keys in the chunk cache (blocking: probes and hashes the sources)."""
+    return chunk_keys(
+        spec, sources, chunks, ffmpeg=ffmpeg_bin(settings), max_duration=settings.max_output_duration_sec
+    )
 
 
 async def render_sound(

@@ -45,6 +45,9 @@ class RenderOutcome:
     thumbnail: Path | None = None
     poster: Path | None = None
     captions: Path | None = None  # SRT; its WebVTT and words JSON beside it (media.transcripts)
+    chunks_reused: int = 0  # a chunked render's chunks copied from the chunk cache (media.chunkcache)
+    chunks_rendered: int = 0  # and rendered; both 0 for a render in one pass
+    reused_seconds: float = 0.0  # output seconds of the chunks copied
 
 
 async def render_video(

@@ -25,3 +25,8 @@ class ChunkTask(BaseModel):
         description="Where the chunk's worker writes the time every few seconds while it works on it: "
         "the render stage publishes again a chunk that nobody works on.",
     )
+    cache_key: str | None = Field(
+        None,
+        description="The chunk's key in the chunk cache (media.chunkkey): its worker copies a chunk "
+        "stored there instead of rendering it, and stores what it renders. None: the cache is off.",
+    )

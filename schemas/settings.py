@@ -233,7 +233,8 @@ class Settings(BaseSettings):
     chunk_cache_enabled: bool = Field(
         True,
         description="Keep rendered chunks of picture in the bucket (cache/chunks/) by a hash of what they "
-        "show, and copy them instead of rendering them again; a lone worker then splits renders too.",
+        "show, and copy them instead of rendering them again; a lone worker then splits renders too "
+        "(never when CHUNK_MIN_SECONDS is 0).",
     )
     chunk_cache_max_mb: float = Field(
         10_240.0,
@@ -242,8 +243,8 @@ class Settings(BaseSettings):
     )
     chunk_cache_seconds: float = Field(
         6.0,
-        description="Length of a chunk while the chunk cache is on (rounded to whole 2 s GOPs): shorter "
-        "chunks let a template whose merge values change a few seconds reuse more.",
+        description="Longest chunk while the chunk cache is on (rounded to whole 2 s GOPs; CHUNK_SECONDS "
+        "when shorter): short chunks let a template whose merge values change a few seconds reuse more.",
     )
     processing_timeout_minutes: float = Field(10.0, description="A render running longer is killed.")
     max_file_size_mb: float = Field(500.0, description="Largest single source file.")

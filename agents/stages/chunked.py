@@ -6,6 +6,12 @@ worker's partitions; finished chunks meet in S3 under this attempt's prefix, whi
 watches (progress counts chunks done). A job cancelled meanwhile, or a chunk that failed, stops
 the rest through a stop marker; chunks that no worker works on for CHUNK_IDLE_SECONDS (their
 worker died, their messages were lost) are published again.
+
+With the chunk cache on (media.chunkcache), the chunks' keys are computed here before anything is
+rendered: a chunk already stored is downloaded from the cache and never published, and each chunk
+task carries its key so its worker stores what it renders. A lone worker then splits too, on this
+machine (media.chunked), when reuse pays: some chunk is stored already, or the output spans at
+least SEED_CHUNKS chunks (it seeds the cache for the renders that share its windows).
 """
 
 from __future__ import annotations
@@ -14,14 +20,23 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from agents.stages.artifacts import RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN, rendered_file
+from agents.stages.artifacts import (
+    RENDER_PROGRESS_FLOOR,
+    RENDER_PROGRESS_SPAN,
+    rendered_file,
+    sources_present,
+)
 from agents.stages.runtime import StageRuntime
 from agents.workdir import job_dir, output_path
-from media.chunked import render_sound
-from media.chunks import chunkable, plan
-from media.render import join_parts, planned_duration
+from analytics.metrics import track_ffmpeg
+from media.chunkcache import ChunkStore, chunk_store
+from media.chunked import cache_keys, render_sound
+from media.chunked import render_chunked as render_here
+from media.chunks import Chunk, chunk_spec, chunkable, plan
+from media.render import join_parts, planned_duration, render_part
 from schemas.chunks import ChunkTask
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobContext, RenderedFile, SourceFile
@@ -34,21 +49,65 @@ POLL_SECONDS = 0.5
 # A chunk's worker stamps its alive marker every second; older than this, nobody works on it.
 CHUNK_ALIVE_SECONDS = 10.0
 CHUNK_IDLE_SECONDS = 20.0
+# A lone worker splits an output of at least this many chunks to seed the chunk cache.
+SEED_CHUNKS = 3
 
 
 async def render_chunked(
     ctx: JobContext, sources: dict[str, SourceFile], runtime: StageRuntime, attempt: str
 ) -> RenderedFile | None:
-    """The job rendered in chunks, or None when it is short, of another format, or this worker
-    has no peers to share it with (the one-pass render is then as fast)."""
+    """The job rendered in chunks, or None when it is short, of another format, or neither shared
+    with peers nor worth splitting for the chunk cache (the one-pass render is then as fast)."""
     settings, spec = runtime.settings, ctx.spec
-    if settings.chunk_min_seconds <= 0 or not runtime.has_peers():
+    cache = chunk_store(settings)
+    peers = runtime.has_peers()
+    if settings.chunk_min_seconds <= 0 or (not peers and cache is None):
         return None
+    if not await asyncio.to_thread(sources_present, sources):
+        return None  # the one-pass render fetches the sources this host lacks
     local = {int(index): Path(source.path) for index, source in sources.items()}
     duration = await asyncio.to_thread(planned_duration, spec, local, settings)
-    if not chunkable(spec, duration, settings.chunk_min_seconds):
+    spread = peers and chunkable(spec, duration, settings.chunk_min_seconds)
+    if not spread and (cache is None or not chunkable(spec, duration, 0.0)):
         return None
-    chunks = plan(spec, duration, settings.chunk_seconds)
+    chunk_seconds = (
+        min(settings.chunk_seconds, settings.chunk_cache_seconds) if cache else settings.chunk_seconds
+    )
+    chunks = plan(spec, duration, chunk_seconds)
+    keys = await asyncio.to_thread(cache_keys, spec, local, chunks, settings) if cache else None
+    stored = [await asyncio.to_thread(cache.has, key) for key in keys] if cache and keys else []
+    if not spread:
+        if not _pays(chunks, stored):
+            return None
+        log.info("rendering %s in %d chunks here, %d of them cached", ctx.job_id, len(chunks), sum(stored))
+        out = output_path(settings, ctx.job_id, spec.output_format, attempt)
+        with track_ffmpeg():
+            outcome = await render_here(
+                spec, local, out, settings=settings, duration=duration,
+                chunk_seconds=chunk_seconds, cache=cache, keys=keys,
+            )  # fmt: skip
+        return rendered_file(ctx, sources, outcome)
+    return await _spread(ctx, sources, runtime, attempt, chunks, keys, stored, cache)
+
+
+def _pays(chunks: list[Chunk], stored: list[bool]) -> bool:
+    """Whether splitting on a lone worker pays: a chunk is reused, or the output seeds the cache."""
+    return len(chunks) > 1 and (any(stored) or len(chunks) >= SEED_CHUNKS)
+
+
+async def _spread(
+    ctx: JobContext,
+    sources: dict[str, SourceFile],
+    runtime: StageRuntime,
+    attempt: str,
+    chunks: list[Chunk],
+    keys: list[str] | None,
+    stored: list[bool],
+    cache: ChunkStore | None,
+) -> RenderedFile:
+    """The chunks not in the cache rendered over the worker group, the others copied, joined here."""
+    settings, spec = runtime.settings, ctx.spec
+    local = {int(index): Path(source.path) for index, source in sources.items()}
     stop_key = chunk_key(ctx.job_id, attempt, "stop")
     tasks = [
         ChunkTask(
@@ -62,22 +121,40 @@ async def render_chunked(
             stop_key=stop_key,
             failed_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.failed"),
             alive_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.alive"),
+            cache_key=keys[chunk.index] if keys else None,
         )
         for chunk in chunks
+        if not (stored and stored[chunk.index])
     ]
     for task in tasks:
         await runtime.bus.send(topics.CHUNKS, f"{ctx.job_id}:{task.index}", task)
-    log.info("rendering %s in %d chunks over the worker group", ctx.job_id, len(tasks))
+    log.info(
+        "rendering %s in %d chunks over the worker group, %d of them cached",
+        ctx.job_id, len(chunks), len(chunks) - len(tasks),
+    )  # fmt: skip
     out = output_path(settings, ctx.job_id, spec.output_format, attempt)
     parts = job_dir(settings, ctx.job_id) / f"parts-{attempt}"
     parts.mkdir(parents=True, exist_ok=True)
     try:
         sound = await render_sound(spec, local, parts / "sound.m4a", settings)
         await _wait(ctx, tasks, runtime)
-        paths = [parts / f"{task.index:04d}.mp4" for task in tasks]
-        for task, path in zip(tasks, paths, strict=True):
-            await asyncio.to_thread(download_file, settings, task.key, path)
+        paths = [parts / f"{chunk.index:04d}.mp4" for chunk in chunks]
+        rendered = {task.index: task for task in tasks}
+        reused: list[Chunk] = []
+        for chunk, path in zip(chunks, paths, strict=True):
+            if chunk.index in rendered:
+                await asyncio.to_thread(download_file, settings, rendered[chunk.index].key, path)
+            elif cache is not None and keys and await asyncio.to_thread(cache.fetch, keys[chunk.index], path):
+                reused.append(chunk)
+            else:  # expired since it was looked up: render it here
+                await render_part(chunk_spec(spec, chunk), local, path, settings=settings, tracks="video")
         outcome = await join_parts(spec, paths, sound, out, sources=local, settings=settings)
+        outcome = replace(
+            outcome,
+            chunks_reused=len(reused),
+            chunks_rendered=len(chunks) - len(reused),
+            reused_seconds=sum(chunk.duration for chunk in reused),
+        )
         return rendered_file(ctx, sources, outcome)
     finally:
         await asyncio.to_thread(put_marker, settings, stop_key)
