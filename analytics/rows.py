@@ -90,6 +90,9 @@ def job_row(event: JobEvent, quick_threshold_seconds: float) -> Row:
             row.update(_what_the_job_is(event))
             if event.rendered is not None and event.rendered.encoding is not None:
                 row["stream_copied"] = int(event.rendered.encoding.stream_copy)
+            if event.rendered is not None and event.rendered.reuse is not None:
+                row["reused_pixel_seconds"] = event.rendered.reuse.reused_pixel_seconds
+                row["rendered_pixel_seconds"] = event.rendered.reuse.rendered_pixel_seconds
             if event.stage == "fetch" and event.bytes_in is not None:
                 row["source_bytes"] = event.bytes_in
         case JobEnded():

@@ -431,6 +431,7 @@ def metadata_view(state: JobState, output_url: str | None, thumbnail_url: str | 
         inputs=rendered.inputs if rendered is not None else [],
         output=output,
         encoder=rendered.encoding if rendered is not None else None,
+        reuse=rendered.reuse if rendered is not None else None,
     )
 
 

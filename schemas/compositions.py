@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict
 
 from schemas.errors import ErrorCode
-from schemas.events import Encoding, JobStatus, MediaSummary, ProbedInput
+from schemas.events import ChunkReuse, Encoding, JobStatus, MediaSummary, ProbedInput
 from schemas.spec import RESOLUTION_PRESETS, Color, TransitionType
 
 MAX_CLIPS = 50
@@ -179,6 +179,10 @@ class CompositionMetadata(BaseModel):
     inputs: list[ProbedInput] = Field(description="Each source as fetched and probed (after render).")
     output: CompositionOutputInfo | None = Field(None, description="The rendered file (after render).")
     encoder: Encoding | None = Field(None, description="The settings the render used (after render).")
+    reuse: ChunkReuse | None = Field(
+        None,
+        description="How much of the picture the chunk cache gave and how much was rendered (after render).",
+    )
 
 
 class WsProgress(BaseModel):

@@ -176,6 +176,18 @@ class JobRendered(BaseModel):
     render_seconds: float
 
 
+class ChunkReuse(BaseModel):
+    """How much of a render's picture was copied from the chunk cache and how much was drawn
+    (docs/chunk-cache.md); pixel-seconds in seconds of 720p, like the job's workload."""
+
+    chunks_reused: int = Field(0, description="Chunks of picture copied from the chunk cache.")
+    chunks_rendered: int = Field(0, description="Chunks rendered; 0 for a render in one pass.")
+    reused_pixel_seconds: float = Field(
+        0.0, description="Output seconds times pixels copied, in seconds of 720p."
+    )
+    rendered_pixel_seconds: float = Field(0.0, description="Output seconds times pixels rendered, likewise.")
+
+
 class RenderedFile(BaseModel):
     """A finished render on a worker's disk: what the upload stage needs to store it, and what the
     render probed and used (the job's metadata, recorded on the render's finished event)."""
@@ -191,6 +203,7 @@ class RenderedFile(BaseModel):
     output: MediaSummary | None = None
     inputs: list[ProbedInput] = Field(default_factory=list)
     encoding: Encoding | None = None
+    reuse: ChunkReuse | None = None
 
 
 MAX_RESULT_WORDS = 1000
@@ -221,6 +234,8 @@ class ResultInfo(BaseModel):
     captions_vtt_url: str | None = Field(None, description="The same transcript as WebVTT.")
     transcript_url: str | None = Field(None, description="The transcript's words with their times, as JSON.")
     captions_s3_key: str | None = None
+    chunks_reused: int = Field(0, description="Chunks of picture copied from the chunk cache, not rendered.")
+    chunks_rendered: int = Field(0, description="Chunks of picture rendered; 0 for a render in one pass.")
     words: list[TranscribedWord] | None = Field(
         None,
         description=f"The transcript's words on the output's clock; the first {MAX_RESULT_WORDS} (all are at "

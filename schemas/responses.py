@@ -46,6 +46,8 @@ class JobCompleted(BaseModel):
         None,
         description="The first 1000 words of the transcript, on the output's clock (all: transcript_url).",
     )
+    chunks_reused: int = Field(0, description="Chunks of picture copied from the chunk cache, not rendered.")
+    chunks_rendered: int = Field(0, description="Chunks of picture rendered; 0 for a render in one pass.")
     message: str = "Video created successfully"
 
 

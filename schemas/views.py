@@ -36,6 +36,8 @@ def job_view(state: JobState) -> JobCompleted | JobFailed | JobProcessing:
             captions_vtt_url=r.captions_vtt_url,
             transcript_url=r.transcript_url,
             words=r.words,
+            chunks_reused=r.chunks_reused,
+            chunks_rendered=r.chunks_rendered,
         )
     if state.status in ("failed", "cancelled"):
         code = state.error.code if state.error else ErrorCode.CANCELLED

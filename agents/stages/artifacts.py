@@ -17,8 +17,10 @@ from media.output import encoding
 from media.probe import MediaInfo
 from media.render import RenderOutcome, render_video
 from media.voicing import prepare_voices
+from media.workload import REFERENCE_PIXELS
 from schemas.elements import source_of
 from schemas.events import (
+    ChunkReuse,
     Encoding,
     JobContext,
     MediaSummary,
@@ -93,6 +95,20 @@ def rendered_file(ctx: JobContext, sources: Mapping[str, SourceFile], outcome: R
         output=summary(outcome.output, outcome.size_bytes),
         inputs=inputs,
         encoding=encoder,
+        reuse=reuse(outcome),
+    )
+
+
+def reuse(outcome: RenderOutcome) -> ChunkReuse:
+    """What of the picture was copied from the chunk cache and what was rendered (a stream copy
+    renders nothing; an audio-only output has no picture)."""
+    pixels = (outcome.width or 0) * (outcome.height or 0) / REFERENCE_PIXELS
+    drawn = 0.0 if outcome.stream_copy else max(0.0, outcome.duration_seconds - outcome.reused_seconds)
+    return ChunkReuse(
+        chunks_reused=outcome.chunks_reused,
+        chunks_rendered=outcome.chunks_rendered,
+        reused_pixel_seconds=round(pixels * outcome.reused_seconds, 3),
+        rendered_pixel_seconds=round(pixels * drawn, 3),
     )
 
 

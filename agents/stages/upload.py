@@ -149,6 +149,8 @@ async def _announce(
         transcript_url=result_url(settings, captions["json"]) if captioned else None,
         captions_s3_key=captions["srt"] if captioned else None,
         words=await asyncio.to_thread(_words, rendered) if captioned else None,
+        chunks_reused=rendered.reuse.chunks_reused if rendered.reuse else 0,
+        chunks_rendered=rendered.reuse.chunks_rendered if rendered.reuse else 0,
     )
     if attempt is not None:
         await runtime.bus.finished(

@@ -8,6 +8,7 @@ from schemas.events import (
     Ahead,
     CallbackDelivery,
     CallbackOutcome,
+    ChunkReuse,
     Encoding,
     ErrorInfo,
     JobAccepted,
@@ -100,6 +101,18 @@ def test_a_finished_render_says_whether_it_was_a_stream_copy() -> None:
     )
     event = StageFinished(job_id="vg_1", stage="render", stage_seconds=0.2, rendered=rendered, at=AT)
     assert job_row(event, 30.0)["stream_copied"] == 1
+
+
+def test_a_finished_render_says_what_the_chunk_cache_saved() -> None:
+    reuse = ChunkReuse(
+        chunks_reused=9, chunks_rendered=1, reused_pixel_seconds=54.0, rendered_pixel_seconds=6.0
+    )
+    rendered = RenderedFile(
+        path="/w/out.mp4", size_bytes=10, duration_seconds=60.0, width=1280, height=720, reuse=reuse
+    )
+    event = StageFinished(job_id="vg_1", stage="render", stage_seconds=0.2, rendered=rendered, at=AT)
+    row = job_row(event, 30.0)
+    assert (row["reused_pixel_seconds"], row["rendered_pixel_seconds"]) == (54.0, 6.0)
 
 
 def test_terminal_events_end_the_job() -> None:
