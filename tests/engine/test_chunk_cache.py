@@ -48,9 +48,7 @@ def _chunked(
 ) -> RenderOutcome:
     model = VideoSpec.model_validate(spec)
     return asyncio.run(
-        render_chunked(
-            model, sources, out, settings=SETTINGS, duration=SECONDS, chunk_seconds=2, cache=cache
-        )
+        render_chunked(model, sources, out, settings=SETTINGS, duration=SECONDS, chunk_seconds=2, cache=cache)
     )
 
 
