@@ -21,7 +21,7 @@ import resource
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(job: Callable[[], Awaitable[RenderOutcome]]) -> tuple[float, float, RenderOutcome]:
+def _timed(job: Callable[[], Coroutine[Any, Any, RenderOutcome]]) -> tuple[float, float, RenderOutcome]:
     wall, cpu = time.perf_counter(), _cpu()
     outcome = asyncio.run(job())
     return time.perf_counter() - wall, _cpu() - cpu, outcome
