@@ -74,10 +74,12 @@ async def render_chunked(
         min(settings.chunk_seconds, settings.chunk_cache_seconds) if cache else settings.chunk_seconds
     )
     chunks = plan(spec, duration, chunk_seconds)
+    if not spread and len(chunks) < 2:
+        return None
     keys = await asyncio.to_thread(cache_keys, spec, local, chunks, settings) if cache else None
     stored = [await asyncio.to_thread(cache.has, key) for key in keys] if cache and keys else []
     if not spread:
-        if not _pays(chunks, stored):
+        if not reuse_pays(chunks, stored):
             return None
         log.info("rendering %s in %d chunks here, %d of them cached", ctx.job_id, len(chunks), sum(stored))
         out = output_path(settings, ctx.job_id, spec.output_format, attempt)
@@ -90,7 +92,7 @@ async def render_chunked(
     return await _spread(ctx, sources, runtime, attempt, chunks, keys, stored, cache)
 
 
-def _pays(chunks: list[Chunk], stored: list[bool]) -> bool:
+def reuse_pays(chunks: list[Chunk], stored: list[bool]) -> bool:
     """Whether splitting on a lone worker pays: a chunk is reused, or the output seeds the cache."""
     return len(chunks) > 1 and (any(stored) or len(chunks) >= SEED_CHUNKS)
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
+from agents.stages.chunked import reuse_pays
 from media.chunkcache import BucketStore, ChunkStore, DirectoryStore, chunk_store
+from media.chunks import Chunk
 from schemas.settings import Settings
 from storage.s3 import ensure_bucket, s3_client
 
@@ -100,3 +102,15 @@ def test_an_unreachable_bucket_is_a_miss_not_an_error(tmp_path: Path) -> None:
     store = BucketStore(_settings("http://127.0.0.1:9", s3_bucket_name="nowhere"))
     assert not store.has("k") and not store.fetch("k", tmp_path / "x.mp4")
     assert not store.keep("k", _chunk(tmp_path, "d.mp4", 1024))
+
+
+def test_a_lone_worker_splits_when_reuse_pays() -> None:
+    two, three = (plan_of(n) for n in (2, 3))
+    assert not reuse_pays(two, [False, False])  # nothing to reuse, too short to seed
+    assert reuse_pays(two, [False, True])  # a chunk is cached
+    assert reuse_pays(three, [False] * 3)  # seeds the cache
+    assert not reuse_pays(plan_of(1), [True])  # one chunk: the one-pass render is as fast
+
+
+def plan_of(count: int) -> list[Chunk]:
+    return [Chunk(n, n * 6.0, 6.0) for n in range(count)]
