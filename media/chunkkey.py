@@ -3,9 +3,10 @@ rendered once is found again by any render that would draw the same pixels there
 
 What goes in: the engine (ENGINE_VERSION and the FFmpeg binary's version), the output's settings
 that reach a pixel (size, fps, codec and quality, pixel format, GOP, background, colour grade,
-preview), the window on the output's frame grid, and each element the window shows, in drawing
-order: its clip on the window (where it starts and ends there, how much of its own time is already
-played and left), every field of its model that can reach a pixel (all but those its kind declares
+preview), the window on the output's frame grid (begun early, as the compiler begins it, when it
+starts inside a transition), and each element the window shows, in drawing order: its clip on the
+window (where it starts and ends there, how much of its own time is already played and left),
+every field of its model that can reach a pixel (all but those its kind declares
 `picture_neutral`, media.builders.kinds; its start and length are the clip), and, instead of the
 URL of each file it reads, the sha256 of the file's bytes. A composition brings its nested elements
 whole. Elements that are only heard, and elements outside the window, do not count.
@@ -28,6 +29,7 @@ from typing import Any
 from media.builders.kinds import kind_of, picture_neutral
 from media.builders.speech import lower_voices
 from media.chunks import Chunk
+from media.compose import transition_start
 from media.fonts import font_key
 from media.output import encoding, gop_frames, output_fps
 from media.probe import MediaInfo, probe
@@ -76,11 +78,13 @@ def keys_for(
     }
     keys = []
     for chunk in chunks:
-        shown = window(timeline, chunk.start, chunk.duration)
+        # As the compiler windows a range: begun early when it starts inside a transition.
+        begin = transition_start(timeline, chunk.start)
+        shown = window(timeline, begin, chunk.duration + chunk.start - begin)
         body = {
             "engine": engine,
             "output": output,
-            "window": [round(chunk.start * fps), round(chunk.duration * fps)],
+            "window": [round(chunk.start * fps), round(chunk.duration * fps), _seconds(chunk.start - begin)],
             "clips": [_clip(spec, clip, digests) for clip in shown.clips if _drawn(clip)],
         }
         keys.append(_sha256(body))
