@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from media.chunkcache import ChunkStore
-from media.chunkkey import chunk_keys
+from media.chunkkey import CacheKeys, chunk_keys
 from media.chunks import Chunk, chunk_spec, plan
 from media.compiler import Silent
 from media.ffmpeg_bin import ffmpeg_bin
@@ -35,9 +35,9 @@ async def render_chunked(
     chunk_seconds: float,
     workers: int = 1,
     cache: ChunkStore | None = None,
-    keys: list[str] | None = None,
+    keys: CacheKeys | None = None,
 ) -> RenderOutcome:
-    """`keys`: the chunks' keys in `cache` when known already (else computed here)."""
+    """`keys`: the chunks' and the sound's keys in `cache` when known already (else computed here)."""
     chunks = plan(spec, duration, chunk_seconds)
     if cache is not None and keys is None:
         keys = await asyncio.to_thread(cache_keys, spec, sources, chunks, settings)
@@ -46,24 +46,23 @@ async def render_chunked(
 
     async def one(chunk: Chunk) -> Path:
         path = chunk_path(out_path, chunk)
-        if (
-            cache is not None
-            and keys is not None
-            and await asyncio.to_thread(cache.fetch, keys[chunk.index], path)
-        ):
+        key = keys.chunks[chunk.index] if keys is not None else None
+        if cache is not None and key is not None and await asyncio.to_thread(cache.fetch, key, path):
             reused.append(chunk)
             return path
         async with slots:
             part = chunk_spec(spec, chunk)
             await render_part(part, sources, path, settings=settings, tracks="video")
-        if cache is not None and keys is not None:
-            await asyncio.to_thread(cache.keep, keys[chunk.index], path)
+        if cache is not None and key is not None:
+            await asyncio.to_thread(cache.keep, key, path)
         return path
 
     sound_path = out_path.with_name(f"{out_path.stem}.sound.m4a")
     try:
         paths = await asyncio.gather(*(one(chunk) for chunk in chunks))
-        sound = await render_sound(spec, sources, sound_path, settings)
+        sound = await render_sound(
+            spec, sources, sound_path, settings, cache=cache, key=keys.sound if keys else None
+        )
         outcome = await join_parts(spec, list(paths), sound, out_path, sources=sources, settings=settings)
         return replace(
             outcome,
@@ -79,18 +78,30 @@ async def render_chunked(
 
 def cache_keys(
     spec: VideoSpec, sources: Mapping[int, Path], chunks: list[Chunk], settings: Settings
-) -> list[str]:
-    """The chunks' keys in the chunk cache (blocking: probes and hashes the sources)."""
+) -> CacheKeys:
+    """The chunks' and the sound's keys in the chunk cache (blocking: probes and hashes the sources)."""
     return chunk_keys(
         spec, sources, chunks, ffmpeg=ffmpeg_bin(settings), max_duration=settings.max_output_duration_sec
     )
 
 
 async def render_sound(
-    spec: VideoSpec, sources: Mapping[int, Path], out: Path, settings: Settings
+    spec: VideoSpec,
+    sources: Mapping[int, Path],
+    out: Path,
+    settings: Settings,
+    *,
+    cache: ChunkStore | None = None,
+    key: str | None = None,
 ) -> Path | None:
-    """The whole timeline's sound, or None when nothing is audible."""
+    """The whole timeline's sound, or None when nothing is audible; copied from `cache` when
+    stored under `key` there, else rendered and stored."""
+    if cache is not None and key is not None and await asyncio.to_thread(cache.fetch, key, out):
+        return out
     try:
-        return await render_part(spec, sources, out, settings=settings, tracks="audio")
+        sound = await render_part(spec, sources, out, settings=settings, tracks="audio")
     except Silent:
         return None
+    if cache is not None and key is not None:
+        await asyncio.to_thread(cache.keep, key, sound)
+    return sound

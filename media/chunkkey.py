@@ -11,6 +11,9 @@ every field of its model that can reach a pixel (all but those its kind declares
 URL of each file it reads, the sha256 of the file's bytes. A composition brings its nested elements
 whole. Elements that are only heard, and elements outside the window, do not count.
 
+The sound, rendered once per job for the whole timeline, has a key of its own (`sound_key`): what
+is heard and where, whatever is shown.
+
 The spec is keyed as the renderer draws it: after a template's merge (the job's spec is merged
 already) and with its voices lowered (media.builders.speech), so a transcript's cues count.
 """
@@ -22,6 +25,7 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,8 @@ from media.fonts import font_key
 from media.output import encoding, gop_frames, output_fps
 from media.probe import MediaInfo, probe
 from media.timeline import Clip, Timeline, invalid, resolve_timeline, window
-from schemas.spec import CompositionElement, VideoSpec
+from schemas.elements import AudibleElement
+from schemas.spec import CompositionElement, VideoSpec, VisualElement
 
 # Bump on any change to the engine that can change a rendered pixel or the coded bitstream.
 ENGINE_VERSION = 1
@@ -49,10 +54,16 @@ CLIP_FIELDS = ("start", "end", "skip", "tail", "source_start", "media_length", "
 _READ = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class CacheKeys:
+    chunks: list[str]  # each chunk's picture
+    sound: str  # the whole timeline's sound
+
+
 def chunk_keys(
     spec: VideoSpec, sources: Mapping[int, Path], chunks: Sequence[Chunk], *, ffmpeg: str, max_duration: float
-) -> list[str]:
-    """Each chunk's key, its sources probed and hashed (blocking: run in a thread)."""
+) -> CacheKeys:
+    """Each chunk's key and the sound's, its sources probed and hashed (blocking: run in a thread)."""
     spec = lower_voices(spec, sources)
     infos: dict[int, MediaInfo] = {}
     for placed in spec.placed:
@@ -60,7 +71,11 @@ def chunk_keys(
             infos[placed.index] = probe(sources[placed.index])
     timeline = resolve_timeline(spec, infos, max_duration=max_duration)
     digests = {index: file_digest(path) for index, path in sources.items()}
-    return keys_for(spec, timeline, digests, chunks, engine=engine_version(ffmpeg))
+    engine = engine_version(ffmpeg)
+    return CacheKeys(
+        keys_for(spec, timeline, digests, chunks, engine=engine),
+        sound_key(spec, timeline, digests, engine=engine),
+    )
 
 
 def keys_for(
@@ -91,20 +106,49 @@ def keys_for(
     return keys
 
 
+def sound_key(spec: VideoSpec, timeline: Timeline, digests: Mapping[int, str], *, engine: str) -> str:
+    """The key of the whole timeline's sound (rendered once per job, media.chunked.render_sound):
+    the audio settings and length, every clip heard (and every composition, which may hold some)
+    with all its fields but `id`, and where every other visual clip lies on its track (a
+    transition between visual clips crossfades the sound of those it joins)."""
+    output = {
+        "encoding": encoding(spec).model_dump(mode="json", include={"audio_codec", "audio_bitrate"}),
+        "format": spec.output_format,
+        "loudness_normalization": spec.loudness_normalization,
+        "duration": _seconds(timeline.duration),
+    }
+    clips: list[object] = []
+    for clip in timeline.clips:
+        place = {name: _seconds(getattr(clip, name)) for name in CLIP_FIELDS}
+        if isinstance(clip.element, AudibleElement | CompositionElement):
+            clips.append(
+                {"clip": place, "element": _element(spec, clip.index, digests, top=True, picture=False)}
+            )
+        else:
+            element = clip.element
+            transition = element.transition if isinstance(element, VisualElement) else None
+            seen = transition.model_dump(mode="json") if transition else None
+            clips.append({"clip": place, "track": element.track, "transition": seen})
+    return _sha256({"engine": engine, "sound": output, "clips": clips})
+
+
 def _drawn(clip: Clip) -> bool:
     return kind_of(clip.element).builder is not None
 
 
 def _clip(spec: VideoSpec, clip: Clip, digests: Mapping[int, str]) -> dict[str, Any]:
     place = {name: _seconds(getattr(clip, name)) for name in CLIP_FIELDS}
-    return {"clip": place, "element": _element(spec, clip.index, digests, top=True)}
+    return {"clip": place, "element": _element(spec, clip.index, digests, top=True, picture=True)}
 
 
-def _element(spec: VideoSpec, index: int, digests: Mapping[int, str], *, top: bool) -> dict[str, Any]:
-    """The fields of the element at flat `index` that reach a pixel, its files by content hash."""
+def _element(
+    spec: VideoSpec, index: int, digests: Mapping[int, str], *, top: bool, picture: bool
+) -> dict[str, Any]:
+    """The fields of the element at flat `index` that reach a pixel (`picture`; else all but its
+    name), its files by content hash."""
     element = spec.placed[index].element
     kind = kind_of(element)
-    left_out = set(picture_neutral(type(element))) | {"elements"}
+    left_out = (set(picture_neutral(type(element))) if picture else {"id"}) | {"elements"}
     if top:
         left_out |= {"time", "duration"}  # the clip says where it is on the window
     body = element.model_dump(mode="json", exclude=left_out)
@@ -116,9 +160,9 @@ def _element(spec: VideoSpec, index: int, digests: Mapping[int, str], *, top: bo
         body["font_family" if file.font else "source"] = {"sha256": digest}
     if isinstance(element, CompositionElement):
         body["elements"] = [
-            _element(spec, child.index, digests, top=False)
+            _element(spec, child.index, digests, top=False, picture=picture)
             for child in spec.children(index)
-            if kind_of(child.element).builder is not None
+            if kind_of(child.element).builder is not None or not picture
         ]
     return body
 

@@ -35,6 +35,7 @@ from analytics.metrics import track_ffmpeg
 from media.chunkcache import ChunkStore, chunk_store
 from media.chunked import cache_keys, render_sound
 from media.chunked import render_chunked as render_here
+from media.chunkkey import CacheKeys
 from media.chunks import Chunk, chunk_spec, chunkable, plan
 from media.render import join_parts, planned_duration, render_part
 from schemas.chunks import ChunkTask
@@ -77,7 +78,7 @@ async def render_chunked(
     if not spread and len(chunks) < 2:
         return None
     keys = await asyncio.to_thread(cache_keys, spec, local, chunks, settings) if cache else None
-    stored = [await asyncio.to_thread(cache.has, key) for key in keys] if cache and keys else []
+    stored = [await asyncio.to_thread(cache.has, key) for key in keys.chunks] if cache and keys else []
     if not spread:
         if not reuse_pays(chunks, stored):
             return None
@@ -92,6 +93,10 @@ async def render_chunked(
     return await _spread(ctx, sources, runtime, attempt, chunks, keys, stored, cache)
 
 
+async def _fetched(cache: ChunkStore, key: str, path: Path) -> bool:
+    return await asyncio.to_thread(cache.fetch, key, path)
+
+
 def reuse_pays(chunks: list[Chunk], stored: list[bool]) -> bool:
     """Whether splitting on a lone worker pays: a chunk is reused, or the output seeds the cache."""
     return len(chunks) > 1 and (any(stored) or len(chunks) >= SEED_CHUNKS)
@@ -103,7 +108,7 @@ async def _spread(
     runtime: StageRuntime,
     attempt: str,
     chunks: list[Chunk],
-    keys: list[str] | None,
+    keys: CacheKeys | None,
     stored: list[bool],
     cache: ChunkStore | None,
 ) -> RenderedFile:
@@ -123,7 +128,7 @@ async def _spread(
             stop_key=stop_key,
             failed_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.failed"),
             alive_key=chunk_key(ctx.job_id, attempt, f"{chunk.index:04d}.alive"),
-            cache_key=keys[chunk.index] if keys else None,
+            cache_key=keys.chunks[chunk.index] if keys else None,
         )
         for chunk in chunks
         if not (stored and stored[chunk.index])
@@ -138,7 +143,9 @@ async def _spread(
     parts = job_dir(settings, ctx.job_id) / f"parts-{attempt}"
     parts.mkdir(parents=True, exist_ok=True)
     try:
-        sound = await render_sound(spec, local, parts / "sound.m4a", settings)
+        sound = await render_sound(
+            spec, local, parts / "sound.m4a", settings, cache=cache, key=keys.sound if keys else None
+        )
         await _wait(ctx, tasks, runtime)
         paths = [parts / f"{chunk.index:04d}.mp4" for chunk in chunks]
         rendered = {task.index: task for task in tasks}
@@ -146,7 +153,11 @@ async def _spread(
         for chunk, path in zip(chunks, paths, strict=True):
             if chunk.index in rendered:
                 await asyncio.to_thread(download_file, settings, rendered[chunk.index].key, path)
-            elif cache is not None and keys and await asyncio.to_thread(cache.fetch, keys[chunk.index], path):
+            elif (
+                cache is not None
+                and keys is not None
+                and await _fetched(cache, keys.chunks[chunk.index], path)
+            ):
                 reused.append(chunk)
             else:  # expired since it was looked up: render it here
                 await render_part(chunk_spec(spec, chunk), local, path, settings=settings, tracks="video")

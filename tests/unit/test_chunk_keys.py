@@ -10,7 +10,7 @@ import pytest
 
 from api.merge import merge
 from media.builders.kinds import kind_named, kinds, picture_neutral
-from media.chunkkey import keys_for
+from media.chunkkey import keys_for, sound_key
 from media.chunks import Chunk, plan
 from media.fonts import font_key
 from media.probe import MediaInfo
@@ -283,3 +283,26 @@ def test_tenants_share_a_chunk_only_for_byte_identical_sources() -> None:
 
 def test_every_kind_is_covered() -> None:
     assert {kind.model for kind in kinds().values()} == set(ELEMENT_MODELS.values())
+
+
+def sound_of(spec: VideoSpec) -> str:
+    infos = {p.index: INFOS[p.element.type] for p in spec.placed if kind_named(p.element.type).has_media}
+    timeline = resolve_timeline(spec, infos, max_duration=600)
+    return sound_key(spec, timeline, digests_for(spec), engine=ENGINE)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "heard"),
+    [
+        ("text", {"text": "Goodbye"}, False),
+        ("image", {"opacity": 0.5}, False),
+        ("color", {"time": 5.0}, True),  # where visual clips lie decides which transitions join them
+        ("color", {"transition": {"type": "crossfade", "duration": 0.5}}, True),
+        ("audio", {"volume": 0.5}, True),
+        ("audio", {"trim_start": 1.0}, True),
+        ("video", {"muted": True}, True),
+        ("speech", {"text": "Goodbye"}, True),
+    ],
+)
+def test_the_sound_key_changes_with_what_is_heard(kind: str, fields: dict[str, Any], heard: bool) -> None:
+    assert (sound_of(spec_with(kind, {})) != sound_of(spec_with(kind, fields))) is heard
