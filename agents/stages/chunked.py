@@ -11,7 +11,8 @@ With the chunk cache on (media.chunkcache), the chunks' keys are computed here b
 rendered: a chunk already stored is downloaded from the cache and never published, and each chunk
 task carries its key so its worker stores what it renders. A lone worker then splits too, on this
 machine (media.chunked), when reuse pays: some chunk is stored already, or the output spans at
-least SEED_CHUNKS chunks (it seeds the cache for the renders that share its windows).
+least SEED_CHUNKS chunks (it seeds the cache for the renders that share its windows); never a
+spec the render could stream copy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from media.chunked import render_chunked as render_here
 from media.chunkkey import CacheKeys
 from media.chunks import Chunk, chunk_spec, chunkable, plan
 from media.render import join_parts, planned_duration, render_part
+from media.workload import workload
 from schemas.chunks import ChunkTask
 from schemas.errors import ErrorCode, JobError
 from schemas.events import JobContext, RenderedFile, SourceFile
@@ -69,8 +71,8 @@ async def render_chunked(
     local = {int(index): Path(source.path) for index, source in sources.items()}
     duration = await asyncio.to_thread(planned_duration, spec, local, settings)
     spread = peers and chunkable(spec, duration, settings.chunk_min_seconds)
-    if not spread and (cache is None or not chunkable(spec, duration, 0.0)):
-        return None
+    if not spread and (cache is None or workload(spec).stream_copy or not chunkable(spec, duration, 0.0)):
+        return None  # a remux candidate stays one: nothing is faster than copying its source
     chunk_seconds = (
         min(settings.chunk_seconds, settings.chunk_cache_seconds) if cache else settings.chunk_seconds
     )
