@@ -158,6 +158,18 @@ class Encoding(BaseModel):
     stream_copy: bool = False
 
 
+class ChunkReuse(BaseModel):
+    """How much of a render's picture was copied from the chunk cache and how much was drawn
+    (docs/chunk-cache.md); pixel-seconds in seconds of 720p, like the job's workload."""
+
+    chunks_reused: int = Field(0, description="Chunks of picture copied from the chunk cache.")
+    chunks_rendered: int = Field(0, description="Chunks rendered; 0 for a render in one pass.")
+    reused_pixel_seconds: float = Field(
+        0.0, description="Output seconds times pixels copied, in seconds of 720p."
+    )
+    rendered_pixel_seconds: float = Field(0.0, description="Output seconds times pixels rendered, likewise.")
+
+
 class JobRendered(BaseModel):
     ctx: JobContext
     sources: dict[str, SourceFile] = Field(description="Carried so upload can re-render on another worker.")
@@ -174,18 +186,7 @@ class JobRendered(BaseModel):
     height: int | None = None
     worker: str
     render_seconds: float
-
-
-class ChunkReuse(BaseModel):
-    """How much of a render's picture was copied from the chunk cache and how much was drawn
-    (docs/chunk-cache.md); pixel-seconds in seconds of 720p, like the job's workload."""
-
-    chunks_reused: int = Field(0, description="Chunks of picture copied from the chunk cache.")
-    chunks_rendered: int = Field(0, description="Chunks rendered; 0 for a render in one pass.")
-    reused_pixel_seconds: float = Field(
-        0.0, description="Output seconds times pixels copied, in seconds of 720p."
-    )
-    rendered_pixel_seconds: float = Field(0.0, description="Output seconds times pixels rendered, likewise.")
+    reuse: ChunkReuse | None = Field(None, description="What of the picture the chunk cache gave.")
 
 
 class RenderedFile(BaseModel):

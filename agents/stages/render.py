@@ -75,6 +75,7 @@ async def _hand_off(
             height=rendered.height,
             worker=worker,
             render_seconds=seconds,
+            reuse=rendered.reuse,
         ),
     )
     runtime.work.mark_handed_off("render", ctx.job_id)

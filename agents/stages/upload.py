@@ -58,6 +58,7 @@ async def handle(message: JobRendered, runtime: StageRuntime) -> None:
         thumbnail_path=message.thumbnail_path,
         poster_path=message.poster_path,
         captions_path=message.captions_path,
+        reuse=message.reuse,
     )
     attempt = new_attempt_id()
     if not await asyncio.to_thread(render_present, rendered):

@@ -1,5 +1,6 @@
 """A long video rendered in chunks by two workers through the real stack (Tansu, moto, FFmpeg):
-the joined file equals the one-pass render, and a worker killed mid-chunk costs nothing but time."""
+the joined file equals the one-pass render, a worker killed mid-chunk costs nothing but time, and
+a job rendered again copies its chunks from the chunk cache in the bucket."""
 
 from __future__ import annotations
 
@@ -94,6 +95,25 @@ def test_long_video_is_rendered_in_chunks_equal_to_one_pass(
     ).path
     assert frame_times(chunked) == frame_times(one_pass) and len(frame_times(one_pass)) == 120
     assert psnr(chunked, one_pass) >= 45
+
+
+def test_a_job_rendered_again_copies_its_chunks_from_the_cache(
+    cluster: Cluster, media_server: MediaServer, tmp_path: Path
+) -> None:
+    spec = long_job(media_server, 12, (480, 270))
+    finals = []
+    with cluster.client() as client:
+        for _ in range(2):
+            accepted = client.post("/api/v1/videocreate", json=spec)
+            assert accepted.status_code == 202, accepted.text
+            finals.append(wait_for_terminal(client, accepted.json()["job_id"]))
+    first, again = finals
+    assert first["status"] == again["status"] == "completed", finals
+    assert (first["chunks_reused"], first["chunks_rendered"]) == (0, 3)
+    assert (again["chunks_reused"], again["chunks_rendered"]) == (3, 0)
+    assert sum(_chunk_log_lines(cluster, again["job_id"]).values()) == 0  # no chunk was rendered
+    paths = [_download(cluster, f["result_url"], tmp_path / f"{n}.mp4") for n, f in enumerate(finals)]
+    assert frame_times(paths[0]) == frame_times(paths[1]) and psnr(paths[0], paths[1]) == float("inf")
 
 
 def test_worker_killed_mid_chunk_job_completes_once(cluster: Cluster, media_server: MediaServer) -> None:
