@@ -39,6 +39,7 @@ async def render_chunked(
 ) -> RenderOutcome:
     """`keys`: the chunks' and the sound's keys in `cache` when known already (else computed here)."""
     chunks = plan(spec, duration, chunk_seconds)
+    out_path.parent.mkdir(parents=True, exist_ok=True)  # where cached chunks are copied to
     if cache is not None and keys is None:
         keys = await asyncio.to_thread(cache_keys, spec, sources, chunks, settings)
     slots = asyncio.Semaphore(workers)

@@ -12,13 +12,18 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
+import agents.stages.chunked as stage
+from agents.stages.runtime import new_attempt_id
 from media.chunkcache import DirectoryStore
 from media.chunked import render_chunked
 from media.render import RenderOutcome
+from schemas.events import RenderedFile
 from schemas.spec import VideoSpec
 from tests.engine.conftest import SETTINGS, Media, Renderer
 from tests.media import psnr
+from tests.unit.stage_fakes import color_ctx, make_runtime
 
 SECONDS = 8.0  # four 2 s chunks at 12 fps (GOP 2 s)
 
@@ -92,3 +97,25 @@ def test_tenants_share_chunks_only_of_byte_identical_sources(media: Media, tmp_p
     shutil.copyfile(tenant_a[0], copied)
     same_bytes = _chunked(_spec("Ada"), {**tenant_a, 0: copied}, tmp_path / "c.mp4", cache)
     assert same_bytes.chunks_reused == 4  # byte-identical sources, same window spec
+
+
+def test_a_lone_worker_splits_to_seed_the_cache_then_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = DirectoryStore(tmp_path / "cache", 100.0)
+    monkeypatch.setattr(stage, "chunk_store", lambda _settings: store)
+    runtime, _ = make_runtime(tmp_path)  # no peers
+
+    def run(job_id: str, seconds: float) -> RenderedFile | None:
+        ctx = color_ctx(job_id, seconds)
+        return asyncio.run(stage.render_chunked(ctx, {}, runtime, new_attempt_id()))
+
+    assert run("vg_short", 8.0) is None  # two chunks, nothing cached: one pass is as fast
+    seeded = run("vg_seed", 20.0)  # four chunks of 6 s: split to seed the cache
+    assert seeded is not None and seeded.reuse is not None
+    assert (seeded.reuse.chunks_reused, seeded.reuse.chunks_rendered) == (0, 4)
+    again = run("vg_again", 20.0)
+    assert again is not None and again.reuse is not None
+    assert (again.reuse.chunks_reused, again.reuse.chunks_rendered) == (4, 0)
+    assert again.reuse.rendered_pixel_seconds == 0.0 and again.reuse.reused_pixel_seconds > 0
+    assert abs(again.duration_seconds - 20.0) < 0.1
