@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import shutil
 import subprocess
 import tempfile
 import time
@@ -108,6 +109,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the video")
     parser.add_argument("--changed", type=float, default=6.0, help="seconds the merge fields show")
     parser.add_argument("--chunk-seconds", type=float, default=Settings().chunk_cache_seconds)
+    parser.add_argument("--workers", type=int, default=1, help="chunks rendered at once")
     parser.add_argument("--work", type=Path, help="keep sources and outputs here (default: a temp dir)")
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.lower().split("x"))
@@ -141,6 +143,7 @@ def main() -> None:
             firsts["plain"] = wall
     print(f"cache off (one pass each) {plain_wall:8.1f} s wall {plain_cpu:8.1f} s CPU")
 
+    shutil.rmtree(work / "cache", ignore_errors=True)  # every run starts with an empty cache
     cache = DirectoryStore(work / "cache", Settings().chunk_cache_max_mb)
     cached_wall = cached_cpu = 0.0
     reused = rendered = 0
@@ -149,7 +152,7 @@ def main() -> None:
         wall, cpu, outcome = _timed(
             partial(
                 render_chunked, model, by_index, out / "cached.mp4", settings=settings,
-                duration=args.seconds, chunk_seconds=args.chunk_seconds, cache=cache,
+                duration=args.seconds, chunk_seconds=args.chunk_seconds, cache=cache, workers=args.workers,
             )
         )  # fmt: skip
         cached_wall, cached_cpu = cached_wall + wall, cached_cpu + cpu

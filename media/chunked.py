@@ -7,6 +7,7 @@ and benches compare with the one-pass render."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -60,10 +61,19 @@ async def render_chunked(
 
     sound_path = out_path.with_name(f"{out_path.stem}.sound.m4a")
     try:
-        paths = await asyncio.gather(*(one(chunk) for chunk in chunks))
-        sound = await render_sound(
-            spec, sources, sound_path, settings, cache=cache, key=keys.sound if keys else None
+        # The sound beside the chunks: its FFmpeg fills the cores a chunk's startup leaves idle.
+        sound_key = keys.sound if keys else None
+        sounding = asyncio.create_task(
+            render_sound(spec, sources, sound_path, settings, cache=cache, key=sound_key)
         )
+        try:
+            paths = await asyncio.gather(*(one(chunk) for chunk in chunks))
+        except BaseException:
+            sounding.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await sounding
+            raise
+        sound = await sounding
         outcome = await join_parts(spec, list(paths), sound, out_path, sources=sources, settings=settings)
         return replace(
             outcome,
