@@ -510,6 +510,29 @@ export interface components {
              */
             similarity?: number;
         };
+        /** ChunkReuse */
+        ChunkReuse: {
+            /**
+             * @description Chunks rendered; 0 for a render in one pass.
+             * @default 0
+             */
+            chunks_rendered?: number;
+            /**
+             * @description Chunks of picture copied from the chunk cache.
+             * @default 0
+             */
+            chunks_reused?: number;
+            /**
+             * @description Output seconds times pixels rendered, likewise.
+             * @default 0
+             */
+            rendered_pixel_seconds?: number;
+            /**
+             * @description Output seconds times pixels copied, in seconds of 720p.
+             * @default 0
+             */
+            reused_pixel_seconds?: number;
+        };
         /** ClipError */
         ClipError: {
             code: components["schemas"]["ErrorCode"];
@@ -748,6 +771,8 @@ export interface components {
             /** @description The rendered file (after render). */
             output?: components["schemas"]["CompositionOutputInfo"] | null;
             processing_seconds: number;
+            /** @description How much of the picture the chunk cache gave and how much was rendered (after render). */
+            reuse?: components["schemas"]["ChunkReuse"] | null;
             /** @description Each pipeline stage's last attempt. */
             stages: {
                 [key: string]: components["schemas"]["StageTiming"];
@@ -1092,6 +1117,16 @@ export interface components {
             captions_url?: string | null;
             /** @description The same transcript as WebVTT. */
             captions_vtt_url?: string | null;
+            /**
+             * @description Chunks of picture rendered; 0 for a render in one pass.
+             * @default 0
+             */
+            chunks_rendered?: number;
+            /**
+             * @description Chunks of picture copied from the chunk cache, not rendered.
+             * @default 0
+             */
+            chunks_reused?: number;
             /** @example 10.0 seconds */
             duration: string;
             duration_seconds: number;
