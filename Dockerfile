@@ -34,7 +34,7 @@ RUN python -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.tom
 RUN pip install -r /tmp/requirements.txt
 
 COPY . .
-RUN pip install --no-deps . \
+RUN pip install --no-deps . ./clients/python \
  && test -x /opt/venv/bin/videogen
 
 # -------------------------------------------------------------- runtime stage

@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck check bench chaos clean docs site types
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,docs]'
+	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -43,6 +44,7 @@ docs: $(STAMP)
 	$(BIN)/videogen settings --readme docs/settings.md
 	$(BIN)/videogen schemas
 	$(BIN)/videogen openapi
+	$(BIN)/videogen client-models
 	$(MAKE) --no-print-directory site
 
 # The documentation site: generated reference pages (pictures rendered by the engine), then MkDocs.

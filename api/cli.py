@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 import orjson
 
 from analytics.cli import add_analytics_commands
@@ -58,32 +58,30 @@ def _progress_bar(percent: float, step: str) -> None:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
+    """Through the Python client (videogen_client), so the CLI speaks the API as any producer does."""
+    from videogen_client import Client, JobState, VideogenError
+    from videogen_client.models import JobCompleted, JobProcessing
+
+    def show(state: JobState) -> None:
+        if isinstance(state, JobProcessing):
+            _progress_bar(state.progress_percent, state.current_step)
+
     spec = orjson.loads(Path(args.spec).read_bytes())
-    with httpx.Client(base_url=args.url, timeout=httpx.Timeout(10.0, read=None)) as client:
-        response = client.post("/api/v1/videocreate", json=spec)
-        body = response.json()
-        if response.status_code == 200:
-            print(body["result_url"])
-            return 0
-        if response.status_code != 202:
-            print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
-            return 1
-        job_id = body["job_id"]
-        print(f"job {job_id} accepted; following its events", file=sys.stderr)
-        final: dict[str, object] = {}
-        with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
-            for line in events.iter_lines():
-                if line.startswith("data:"):
-                    final = orjson.loads(line[5:].strip())
-                    _progress_bar(
-                        float(str(final.get("progress_percent", 100.0))), str(final.get("current_step", ""))
-                    )
+    try:
+        with Client(args.url, args.api_key) as client:
+            answer = client.submit(spec)
+            if not isinstance(answer, JobCompleted):
+                print(f"job {answer.job_id} accepted; following its events", file=sys.stderr)
+                *_, final = client.follow(answer, on_progress=show)
+                sys.stderr.write("\n")
+                answer = client.wait(final)
+    except VideogenError as exc:
         sys.stderr.write("\n")
-        if final.get("status") == "completed":
-            print(final["result_url"])
-            return 0
-        print(orjson.dumps(final, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
+        error = {"code": exc.code, "message": exc.message, "details": exc.details}
+        print(orjson.dumps(error, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
         return 1
+    print(answer.result_url)
+    return 0
 
 
 async def _render_locally(spec: VideoSpec, output: Path) -> None:
@@ -155,6 +153,13 @@ def _cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_client_models(_: argparse.Namespace) -> int:
+    from schemas.client_models import write_client_models
+
+    print(write_client_models())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videogen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="post a spec, follow its events, print the result URL")
     submit.add_argument("spec", help="path to a JSON spec")
     submit.add_argument("--url", default=f"http://127.0.0.1:{get_settings().port}", help="API base URL")
+    submit.add_argument(
+        "--api-key", default=os.environ.get("VIDEOGEN_API_KEY"), help="API key (default: $VIDEOGEN_API_KEY)"
+    )
     submit.set_defaults(func=_cmd_submit)
     render = sub.add_parser("render", help="render a spec locally through the engine (no broker)")
     render.add_argument("spec", help="path to a JSON spec; sources may be URLs or local paths")
@@ -183,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="rewrite the OpenAPI document clients are generated from")
     openapi.add_argument("-o", "--output", type=Path, default=DOCUMENT_PATH, help="the file to write")
     openapi.set_defaults(func=_cmd_openapi)
+    sub.add_parser(
+        "client-models", help="regenerate the Python client's models from the API's (clients/python)"
+    ).set_defaults(func=_cmd_client_models)
     add_analytics_commands(sub)
     return parser
 

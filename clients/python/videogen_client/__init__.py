@@ -1,0 +1,43 @@
+"""videogen's Python client, sync (`Client`) and async (`AsyncClient`), typed by models generated
+from the API's own (`videogen_client.models`)."""
+
+from videogen_client._core import JobView, Retries, Submitted
+from videogen_client.aio import AsyncClient
+from videogen_client.client import Client, JobState
+from videogen_client.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    JobFailedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnavailableError,
+    VideogenError,
+    WaitTimeoutError,
+)
+
+__all__ = [
+    "ApiError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "JobFailedError",
+    "JobState",
+    "JobView",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "Retries",
+    "ServerError",
+    "Submitted",
+    "TransportError",
+    "UnavailableError",
+    "VideogenError",
+    "WaitTimeoutError",
+]
