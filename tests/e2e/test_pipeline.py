@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from pydantic import BaseModel
+from videogen_client import Client, NotFoundError
 
 from agents.stages.validate import deterministic_job_id
 from tests.e2e.conftest import MediaServer, RunningStack
@@ -43,37 +45,41 @@ def prd_example(media: MediaServer) -> dict[str, Any]:
     }
 
 
+def api_client(client: httpx.Client) -> Client:
+    """The typed client speaking to the same API with the same key as a test's httpx client."""
+    keys = {name: client.headers[name] for name in ("authorization", "x-api-key") if name in client.headers}
+    return Client(str(client.base_url), headers=keys)
+
+
+def as_json(state: BaseModel) -> dict[str, Any]:
+    """A typed answer as the JSON the API sent (fields it left out stay out)."""
+    return state.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
 def download(url: str, dest: Path) -> Path:
-    response = httpx.get(url, timeout=30)
-    response.raise_for_status()
-    dest.write_bytes(response.content)
-    return dest
+    with Client() as api:
+        return api.download(url, dest)
 
 
 def wait_for_terminal(client: httpx.Client, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(f"/api/v1/videoresult/{job_id}")
-        # a job published straight to Kafka is unknown until the validate stage has seen it
-        if response.status_code == 404:
+    with api_client(client) as api:
+        while time.monotonic() < deadline:
+            try:
+                state = api.status(job_id)
+            except NotFoundError:  # a job published straight to Kafka is unknown until validate saw it
+                time.sleep(0.5)
+                continue
+            if state.status in ("completed", "failed", "cancelled"):
+                return as_json(state)
             time.sleep(0.5)
-            continue
-        body = response.json()
-        if body["status"] in ("completed", "failed", "cancelled"):
-            return dict(body)
-        time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not end within {timeout}s")
 
 
 def follow_events(client: httpx.Client, job_id: str) -> list[dict[str, Any]]:
     """Every server-sent event of the job, until the server ends the stream."""
-    seen: list[dict[str, Any]] = []
-    with client.stream("GET", f"/api/v1/videoresult/{job_id}/events") as events:
-        assert events.headers["content-type"].startswith("text/event-stream")
-        for line in events.iter_lines():
-            if line.startswith("data:"):
-                seen.append(orjson.loads(line[5:].strip()))
-    return seen
+    with api_client(client) as api:
+        return [as_json(state) for state in api.follow(job_id, via="sse")]
 
 
 def check_prd_output(path: Path) -> None:

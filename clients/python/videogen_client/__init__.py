@@ -1,7 +1,7 @@
 """videogen's Python client, sync (`Client`) and async (`AsyncClient`), typed by models generated
 from the API's own (`videogen_client.models`)."""
 
-from videogen_client._core import JobView, Retries, Submitted
+from videogen_client._core import JobRef, JobView, Retries, Submitted, Via
 from videogen_client.aio import AsyncClient
 from videogen_client.client import Client, JobState
 from videogen_client.errors import (
@@ -28,6 +28,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "JobFailedError",
+    "JobRef",
     "JobState",
     "JobView",
     "NotFoundError",
@@ -38,6 +39,7 @@ __all__ = [
     "Submitted",
     "TransportError",
     "UnavailableError",
+    "Via",
     "VideogenError",
     "WaitTimeoutError",
 ]

@@ -46,6 +46,8 @@ JobView = Annotated[JobCompleted | JobFailed | JobProcessing, Field(discriminato
 Submitted = JobCompleted | JobAccepted
 """POST /api/v1/videocreate: 200 with the result when rendered within the quick window, else 202."""
 Body = BaseModel | Mapping[str, Any]
+JobRef = str | JobAccepted | JobCompleted | JobFailed | JobProcessing
+"""A job id, or any answer naming the job."""
 
 JOB_VIEW: TypeAdapter[JobCompleted | JobFailed | JobProcessing] = TypeAdapter(JobView)
 
@@ -134,7 +136,7 @@ def template_path(template_id: str) -> str:
     return f"{API}/templates/{quote(template_id, safe='')}"
 
 
-def job_id_of(job: str | JobAccepted | JobCompleted | JobFailed | JobProcessing) -> str:
+def job_id_of(job: JobRef) -> str:
     return job if isinstance(job, str) else job.job_id
 
 

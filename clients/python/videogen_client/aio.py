@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from videogen_client import _core as core
-from videogen_client._core import Body, Retries, Submitted, Via
+from videogen_client._core import Body, JobRef, Retries, Via
 from videogen_client.client import DEFAULT_URL, JobState
 from videogen_client.errors import TransportError, WaitTimeoutError
 from videogen_client.models import (
@@ -116,7 +116,7 @@ class AsyncClient:
 
     # ---------------------------------------------------------------- jobs
 
-    async def submit(self, spec: Body, *, idempotency_key: str | None = None) -> Submitted:
+    async def submit(self, spec: Body, *, idempotency_key: str | None = None) -> JobCompleted | JobAccepted:
         response = await self._call(
             "POST", f"{core.API}/videocreate", json=core.dump(spec), headers=core.headers_for(idempotency_key)
         )
@@ -130,7 +130,7 @@ class AsyncClient:
         *,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Submitted:
+    ) -> JobCompleted | JobAccepted:
         render = TemplateRender(
             template_id=template_id,
             merge=merge or {},
@@ -139,7 +139,7 @@ class AsyncClient:
         )
         return await self.submit(render, idempotency_key=idempotency_key)
 
-    async def status(self, job: str | JobAccepted) -> JobState:
+    async def status(self, job: JobRef) -> JobState:
         return core.job_view((await self._call("GET", core.job_path(core.job_id_of(job)))).content)
 
     async def jobs(self, status: str | None = None, *, limit: int = 20, offset: int = 0) -> JobHistory:
@@ -149,12 +149,12 @@ class AsyncClient:
         response = await self._call("GET", f"{core.API}/videos", params=params)
         return JobHistory.model_validate_json(response.content)
 
-    async def cancel(self, job: str | JobAccepted) -> JobState:
+    async def cancel(self, job: JobRef) -> JobState:
         return core.job_view((await self._call("DELETE", core.job_path(core.job_id_of(job)))).content)
 
     async def follow(
         self,
-        job: str | JobAccepted,
+        job: JobRef,
         *,
         via: Via = "sse",
         on_progress: OnProgress | None = None,
@@ -210,7 +210,7 @@ class AsyncClient:
 
     async def wait(
         self,
-        job: str | Submitted | JobState,
+        job: JobRef,
         *,
         timeout: float = 600.0,
         on_progress: OnProgress | None = None,

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from videogen_client import _core as core
-from videogen_client._core import Body, Retries, Submitted, Via
+from videogen_client._core import Body, JobRef, Retries, Via
 from videogen_client.errors import TransportError, WaitTimeoutError
 from videogen_client.models import (
     CompositionAccepted,
@@ -111,7 +111,7 @@ class Client:
 
     # ---------------------------------------------------------------- jobs
 
-    def submit(self, spec: Body, *, idempotency_key: str | None = None) -> Submitted:
+    def submit(self, spec: Body, *, idempotency_key: str | None = None) -> JobCompleted | JobAccepted:
         """POST /api/v1/videocreate: a `VideoCreateRequest` (or a `TemplateRender`, or a dict). The
         answer is the result (200, rendered within the quick window) or `JobAccepted` (202)."""
         response = self._call(
@@ -127,7 +127,7 @@ class Client:
         *,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Submitted:
+    ) -> JobCompleted | JobAccepted:
         """A job from a saved template, its placeholders filled by `merge` and its fields set by
         `modifications` (`{"title.text": "Sale"}`)."""
         render = TemplateRender(
@@ -138,7 +138,7 @@ class Client:
         )
         return self.submit(render, idempotency_key=idempotency_key)
 
-    def status(self, job: str | JobAccepted) -> JobState:
+    def status(self, job: JobRef) -> JobState:
         """GET /api/v1/videoresult/{id}: the job as it is now."""
         return core.job_view(self._call("GET", core.job_path(core.job_id_of(job))).content)
 
@@ -149,13 +149,13 @@ class Client:
             params["status"] = status
         return JobHistory.model_validate_json(self._call("GET", f"{core.API}/videos", params=params).content)
 
-    def cancel(self, job: str | JobAccepted) -> JobState:
+    def cancel(self, job: JobRef) -> JobState:
         """DELETE /api/v1/videoresult/{id}: stop the job (ConflictError if it already ended)."""
         return core.job_view(self._call("DELETE", core.job_path(core.job_id_of(job))).content)
 
     def follow(
         self,
-        job: str | JobAccepted,
+        job: JobRef,
         *,
         via: Via = "sse",
         on_progress: OnProgress | None = None,
@@ -213,7 +213,7 @@ class Client:
 
     def wait(
         self,
-        job: str | Submitted | JobState,
+        job: JobRef,
         *,
         timeout: float = 600.0,
         on_progress: OnProgress | None = None,
