@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,6 +191,27 @@ async def test_every_method_async(keyed_api: str, media_server: MediaServer, tmp
         with pytest.raises(NotFoundError) as missing:
             await client.status("vg_ffffffffffff")
         assert missing.value.code == "NOT_FOUND"
+
+
+def test_the_cli_submits_through_the_client(keyed_api: str, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(_spec().model_dump_json(exclude_unset=True))
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "submit", str(spec), "--url", keyed_api],
+        env={**os.environ, "VIDEOGEN_API_KEY": KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(".mp4") and "accepted; following its events" in done.stderr
+    refused = subprocess.run(
+        [sys.executable, "-m", "api.cli", "submit", str(spec), "--url", keyed_api, "--api-key", "wrong"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and '"UNAUTHORIZED"' in refused.stderr
 
 
 def _drain(api: str) -> httpx.Response:
