@@ -4,6 +4,7 @@ SSE and WebSocket message formats. Neither I/O nor sleeping happens here."""
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -13,7 +14,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
-import orjson
 from pydantic import BaseModel, Field, TypeAdapter
 
 from videogen_client.errors import (
@@ -166,7 +166,7 @@ def sse_data(line: str) -> str | None:
 
 def ws_frame_view(raw: str | bytes) -> JobCompleted | JobFailed | JobProcessing:
     """One frame of WS /ws/jobs/{id}: {"id", "event", "data"}, data being the GET's JSON."""
-    return JOB_VIEW.validate_python(orjson.loads(raw)["data"])
+    return JOB_VIEW.validate_python(json.loads(raw)["data"])
 
 
 def ws_message(raw: str | bytes) -> WsMessage:
