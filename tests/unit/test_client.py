@@ -18,12 +18,13 @@ from videogen_client import (
     BadRequestError,
     Client,
     JobFailedError,
+    NotFoundError,
     RateLimitedError,
     Retries,
     TransportError,
     UnavailableError,
 )
-from videogen_client._core import retry_after
+from videogen_client._core import retry_after, ws_error, ws_url
 from videogen_client.models import JobAccepted, JobCompleted, JobProcessing, VideoCreateRequest
 
 from schemas.client_models import MODELS_PATH, render_client_models
@@ -263,3 +264,11 @@ async def test_the_async_client_retries_a_429_too() -> None:
             assert followed == state
             break
     assert calls == 3 and seen == [state]
+
+
+def test_socket_urls_and_refusals() -> None:
+    assert ws_url(httpx.URL("http://127.0.0.1:8000"), "/ws/jobs/vg_1") == "ws://127.0.0.1:8000/ws/jobs/vg_1"
+    assert ws_url(httpx.URL("https://api.test/v/"), "/ws/jobs/vg_1") == "wss://api.test/v/ws/jobs/vg_1"
+    refused = ws_error(4404, "job not found")
+    assert isinstance(refused, NotFoundError) and refused.status == 404
+    assert ws_error(1000, "job ended") is None
