@@ -126,7 +126,7 @@ class ChromaKey(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    color: Annotated[str, Field(title="Color")] = "#00ff00"
+    color: Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")] = "#00ff00"
     similarity: Annotated[float, Field(ge=0.01, le=1.0, title="Similarity")] = 0.3
     """
     How far from the colour is still keyed.
@@ -137,12 +137,44 @@ class ChromaKey(BaseModel):
     """
 
 
+class ChunkReuse(BaseModel):
+    """
+    How much of a render's picture was copied from the chunk cache and how much was drawn
+    (docs/chunk-cache.md); pixel-seconds in seconds of 720p, like the job's workload.
+    """
+
+    chunks_reused: Annotated[int, Field(title="Chunks Reused")] = 0
+    """
+    Chunks of picture copied from the chunk cache.
+    """
+    chunks_rendered: Annotated[int, Field(title="Chunks Rendered")] = 0
+    """
+    Chunks rendered; 0 for a render in one pass.
+    """
+    reused_pixel_seconds: Annotated[float, Field(title="Reused Pixel Seconds")] = 0.0
+    """
+    Output seconds times pixels copied, in seconds of 720p.
+    """
+    rendered_pixel_seconds: Annotated[float, Field(title="Rendered Pixel Seconds")] = 0.0
+    """
+    Output seconds times pixels rendered, likewise.
+    """
+
+
 Opacity = TypeAliasType("Opacity", Annotated[float, Field(ge=0.0, le=1.0, title="Opacity")])
 
 
 Rotation = TypeAliasType("Rotation", Annotated[float, Field(ge=-3600.0, le=3600.0, title="Rotation")])
 """
 Degrees clockwise about the box's centre, or keyframes.
+"""
+
+
+Color = TypeAliasType(
+    "Color", Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")]
+)
+"""
+The fill: '#rrggbb' or '#rrggbbaa'.
 """
 
 
@@ -160,12 +192,35 @@ class CompositionAccepted(BaseModel):
     websocket_url: Annotated[str, Field(title="Websocket Url")]
 
 
-MusicUrl = TypeAliasType("MusicUrl", Annotated[str, Field(max_length=4096, min_length=1, title="Music Url")])
+MusicUrl = TypeAliasType(
+    "MusicUrl",
+    Annotated[
+        str,
+        Field(
+            max_length=4096, min_length=1, pattern="^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss]3)://", title="Music Url"
+        ),
+    ],
+)
+
+
+MusicUrl1 = TypeAliasType("MusicUrl1", Annotated[None, Field(title="Music Url")])
 
 
 VoiceoverUrl = TypeAliasType(
-    "VoiceoverUrl", Annotated[str, Field(max_length=4096, min_length=1, title="Voiceover Url")]
+    "VoiceoverUrl",
+    Annotated[
+        str,
+        Field(
+            max_length=4096,
+            min_length=1,
+            pattern="^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss]3)://",
+            title="Voiceover Url",
+        ),
+    ],
 )
+
+
+VoiceoverUrl1 = TypeAliasType("VoiceoverUrl1", Annotated[None, Field(title="Voiceover Url")])
 
 
 class CompositionAudio(BaseModel):
@@ -176,8 +231,8 @@ class CompositionAudio(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    music_url: Annotated[MusicUrl | None, Field(title="Music Url")] = None
-    voiceover_url: Annotated[VoiceoverUrl | None, Field(title="Voiceover Url")] = None
+    music_url: Annotated[MusicUrl | MusicUrl1, Field(title="Music Url")] = None
+    voiceover_url: Annotated[VoiceoverUrl | VoiceoverUrl1, Field(title="Voiceover Url")] = None
     music_volume: Annotated[float, Field(ge=0.0, le=10.0, title="Music Volume")] = 1.0
     """
     Linear gain.
@@ -196,9 +251,11 @@ class CompositionClip(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    url: Annotated[str, Field(max_length=4096, min_length=1, title="Url")]
+    url: Annotated[
+        str, Field(max_length=4096, min_length=1, pattern="^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss]3)://", title="Url")
+    ]
     """
-    http(s) or s3:// URL of a video.
+    http(s) or s3:// URL of a video (not an image, audio or document file).
     """
     start_time: Annotated[float | None, Field(title="Start Time")] = None
     """
@@ -245,6 +302,15 @@ class CompositionClip(BaseModel):
     """
     Seconds the transition lasts.
     """
+
+
+BackgroundColor = TypeAliasType(
+    "BackgroundColor",
+    Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Background Color")],
+)
+"""
+Fill behind the nested elements; default transparent.
+"""
 
 
 class CompositionOutput(BaseModel):
@@ -370,6 +436,9 @@ ErrorCode = TypeAliasType(
 )
 
 
+Color1 = TypeAliasType("Color1", Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")])
+
+
 class Gradient(BaseModel):
     """
     Colours spread evenly across the box: along a direction (linear) or out from its centre (radial).
@@ -379,7 +448,7 @@ class Gradient(BaseModel):
         extra="forbid",
     )
     type: Annotated[Literal["linear", "radial"], Field(title="Type")] = "linear"
-    colors: Annotated[list[str], Field(max_length=8, min_length=2, title="Colors")]
+    colors: Annotated[list[Color1], Field(max_length=8, min_length=2, title="Colors")]
     """
     First to last: '#rrggbb[aa]'.
     """
@@ -645,7 +714,7 @@ class OverlayStyle(BaseModel):
     """
     Pixels.
     """
-    color: Annotated[str, Field(title="Color")] = "#ffffff"
+    color: Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")] = "#ffffff"
     shadow: Annotated[bool, Field(title="Shadow")] = False
 
 
@@ -801,9 +870,17 @@ class Shadow(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    color: Annotated[str, Field(title="Color")] = "#000000aa"
+    color: Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")] = "#000000aa"
     x: Annotated[float, Field(ge=-100.0, le=100.0, title="X")] = 2.0
     y: Annotated[float, Field(ge=-100.0, le=100.0, title="Y")] = 2.0
+
+
+FillColor = TypeAliasType(
+    "FillColor", Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Fill Color")]
+)
+"""
+Solid fill: '#rrggbb' or '#rrggbbaa'.
+"""
 
 
 Voice = TypeAliasType(
@@ -847,7 +924,7 @@ class Stroke(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    color: Annotated[str, Field(title="Color")] = "#000000"
+    color: Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")] = "#000000"
     width: Annotated[float, Field(ge=0.0, le=50.0, title="Width")] = 2.0
 
 
@@ -860,6 +937,24 @@ URL of an SRT or WebVTT file.
 FontFamily = TypeAliasType("FontFamily", Annotated[str, Field(max_length=4096, title="Font Family")])
 """
 Fontconfig name or a font file URL.
+"""
+
+
+HighlightColor = TypeAliasType(
+    "HighlightColor",
+    Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Highlight Color")],
+)
+"""
+Colour of the word being spoken (cues with words).
+"""
+
+
+BackgroundColor1 = TypeAliasType(
+    "BackgroundColor1",
+    Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Background Color")],
+)
+"""
+A box behind each cue.
 """
 
 
@@ -957,6 +1052,23 @@ class TemplateView(BaseModel):
     """
 
 
+Color2 = TypeAliasType(
+    "Color2", Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")]
+)
+"""
+Text color (default white).
+"""
+
+
+BackgroundColor2 = TypeAliasType(
+    "BackgroundColor2",
+    Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Background Color")],
+)
+"""
+Box behind text.
+"""
+
+
 Time = TypeAliasType("Time", Annotated[float, Field(ge=0.0, title="Time")])
 """
 Seconds into the output (or its range); past its end: the last frame. Default: 1 s in, the middle of a shorter video.
@@ -1040,10 +1152,16 @@ class Transition(BaseModel):
     """
 
 
-Width1 = TypeAliasType("Width1", Annotated[int, Field(ge=2, le=7680, title="Width")])
+Width1 = TypeAliasType("Width1", Annotated[int, Field(ge=2, le=7680, multiple_of=2, title="Width")])
 
 
-Height = TypeAliasType("Height", Annotated[int, Field(ge=2, le=4320, title="Height")])
+Width2 = TypeAliasType("Width2", Annotated[None, Field(title="Width")])
+
+
+Height = TypeAliasType("Height", Annotated[int, Field(ge=2, le=4320, multiple_of=2, title="Height")])
+
+
+Height1 = TypeAliasType("Height1", Annotated[None, Field(title="Height")])
 
 
 Crf = TypeAliasType("Crf", Annotated[int, Field(ge=0, le=63, title="Crf")])
@@ -1284,7 +1402,7 @@ class ColorElement(BaseModel):
     A colour grade of this element.
     """
     type: Annotated[Literal["color"], Field(title="Type")]
-    color: Annotated[str | None, Field(title="Color")] = None
+    color: Annotated[Color | None, Field(title="Color")] = None
     """
     The fill: '#rrggbb' or '#rrggbbaa'.
     """
@@ -1325,6 +1443,10 @@ class CompositionMetadata(BaseModel):
     encoder: Encoding | None = None
     """
     The settings the render used (after render).
+    """
+    reuse: ChunkReuse | None = None
+    """
+    How much of the picture the chunk cache gave and how much was rendered (after render).
     """
 
 
@@ -1561,6 +1683,14 @@ class JobCompleted(BaseModel):
     """
     The first 1000 words of the transcript, on the output's clock (all: transcript_url).
     """
+    chunks_reused: Annotated[int, Field(title="Chunks Reused")] = 0
+    """
+    Chunks of picture copied from the chunk cache, not rendered.
+    """
+    chunks_rendered: Annotated[int, Field(title="Chunks Rendered")] = 0
+    """
+    Chunks of picture rendered; 0 for a render in one pass.
+    """
     message: Annotated[str, Field(title="Message")] = "Video created successfully"
 
 
@@ -1663,7 +1793,7 @@ class ShapeElement(BaseModel):
     """
     rectangle, ellipse, or line: across the box's middle.
     """
-    fill_color: Annotated[str | None, Field(title="Fill Color")] = None
+    fill_color: Annotated[FillColor | None, Field(title="Fill Color")] = None
     """
     Solid fill: '#rrggbb' or '#rrggbbaa'.
     """
@@ -1851,8 +1981,8 @@ class SubtitlesElement(BaseModel):
     """
     Pixels, or vmin/vmax/vh/vw units ('5vmin').
     """
-    color: Annotated[str, Field(title="Color")] = "#ffffff"
-    highlight_color: Annotated[str | None, Field(title="Highlight Color")] = None
+    color: Annotated[str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Color")] = "#ffffff"
+    highlight_color: Annotated[HighlightColor | None, Field(title="Highlight Color")] = None
     """
     Colour of the word being spoken (cues with words).
     """
@@ -1861,7 +1991,7 @@ class SubtitlesElement(BaseModel):
     Outline of the letters; null for none.
     """
     shadow: Shadow | None = None
-    background_color: Annotated[str | None, Field(title="Background Color")] = None
+    background_color: Annotated[BackgroundColor1 | None, Field(title="Background Color")] = None
     """
     A box behind each cue.
     """
@@ -1997,11 +2127,11 @@ class TextElement(BaseModel):
     """
     With font_size 'auto', the largest size (default the box's height).
     """
-    color: Annotated[str | None, Field(title="Color")] = None
+    color: Annotated[Color2 | None, Field(title="Color")] = None
     """
     Text color (default white).
     """
-    background_color: Annotated[str | None, Field(title="Background Color")] = None
+    background_color: Annotated[BackgroundColor2 | None, Field(title="Background Color")] = None
     """
     Box behind text.
     """
@@ -2242,7 +2372,7 @@ class CompositionElement(BaseModel):
     A colour grade of this element.
     """
     type: Annotated[Literal["composition"], Field(title="Type")]
-    background_color: Annotated[str | None, Field(title="Background Color")] = None
+    background_color: Annotated[BackgroundColor | None, Field(title="Background Color")] = None
     """
     Fill behind the nested elements; default transparent.
     """
@@ -2259,8 +2389,8 @@ class VideoCreateRequest(BaseModel):
     """
     mp4, webm, mov, gif; jpg or png (one frame); mp3, wav or m4a (the sound only).
     """
-    width: Annotated[Width1 | None, Field(title="Width")] = None
-    height: Annotated[Height | None, Field(title="Height")] = None
+    width: Annotated[Width1 | Width2, Field(title="Width")] = None
+    height: Annotated[Height | Height1, Field(title="Height")] = None
     resolution: Annotated[str | None, Field(title="Resolution")] = None
     """
     Preset instead of width/height: sd, 480p, hd, 720p, 1080p, fullhd, 4k, vertical-hd, vertical-1080p, square.
@@ -2271,7 +2401,9 @@ class VideoCreateRequest(BaseModel):
     """
     Encoder CRF; overrides quality.
     """
-    background_color: Annotated[str, Field(title="Background Color")] = "#000000"
+    background_color: Annotated[
+        str, Field(pattern="^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", title="Background Color")
+    ] = "#000000"
     """
     Color behind every element.
     """
