@@ -15,6 +15,7 @@ from schemas.chunks import ChunkTask
 from streams.app import app, chunks_topic
 from streams.codec import decode
 from streams.jsonlog import job_context
+from streams.tracing import stage_span
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,10 @@ async def render_chunks(stream: Any) -> None:
                 "undecodable chunk task at %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc
             )
             continue
-        with job_context(task.ctx.job_id, task.ctx.request_id, "render"):
+        with (
+            job_context(task.ctx.job_id, task.ctx.request_id, "render"),
+            stage_span("render chunk", task.ctx.job_id, task.ctx.tenant, runtime.worker, record.headers),
+        ):
             try:
                 await chunks.handle(task, runtime)
             except Exception:  # the render stage learns of it by its timeout; the agent goes on

@@ -20,7 +20,9 @@ async def _handle(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> 
     deliveries.record(record.topic, record.partition, record.offset)
     seconds = record.timestamp / 1000
     await handle_request(
-        Record(record.topic, record.partition, record.offset, record.key, record.value, seconds),
+        Record(
+            record.topic, record.partition, record.offset, record.key, record.value, seconds, record.headers
+        ),
         runtime,
         maybe_handled=maybe_handled,
     )

@@ -40,6 +40,7 @@ from streams.codec import key_bytes
 from streams.committing import CommittingConsumer, Handler, OnFailed
 from streams.logreader import LogReader
 from streams.rawfetch import fetch_raw
+from streams.tracing import Headers
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,8 @@ def partition_of(job_id: str) -> int:
     return int(_partitioner(key_bytes(job_id), every, every))
 
 
-async def _send(topic: str, key: bytes, value: bytes) -> None:
-    await TOPICS[topic].send(key=key, value=value)
+async def _send(topic: str, key: bytes, value: bytes, headers: Headers) -> None:
+    await TOPICS[topic].send(key=key, value=value, headers=headers)
 
 
 states = TableJobStates()
@@ -205,8 +206,9 @@ async def records(stream: Any) -> AsyncIterator[Record]:
         deliveries.record(message.topic, message.partition, message.offset)
         try:
             yield Record(
-                message.topic, message.partition, message.offset, event.key, event.value, message.timestamp
-            )
+                message.topic, message.partition, message.offset, event.key, event.value, message.timestamp,
+                event.headers,
+            )  # fmt: skip
         finally:  # the agent asks for the next, or stopped: this one is no longer being handled
             deliveries.handled(message.topic, event.key)
 

@@ -17,6 +17,7 @@ from generator.music import publish_music
 from schemas.settings import get_settings
 from streams.admin import ensure_topics
 from streams.jsonlog import configure_logging
+from streams.tracing import configure_tracing
 
 STAGES = (
     "state", "records", "validate", "fetch", "render", "chunks", "upload", "notify", "batches", "analytics",
@@ -26,6 +27,7 @@ STAGES = (
 def run_worker() -> None:
     settings = get_settings()
     handler = configure_logging("worker", settings.log_level)
+    configure_tracing(settings, "worker")
     asyncio.run(ensure_topics(settings))
     try:  # before consuming: a worker that fetches a prompt job's music finds it stored
         publish_music(settings)

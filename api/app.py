@@ -41,6 +41,7 @@ from api.prompt_routes import in_seed_shape
 from api.ratelimit import RateLimit
 from api.requestid import with_request_id
 from api.studio_routes import root_redirect, studio_files
+from api.tracing import tracing_plugins
 from generator import PromptGenerator, prompt_generator
 from schemas.settings import Settings, get_settings
 
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
         },
         lifespan=[kafka_clients],
         exception_handlers=handlers,
-        plugins=[StrictPydanticSchemaPlugin()],
+        plugins=[StrictPydanticSchemaPlugin(), *tracing_plugins()],
         request_class=BoundedRequest,
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,

@@ -30,9 +30,11 @@ def _cmd_api(_: argparse.Namespace) -> int:
 
     from api.app import create_app
     from streams.jsonlog import configure_logging
+    from streams.tracing import configure_tracing
 
     settings = get_settings()
     configure_logging("api", settings.log_level)
+    configure_tracing(settings, "api")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -37,6 +37,7 @@ from schemas.spec import VideoSpec
 from storage.s3 import result_url
 from streams.codec import encode, key_bytes
 from streams.jsonlog import job_context, request_id_var
+from streams.tracing import job_span_context
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ class JobService:
         )
         self._check_in_flight(tenant)  # no await between the check and the record
         self.jobs.record(accepted)
-        with job_context(job_id, request_id, "accepted"):
+        with job_context(job_id, request_id, "accepted"), job_span_context(job_id, tenant):
             try:
                 await self.publisher.submit(request, accepted)
             except BaseException:
@@ -455,7 +456,7 @@ class JobService:
                 {"status": job.status},
             )
         request_id = request_id_var.get()
-        with job_context(job_id, request_id, "cancel"):
+        with job_context(job_id, request_id, "cancel"), job_span_context(job_id, job.tenant):
             await self.publisher.cancel(job, request_id)
         final = await self.jobs.wait_until_terminal(job_id, CANCEL_ACK_SECONDS)
         return final or job

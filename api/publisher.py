@@ -1,5 +1,5 @@
 """Publishing from the API with aiokafka (job requests, cancels, batch items, templates), each
-acknowledged by the broker before we answer."""
+acknowledged by the broker before we answer; a job's records carry the request's trace context."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from schemas.settings import Settings
 from schemas.templates import TemplateRecord
 from streams.codec import encode, key_bytes
 from streams.topics import BATCH_ITEMS, EVENTS, REQUESTED, RESULTS, TEMPLATES
+from streams.tracing import publishing
 
 
 class JobPublisher:
@@ -47,8 +48,12 @@ class JobPublisher:
         """The `queued` event goes first, so every instance can see the job before any stage acts on it."""
         assert request.job_id is not None
         key = key_bytes(request.job_id)
-        await self._producer.send_and_wait(EVENTS, encode(accepted), key=key)
-        await self._producer.send_and_wait(REQUESTED, encode(request), key=key)
+        await self._send(EVENTS, encode(accepted), key)
+        await self._send(REQUESTED, encode(request), key)
+
+    async def _send(self, topic: str, value: bytes, key: bytes) -> None:
+        with publishing(topic) as headers:
+            await self._producer.send_and_wait(topic, value, key=key, headers=headers)
 
     async def cancel(self, state: JobState, request_id: str | None) -> None:
         """Announce the cancel on the events topic (the worker folding it stops the render) and
@@ -59,8 +64,8 @@ class JobPublisher:
             error=ErrorInfo(code=ErrorCode.CANCELLED, message="the job was cancelled by the client"),
         )  # fmt: skip
         key = key_bytes(state.job_id)
-        await self._producer.send_and_wait(EVENTS, encode(event), key=key)
-        await self._producer.send_and_wait(RESULTS, encode(result), key=key)
+        await self._send(EVENTS, encode(event), key)
+        await self._send(RESULTS, encode(result), key)
 
     async def batch_item(self, item: BatchItemEnded) -> None:
         """An item of a batch that ended without becoming a job (it could not be queued)."""

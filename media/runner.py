@@ -23,6 +23,7 @@ from typing import Any
 
 from media.netguard import redact
 from schemas.errors import ErrorCode, JobError
+from streams.tracing import ffmpeg_span
 
 ProgressCallback = Callable[[float], Awaitable[None]]
 STDERR_LINES = 20
@@ -61,7 +62,28 @@ async def run_ffmpeg(
     cancel: asyncio.Event | None = None,
     env: Mapping[str, str] | None = None,
 ) -> None:
-    """Run FFmpeg to completion or raise JobError (FFMPEG_ERROR, PROCESSING_TIMEOUT, CANCELLED)."""
+    """Run FFmpeg to completion or raise JobError (FFMPEG_ERROR, PROCESSING_TIMEOUT, CANCELLED),
+    inside a span of its own when tracing is on."""
+    with ffmpeg_span(argv, duration) as span:
+        try:
+            await _run(binary, argv, duration, timeout_seconds, on_progress, cancel, env)
+        except JobError as exc:
+            span.set_attribute("error.type", str(exc.code))
+            if "exit_code" in exc.details:
+                span.set_attribute("ffmpeg.exit_code", exc.details["exit_code"])
+            raise
+        span.set_attribute("ffmpeg.exit_code", 0)
+
+
+async def _run(
+    binary: str,
+    argv: list[str],
+    duration: float,
+    timeout_seconds: float,
+    on_progress: ProgressCallback | None,
+    cancel: asyncio.Event | None,
+    env: Mapping[str, str] | None,
+) -> None:
     process = await asyncio.create_subprocess_exec(
         *die_with_parent(), binary, *argv,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -346,6 +346,14 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level of every process.")
 
+    # Traces (streams/tracing.py, docs/observability.md)
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="Base URL of an OpenTelemetry collector's OTLP/HTTP receiver (e.g. `http://otel:4318`); "
+        "spans of each job (HTTP request, Kafka hops, stages, FFmpeg runs) are sent to its `/v1/traces` "
+        "and log lines carry `trace_id`. Unset: tracing is off. `OTEL_BSP_*` tune the batching.",
+    )
+
     @field_validator("allowed_source_hosts", "source_s3_buckets", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:

@@ -1,4 +1,5 @@
-"""Structured JSON logs: one object per line with job_id, request_id and stage on every line.
+"""Structured JSON logs: one object per line with job_id, request_id and stage on every line, and
+the trace and span ids when a span is current (streams/tracing.py).
 
 The ids come from context variables set where a job is being handled, so library code
 logging deep inside a stage is tagged too. Secrets never reach a line: known secret
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 
 import orjson
+from opentelemetry import trace
 
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -50,6 +52,10 @@ class JsonFormatter(logging.Formatter):
             "stage": getattr(record, "stage", None) or stage_var.get(),
             "msg": redact(record.getMessage()),
         }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # tracing is on (streams/tracing.py) and a span is current
+            entry["trace_id"] = trace.format_trace_id(span.trace_id)
+            entry["span_id"] = trace.format_span_id(span.span_id)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in entry:
                 entry[key] = redact(value) if isinstance(value, str) else value

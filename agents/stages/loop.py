@@ -8,7 +8,7 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -20,6 +20,7 @@ from schemas.errors import ErrorCode, JobError
 from schemas.events import JobContext, Stage
 from streams.codec import decode
 from streams.jsonlog import job_context
+from streams.tracing import stage_span
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Record:
     key: bytes | None
     value: bytes | None
     timestamp: float = 0.0
+    # Faust gives a dict, aiokafka (name, value) pairs; the trace context rides here.
+    headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] = ()
 
 
 class StageMessage(Protocol):
@@ -111,7 +114,10 @@ async def run_stage(
         guard.record(dead=False)
         ctx = payload.ctx
         await runtime.caught_up(record.partition)  # a job's messages all share one partition number
-        with job_context(ctx.job_id, ctx.request_id, stage):
+        with (
+            job_context(ctx.job_id, ctx.request_id, stage),
+            stage_span(stage, ctx.job_id, ctx.tenant, runtime.worker, record.headers),
+        ):
             if runtime.bus.ended(ctx.job_id):
                 log.info("skipping %s: job already ended", stage)
                 await asyncio.to_thread(remove_job_dir, settings, ctx.job_id)

@@ -243,7 +243,9 @@ class Recovery:
             "re-driving the %s stage: its message %s[%d]@%d is behind every consumer: %s (attempt %d)",
             pending.stage, pending.topic, partition, message.offset, why, count + 1,
         )  # fmt: skip
-        await self.runtime.bus.resend(pending.topic, message.key or key_bytes(job_id), message.value or b"")
+        await self.runtime.bus.resend(
+            pending.topic, message.key or key_bytes(job_id), message.value or b"", message.headers
+        )
         self._forget_older_than(state.job_id, pending.stage)
         return True
 

@@ -11,7 +11,7 @@ import socket
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -40,13 +40,14 @@ from schemas.settings import Settings
 from streams import topics
 from streams.codec import encode, key_bytes
 from streams.deadletter import build_dead_letter
+from streams.tracing import Headers, publishing
 
 log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}-{os.getpid()}"
 REMEMBERED_JOBS = 10_000
 
-SendFn = Callable[[str, bytes, bytes], Awaitable[None]]
+SendFn = Callable[[str, bytes, bytes, Headers], Awaitable[None]]
 EndedInLog = Callable[[str, float], Awaitable[bool]]
 # How far back the log is read for the end of a job whose start is unknown.
 LOOKBACK_SECONDS = 3_600.0
@@ -112,12 +113,16 @@ class Bus:
         self.ended_in_log: EndedInLog | None = None
 
     async def send(self, topic: str, key: str, model: BaseModel) -> None:
-        """`model` on `topic`, keyed by `key`: a job id, or a batch id on the batch topic."""
-        await self._send(topic, key_bytes(key), encode(model))
+        """`model` on `topic`, keyed by `key`: a job id, or a batch id on the batch topic; the
+        record carries the trace context of this hop."""
+        with publishing(topic) as headers:
+            await self._send(topic, key_bytes(key), encode(model), headers)
 
-    async def resend(self, topic: str, key: bytes, value: bytes) -> None:
-        """A message exactly as it was read: a stage message re-driven by recovery."""
-        await self._send(topic, key, value)
+    async def resend(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """A message exactly as it was read, its trace context too: a stage message re-driven by recovery."""
+        await self._send(topic, key, value, list(headers))
 
     def ended(self, job_id: str) -> bool:
         state = self._states.get(job_id)

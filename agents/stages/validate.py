@@ -21,6 +21,7 @@ from schemas.events import BatchRef, JobContext, JobRequested, JobValidated, Sta
 from streams import topics
 from streams.codec import encode
 from streams.jsonlog import job_context
+from streams.tracing import stage_span
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,16 @@ async def handle_request(record: Record, runtime: StageRuntime, *, maybe_handled
         await bus.dead_letter(
             record.topic, record.partition, record.offset, record.key, record.value, reason, job_id
         )
-        with job_context(job_id, None, "validate"):
+        tenant = raw.get("tenant") if isinstance(raw, dict) and isinstance(raw.get("tenant"), str) else None
+        with (
+            job_context(job_id, None, "validate"),
+            stage_span("validate", job_id, tenant, runtime.worker, record.headers),
+        ):
             await bus.fail(
                 job_id,
                 "validate",
                 JobError(ErrorCode.INVALID_INPUT, reason, details),
-                tenant=raw.get("tenant") if isinstance(raw, dict) else None,
+                tenant=tenant,
                 batch=_claimed_batch(raw),
             )
         return
@@ -100,7 +105,10 @@ async def handle_request(record: Record, runtime: StageRuntime, *, maybe_handled
         batch=request.batch,
         spec=request.spec,
     )
-    with job_context(job_id, ctx.request_id, "validate"):
+    with (
+        job_context(job_id, ctx.request_id, "validate"),
+        stage_span("validate", job_id, ctx.tenant, runtime.worker, record.headers),
+    ):
         if state is not None and state.finished("validate"):
             log.info("job already validated; handing it on again")
             await bus.send(topics.VALIDATED, job_id, JobValidated(ctx=ctx))

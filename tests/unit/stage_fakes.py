@@ -4,7 +4,7 @@ into the job states as the worker's table would fold them (at once, or held back
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ class Sent:
     topic: str
     key: str
     value: dict[str, Any]
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class LogEntry:
     key: bytes | None
     value: bytes | None
     timestamp: int
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 @dataclass
@@ -60,10 +62,17 @@ class FakeKafka:
     committed_offsets: dict[str, int] = field(default_factory=dict)
     now_ms: int | None = None
 
-    def append(self, topic: str, key: bytes, value: bytes, timestamp_ms: int | None = None) -> LogEntry:
+    def append(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        timestamp_ms: int | None = None,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> LogEntry:
         entries = self.log.setdefault(topic, [])
         at = timestamp_ms if timestamp_ms is not None else self.now_ms or int(time.time() * 1000)
-        entries.append(LogEntry(len(entries), key, value, at))
+        entries.append(LogEntry(len(entries), key, value, at, headers))
         return entries[-1]
 
     async def find(self, topic: str, partition: int, key: bytes, since_ms: int) -> list[LogEntry]:
@@ -72,10 +81,12 @@ class FakeKafka:
     async def committed(self, topic: str, partition: int) -> int | None:
         return self.committed_offsets.get(topic)
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+    async def send(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         payload = orjson.loads(value)
-        self.sent.append(Sent(topic, key.decode(), payload))
-        self.append(topic, key, value)
+        self.sent.append(Sent(topic, key.decode(), payload, list(headers)))
+        self.append(topic, key, value, headers=headers)
         if topic == topics.EVENTS and self.fold_events:
             event = JOB_EVENT.validate_python(payload)
             self.states.put(apply_event(self.states.get(event.job_id), event))
