@@ -182,3 +182,63 @@ with tracing.stage_span("validate", "vg_1", "t", "w1", None) as span:
 assert not tracing.tracing_on() and tracing_plugins() == []
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2], timeout=60)
+
+
+API_TRACE = """
+from typing import Any
+
+from litestar.testing import TestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from api.app import create_app
+from api.jobservice import JobService
+from api.jobstore import JobStore
+from api.publisher import JobPublisher
+from api.ratelimit import RateLimiter
+from api.templatestore import TemplateStore
+from schemas.settings import Settings
+from streams import tracing
+
+
+class FixedEstimate:
+    async def estimate(self, spec: object, *_: object) -> float:
+        return 60.0
+
+
+class Producer:
+    sent: list[tuple[str, list[tuple[str, bytes]]]] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes, headers: Any) -> None:
+        self.sent.append((topic, headers))
+
+
+settings = Settings(kafka_bootstrap_servers="unused:9092")
+exporter = InMemorySpanExporter()
+provider = tracing.configure_tracing(settings, "api", exporter)
+publisher = JobPublisher(settings)
+publisher._started = Producer()  # type: ignore[assignment]
+service = JobService(
+    settings, JobStore(settings), publisher, FixedEstimate(), RateLimiter(0), TemplateStore(settings)
+)
+client = TestClient(create_app(settings, service))
+upstream = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+spec = {"width": 64, "height": 64, "elements": [{"type": "color", "color": "#ff0000"}]}
+answer = client.post("/api/v1/videocreate", json=spec, headers={"traceparent": upstream})
+assert answer.status_code == 202, answer.text
+provider.force_flush()
+spans = {span.name: span for span in exporter.get_finished_spans()}
+http = spans["POST /api/v1/videocreate"]
+publish = spans["publish videogen.jobs.requested"]
+assert http.context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
+assert publish.parent.span_id == http.context.span_id
+assert http.attributes["job_id"] == publish.attributes["job_id"] == answer.json()["job_id"]
+assert "publish videogen.jobs.events" not in spans
+[(_, headers)] = [sent for sent in Producer.sent if sent[0] == "videogen.jobs.requested"]
+assert dict(headers)["traceparent"].decode().split("-")[2] == f"{publish.context.span_id:016x}"
+assert http.resource.attributes["service.name"] == "videogen-api"
+"""
+
+
+def test_the_api_request_span_is_the_parent_of_the_job_request_it_publishes() -> None:
+    """In a process of its own: the provider is global, and the API adds the plugin only with one."""
+    subprocess.run([sys.executable, "-c", API_TRACE], check=True, cwd=Path(__file__).parents[2], timeout=60)
