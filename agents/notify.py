@@ -23,7 +23,7 @@ async def notify_stage(stream: Any) -> None:
 
 
 async def _deliver(record: ConsumerRecord[bytes, bytes], maybe_handled: bool) -> None:
-    await notify.deliver_callback(record.value, runtime)
+    await notify.deliver_callback(record.value, runtime, record.headers)
 
 
 # A callback retries for up to minutes, so several are delivered at once; the results topic's
