@@ -63,8 +63,8 @@ async def test_chunks_nobody_works_on_are_published_again(tmp_path: Path, bucket
 
     original = kafka.send
 
-    async def send(topic: str, key: bytes, value: bytes) -> None:
-        await original(topic, key, value)
+    async def send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        await original(topic, key, value, headers)
         if topic == topics.CHUNKS:  # the copy is rendered by whichever worker gets it
             bucket.objects["k1.mp4"] = "rendered"
 
