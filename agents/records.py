@@ -25,4 +25,4 @@ async def keep_job_records(stream: Any) -> None:
             decoded = decode(JOB_EVENT, event.value or b"")
         except (ValueError, ValidationError):
             continue  # the fold logs it
-        await keeper.on_event(decoded, event.message.partition, event.message.offset)
+        await keeper.on_event(decoded, event.message.partition, event.message.offset, event.headers)

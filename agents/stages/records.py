@@ -18,10 +18,11 @@ from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agents.stages.runtime import JobStates
+from agents.stages.runtime import WORKER_ID, JobStates
 from media.retry import async_retrying
 from schemas.events import CallbackOutcome, JobEnded, JobEvent, JobState, apply_event
 from streams.jsonlog import job_context
+from streams.tracing import ReadHeaders, stage_span
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,11 @@ class RecordKeeper:
         self._states = states
         self._folded_past = folded_past
 
-    async def on_event(self, event: JobEvent, partition: int, offset: int) -> JobState | None:
-        """Store the record this event calls for, if any; the record stored."""
+    async def on_event(
+        self, event: JobEvent, partition: int, offset: int, headers: ReadHeaders | None = None
+    ) -> JobState | None:
+        """Store the record this event calls for, if any; the record stored. `headers`: the
+        event's, whose trace context (the stage that ended the job) the store's span continues."""
         if not isinstance(event, JobEnded | CallbackOutcome):
             return None
         await self._folded_past(partition, offset)
@@ -57,7 +61,10 @@ class RecordKeeper:
         state = apply_event(self._states.get(event.job_id), event)
         if not state.terminal:
             return None
-        with job_context(event.job_id, event.request_id, "records"):
+        with (
+            job_context(event.job_id, event.request_id, "records"),
+            stage_span("records", event.job_id, event.tenant, WORKER_ID, headers),
+        ):
             await async_retrying(
                 attempts=None,
                 first_delay=RETRY_FIRST_SECONDS,

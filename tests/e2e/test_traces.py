@@ -32,6 +32,7 @@ from tests.e2e.test_pipeline import wait_for_terminal
 pytestmark = pytest.mark.e2e
 
 SPANS_TIMEOUT_SECONDS = 30.0
+STAGES = ("validate", "fetch", "render", "upload", "notify")
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def test_a_job_is_one_trace_from_the_http_request_to_ffmpeg_on_another_process(
         assert answer.status_code == 202, answer.text
         job_id = answer.json()["job_id"]
         assert wait_for_terminal(client, job_id, timeout=120)["status"] == "completed"
-    spans = _spans_until(traced.receiver, job_id, {"validate", "fetch", "render", "upload", "notify"})
+    spans = _spans_until(traced.receiver, job_id, {*STAGES, "records"})
 
     assert len({span.trace_id for span in spans}) == 1, {(s.name, s.trace_id) for s in spans}
     by_id = _by_id(spans)
@@ -207,7 +208,9 @@ def test_a_job_is_one_trace_from_the_http_request_to_ffmpeg_on_another_process(
     assert _ancestors(named["stage render"], by_id)[:4] == [
         "publish videogen.jobs.fetched", "stage fetch", "publish videogen.jobs.validated", "stage validate",
     ]  # fmt: skip
-    for stage in ("validate", "fetch", "render", "upload", "notify"):
+    # The job's end event, published by the notify stage, is where its record is stored from.
+    assert _ancestors(named["stage records"], by_id)[0] == "stage notify"
+    for stage in (*STAGES, "records"):
         assert named[f"stage {stage}"].service == worker
         assert named[f"stage {stage}"].attributes["stage"] == stage
     renders = [
