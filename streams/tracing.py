@@ -21,7 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -54,9 +54,6 @@ class JobAttributes(SpanProcessor):
         if job_id is not None:
             span.set_attribute("job_id", job_id)
             span.set_attribute("tenant", tenant_var.get() or "")
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
 
 
 def configure_tracing(
