@@ -144,23 +144,26 @@ def test_the_committed_document_is_the_apps() -> None:
     assert DOCUMENT_PATH.read_bytes() == openapi_document(), "run `videogen openapi` (or `make types`)"
 
 
-def _npm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["npm", *args], cwd=TYPESCRIPT_DIR, check=True, capture_output=True, text=True, timeout=300
-    )
+def _npm(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["npm", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="Node.js (npm) is not installed")
 def test_the_committed_typescript_types_are_generated_from_the_document(tmp_path: Path) -> None:
     """Regenerated as `make types` does (package.json's script, the locked openapi-typescript) from
-    the committed document, and usable: example.ts type-checks against them."""
-    if not (TYPESCRIPT_DIR / "node_modules" / ".bin" / "openapi-typescript").exists():
-        _npm("ci", "--no-audit", "--no-fund")
-    script = json.loads((TYPESCRIPT_DIR / "package.json").read_text())["scripts"]["generate"]
+    the committed document, and usable: example.ts type-checks against them. In a copy of the
+    package with its own node_modules, so nothing else in the tree can stand in for the install."""
+    package = tmp_path / "typescript"
+    package.mkdir()
+    for name in ("package.json", "package-lock.json", "example.ts", "videogen.d.ts"):
+        shutil.copy(TYPESCRIPT_DIR / name, package / name)
+    shutil.copy(DOCUMENT_PATH, tmp_path / "openapi.json")
+    _npm(package, "ci", "--no-audit", "--no-fund")
+    script = json.loads((package / "package.json").read_text())["scripts"]["generate"]
     generated = tmp_path / "videogen.d.ts"
-    _npm("exec", "--no", "--", *script.replace("videogen.d.ts", str(generated)).split())
+    _npm(package, "exec", "--no", "--", *script.replace("videogen.d.ts", str(generated)).split())
     assert (TYPESCRIPT_DIR / "videogen.d.ts").read_text() == generated.read_text(), "run `make types`"
-    _npm("run", "--silent", "check")
+    _npm(package, "run", "--silent", "check")
 
 
 # --- schemathesis, in process --------------------------------------------------------------------
