@@ -1,59 +1,27 @@
-// videogen studio: write a spec, render it, follow or watch the job, find past jobs.
-// Everything the API returns is inserted as text (textContent): job data is untrusted.
+// Render the spec, follow the job over its WebSocket, watch the result, find past jobs.
 "use strict";
 
-const KEY_STORAGE = "videogen.apiKey";
+import { $, api, bindApiKey, element, errorMessage, fieldErrors } from "./api.js";
+
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const STILLS = new Set(["gif", "jpg", "png"]);
 const SOUNDS = new Set(["mp3", "wav", "m4a"]);
 
-const $ = (id) => document.getElementById(id);
-let examples = [];
 let socket = null; // the progress socket of the job in the tracker, if any
 let trackedJob = null;
+let store = null;
+let json = null;
 
-function apiKey() {
-  return $("api-key").value.trim();
-}
+// --- Errors ----------------------------------------------------------------------------------
 
-/** A fetch to the API with the key, answering the status and the parsed JSON body (or null). */
-async function api(method, path, body) {
-  const headers = {};
-  if (apiKey()) headers["X-API-Key"] = apiKey();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body });
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  return { status: response.status, data };
-}
-
-/** The envelope's message, or a fallback naming the HTTP status. */
-function errorMessage(status, data) {
-  const error = data && data.error;
-  return error && error.message ? `${error.code}: ${error.message}` : `HTTP ${status}`;
-}
-
-function element(tag, text) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = String(text);
-  return node;
-}
-
-// --- Write -----------------------------------------------------------------------------------
-
-function clearErrors() {
+export function clearErrors() {
   $("errors").hidden = true;
   $("error-message").textContent = "";
   $("error-fields").replaceChildren();
 }
 
 /** The message and, for a validation error, each field path with its reason. */
-function showErrors(message, details) {
+export function showErrors(message, details) {
   $("error-message").textContent = message;
   const items = [];
   const fields = details && Array.isArray(details.fields) ? details.fields : null;
@@ -74,43 +42,25 @@ function showErrors(message, details) {
   $("errors").hidden = false;
 }
 
-function pickExample() {
-  const example = examples[Number($("example").value)];
-  if (example) $("spec").value = JSON.stringify(example.spec, null, 2);
-  clearErrors();
-}
-
-async function loadExamples() {
-  const response = await fetch("/studio/examples.json");
-  examples = await response.json();
-  $("example").replaceChildren(...examples.map((example, index) => {
-    const option = element("option", example.name);
-    option.value = String(index);
-    return option;
-  }));
-  pickExample();
-}
+// --- Render ----------------------------------------------------------------------------------
 
 async function render() {
+  if (!json.flush()) return;
   clearErrors();
-  const text = $("spec").value;
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    showErrors(`The spec is not JSON: ${error.message}`, null);
-    return;
-  }
   $("render").disabled = true;
   $("render").textContent = "Rendering…";
   try {
-    const { status, data } = await api("POST", "/api/v1/videocreate", text);
+    const { status, data } = await api("POST", "/api/v1/videocreate", store.spec);
     if (status === 200) {
       stopTracking();
       $("track").hidden = true;
+      store.setErrors([]);
       showResult(data, "quick");
     } else if (status === 202) {
+      store.setErrors([]);
       track(data.job_id, data.estimated_seconds);
     } else {
+      store.setErrors(fieldErrors(data));
       showErrors(errorMessage(status, data), data && data.error ? data.error.details : null);
     }
   } catch (error) {
@@ -267,20 +217,21 @@ async function openJob(jobId) {
 
 // --- Start -----------------------------------------------------------------------------------
 
-function start() {
-  $("api-key").value = localStorage.getItem(KEY_STORAGE) || "";
-  $("api-key").addEventListener("input", () => localStorage.setItem(KEY_STORAGE, apiKey()));
-  $("api-key").addEventListener("change", refreshHistory);
-  $("example").addEventListener("change", pickExample);
+/** Wire the render button (and Ctrl+Enter), the tracker and the history to `editorStore`; `jsonView`
+ * is the JSON view, flushed before a render so what is typed is what renders. */
+export function mount(editorStore, jsonView) {
+  store = editorStore;
+  json = jsonView;
+  bindApiKey(refreshHistory);
   $("render").addEventListener("click", render);
-  $("spec").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) render();
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      render();
+    }
   });
   $("cancel").addEventListener("click", cancel);
   $("history-status").addEventListener("change", refreshHistory);
   $("history-refresh").addEventListener("click", refreshHistory);
-  loadExamples();
   refreshHistory();
 }
-
-document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,59 @@
+// Calls to the API from the page, with the user's key. Everything the API returns is inserted as
+// text (textContent) by the modules: job data, file names and messages are untrusted.
+"use strict";
+
+const KEY_STORAGE = "videogen.apiKey";
+
+export const $ = (id) => document.getElementById(id);
+
+export function apiKey() {
+  const input = $("api-key");
+  return input ? input.value.trim() : "";
+}
+
+/** Restore the key from the browser's storage and keep it there as it is typed. */
+export function bindApiKey(onChange) {
+  const input = $("api-key");
+  input.value = localStorage.getItem(KEY_STORAGE) || "";
+  input.addEventListener("input", () => localStorage.setItem(KEY_STORAGE, apiKey()));
+  input.addEventListener("change", onChange);
+}
+
+export function authHeaders() {
+  return apiKey() ? { "X-API-Key": apiKey() } : {};
+}
+
+/** A fetch to the API with the key, answering the status and the parsed JSON body (or null). */
+export async function api(method, path, body) {
+  const headers = authHeaders();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
+  const response = await fetch(path, { method, headers, body: payload });
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  return { status: response.status, data };
+}
+
+/** The envelope's message, or a fallback naming the HTTP status. */
+export function errorMessage(status, data) {
+  const error = data && data.error;
+  return error && error.message ? `${error.code}: ${error.message}` : `HTTP ${status}`;
+}
+
+/** The envelope's field errors ([{field, message}]), or an empty list. */
+export function fieldErrors(data) {
+  const details = data && data.error && data.error.details;
+  return details && Array.isArray(details.fields) ? details.fields : [];
+}
+
+export function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
