@@ -48,6 +48,8 @@ export class Store {
     this.selection = null; // path of the selected element, e.g. ["elements", 2], or null
     this.time = 0; // the playhead, seconds into the output
     this.errors = []; // [{field: "elements.0.x", message}] from the API's last answer for this spec
+    this.merge = {}; // sample values of the template's {{placeholders}}, sent with previews and renders
+    this.templateId = null; // the saved template being edited, if any
     this._undo = [];
     this._redo = [];
     this._mergeKey = null;
@@ -59,7 +61,8 @@ export class Store {
     return this._spec;
   }
 
-  /** fn({reason, label}) after every change; reason is "spec", "selection", "time" or "errors".
+  /** fn({reason, label}) after every change; reason is "spec", "selection", "time", "errors" or
+   * "merge" (the template or its sample values).
    * Answers a function that unsubscribes. */
   subscribe(fn) {
     this._listeners.add(fn);
@@ -165,6 +168,19 @@ export class Store {
     if (next === this.time) return;
     this.time = next;
     this._emit("time");
+  }
+
+  /** The template being edited (null: a plain spec) and its sample merge values. */
+  setTemplate(templateId, merge) {
+    this.templateId = templateId || null;
+    this.merge = { ...(merge || {}) };
+    this._emit("merge");
+  }
+
+  /** Change the sample merge values (previews follow). */
+  setMerge(merge) {
+    this.merge = { ...(merge || {}) };
+    this._emit("merge");
   }
 
   /** The API's field errors for the current spec (an empty list clears them). */
