@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     upload_url_expiry_seconds: int = Field(
         900, ge=60, le=604_800, description="Lifetime of a presigned upload form (POST /api/v1/uploads)."
     )
+    upload_s3_endpoint_url: str | None = Field(
+        None,
+        description="S3 endpoint as browsers reach it, for upload forms and the media shelf's URLs (when "
+        "S3_ENDPOINT_URL is a name only the services resolve, e.g. http://minio:9000). "
+        "Unset: S3_ENDPOINT_URL.",
+    )
 
     # Embedded stack (`videogen up`)
     embedded_broker_port: int = Field(9092, description="Port of the embedded Tansu broker.")

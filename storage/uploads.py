@@ -165,6 +165,14 @@ def max_bytes(settings: Settings) -> int:
     return int(settings.max_file_size_mb * MB)
 
 
+def browser_client(settings: Settings) -> Any:
+    """The client that signs what browsers use (upload forms, shelf URLs): the storage's credentials
+    and the endpoint browsers reach, UPLOAD_S3_ENDPOINT_URL. Signing sends no request."""
+    if not settings.upload_s3_endpoint_url:
+        return s3_client(settings)
+    return s3_client(settings.model_copy(update={"s3_endpoint_url": settings.upload_s3_endpoint_url}))
+
+
 def _check_size(settings: Settings, size: int) -> None:
     limit = max_bytes(settings)
     if size < 1:
@@ -200,7 +208,7 @@ def upload_form(
     key = f"{UPLOADS_PREFIX}{tenant_folder(tenant)}/{upload_id}/{safe_filename(filename, stored_type)}"
     limit, expiry = max_bytes(settings), settings.upload_url_expiry_seconds
     try:
-        post = s3_client(settings).generate_presigned_post(
+        post = browser_client(settings).generate_presigned_post(
             settings.s3_bucket_name,
             key,
             Fields={"Content-Type": stored_type},
@@ -226,7 +234,7 @@ def _listed(client: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     return objects
 
 
-def _stored(settings: Settings, client: Any, item: dict[str, Any]) -> StoredMedia | None:
+def _stored(settings: Settings, client: Any, signer: Any, item: dict[str, Any]) -> StoredMedia | None:
     """The shelf's view of one object, its type from the object itself; None when it is gone, or
     over the size cap (a store that ignored the upload form's policy let it in; no job can use it)."""
     bucket, key = settings.s3_bucket_name, str(item["Key"])
@@ -237,7 +245,7 @@ def _stored(settings: Settings, client: Any, item: dict[str, Any]) -> StoredMedi
     size = int(head["ContentLength"])
     if size > max_bytes(settings):
         return None
-    url = client.generate_presigned_url(
+    url = signer.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=settings.s3_signed_url_expiry_seconds
     )
     return StoredMedia(
@@ -258,7 +266,8 @@ def shelf(settings: Settings, prefix: str, limit: int, offset: int) -> tuple[lis
     try:
         objects = _listed(client, settings.s3_bucket_name, prefix)
         objects.sort(key=lambda item: (item["LastModified"], item["Key"]), reverse=True)
-        page = [_stored(settings, client, item) for item in objects[offset : offset + limit]]
+        signer = browser_client(settings)
+        page = [_stored(settings, client, signer, item) for item in objects[offset : offset + limit]]
     except (ClientError, BotoCoreError) as exc:
         raise JobError(
             ErrorCode.STORAGE_ERROR, "the media shelf could not be read from the bucket; retry", {}
