@@ -61,7 +61,7 @@ async def render_video(
 ) -> RenderOutcome:
     asked = spec
     spec = await asyncio.to_thread(lower_voices, spec, sources)
-    infos = await asyncio.to_thread(_probe_sources, spec, sources)
+    infos = await asyncio.to_thread(probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
@@ -87,12 +87,17 @@ async def _run(
     tracks: Tracks,
     on_progress: Callable[[float], Awaitable[None]] | None,
     cancel: asyncio.Event | None,
+    *,
+    peers: int | None = None,
+    size: tuple[int, int] | None = None,
 ) -> CompiledRender:
-    """Compile and run one FFmpeg render with this worker's share of the cores."""
-    with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
+    """Compile and run one FFmpeg render with this process's share of the cores (`peers`: how many
+    renders it runs at once, MAX_CONCURRENT_JOBS on a worker)."""
+    peers = settings.max_concurrent_jobs if peers is None else peers
+    with RENDERS.claim(peers, settings.ffmpeg_threads) as threads:
         # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
         compiled = await asyncio.to_thread(
-            _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks
+            _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks, size
         )
         env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
         await run_ffmpeg(
@@ -144,13 +149,41 @@ async def render_part(
 ) -> Path:
     """One part of a chunked render: the picture of a window (`spec.range`), or the whole sound."""
     spec = await asyncio.to_thread(lower_voices, spec, sources)
-    infos = await asyncio.to_thread(_probe_sources, spec, sources)
+    infos = await asyncio.to_thread(probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
     try:
         await _run(spec, infos, sources, out_path, work_dir, settings, tracks, on_progress, cancel)
         if not out_path.is_file() or out_path.stat().st_size == 0:
             raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the chunk")
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return out_path
+
+
+async def render_still(
+    spec: VideoSpec,
+    infos: dict[int, MediaInfo],
+    sources: Mapping[int, Path],
+    out_path: Path,
+    *,
+    settings: Settings,
+    size: tuple[int, int],
+    peers: int,
+) -> Path:
+    """A jpg or png spec's frame scaled to `size` last: the studio's preview frames (media.preview),
+    whose caller lowers the voices and probes the sources once for many frames. `peers`: how many
+    such renders run at once."""
+    work_dir = Path(tempfile.mkdtemp(prefix=".still-", dir=out_path.parent))
+    try:
+        await _run(
+            spec, infos, sources, out_path, work_dir, settings, "video", None, None, peers=peers, size=size
+        )
+        if not out_path.is_file() or out_path.stat().st_size == 0:
+            raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the frame")
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise
@@ -181,7 +214,7 @@ async def join_parts(
             timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
         )  # fmt: skip
         lowered = await asyncio.to_thread(lower_voices, spec, sources)
-        infos = await asyncio.to_thread(_probe_sources, lowered, sources)
+        infos = await asyncio.to_thread(probe_sources, lowered, sources)
         outcome = await asyncio.to_thread(_outcome, lowered, out_path, infos, False)
         outcome = await _with_stills(lowered, outcome, (), settings, cancel)
         return replace(outcome, captions=await asyncio.to_thread(write_captions, spec, sources, out_path))
@@ -195,7 +228,7 @@ async def join_parts(
 def planned_duration(spec: VideoSpec, sources: Mapping[int, Path], settings: Settings) -> float:
     """The output's length, its sources probed (what decides whether to chunk a render)."""
     spec = lower_voices(spec, sources)
-    infos = _probe_sources(spec, sources)
+    infos = probe_sources(spec, sources)
     return resolve_timeline(spec, infos, max_duration=settings.max_output_duration_sec).duration
 
 
@@ -215,19 +248,22 @@ def _compile(
     settings: Settings,
     threads: int,
     tracks: Tracks = "all",
+    size: tuple[int, int] | None = None,
 ) -> CompiledRender:
     compiled = compile_render(
         spec, infos, sources, out_path,
         work_dir=work_dir, threads=threads,
-        max_duration=settings.max_output_duration_sec, tracks=tracks,
+        max_duration=settings.max_output_duration_sec, tracks=tracks, size=size,
     )  # fmt: skip
     for path, text in compiled.text_files.items():
         path.write_text(text, encoding="utf-8")
     return compiled
 
 
-def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
-    """Probe every media file once (elements may share one); errors name the element.
+def probe_sources(
+    spec: VideoSpec, sources: Mapping[int, Path], read: Callable[[Path], MediaInfo] = probe
+) -> dict[int, MediaInfo]:
+    """Probe every media file once (elements may share one) with `read`; errors name the element.
 
     A text element's source is its font, checked when the text is laid out; a subtitles
     element's is read by its builder.
@@ -242,7 +278,7 @@ def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Me
         if path is None:
             raise invalid(spec, index, "its source file was not provided to the renderer")
         try:
-            infos[index] = by_path[path] if path in by_path else probe(path)
+            infos[index] = by_path[path] if path in by_path else read(path)
             by_path[path] = infos[index]
         except JobError as exc:
             raise invalid(spec, index, exc.message) from exc

@@ -1,0 +1,320 @@
+"""The studio's previews: one frame, or a short low-resolution clip, rendered by the engine itself in
+the API process, so what the editor shows is what the worker will render.
+
+A frame is the spec rendered as a still over a one-frame `range` on the output's frame grid (the
+frame the final video shows at that time: the last one starting at or before it). A range windows
+the timeline (media.timeline.window): each source is sought to where the frame needs it, so a frame
+50 s into a long video decodes from the keyframe before 50 s, not from the start. It is composed at
+the output's size, every layout rule as in the final render, and scaled to the preview's size last.
+
+A clip is the same window, `start` to `start + duration`, rendered as a `preview: true` mp4
+(640 px on its longer side, at most 15 fps, the fastest encoder settings), with its sound.
+
+Sources are gathered as a job's fetch stage gathers them (media.sources: SSRF guard, screening,
+size caps, the shared source cache, voices), into a directory per request. A cached source is the
+same file on disk (a hard link of the cache's copy) request after request, so what is known of it,
+its probe and its content hash, is kept by its identity on disk and not read again.
+
+Renders are cached by what they show: the key is the chunk cache's key (media.chunkkey) of the
+window, plus the preview's format and size; an edit that changes nothing in the window (another
+element later on, a still's time, the title) finds the frame rendered already.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import shutil
+import tempfile
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from media.builders.speech import lower_voices
+from media.chunkkey import engine_version, file_digest, keys_for, sound_key
+from media.chunks import Chunk
+from media.ffmpeg_bin import ffmpeg_bin
+from media.output import output_fps
+from media.probe import MediaInfo, probe
+from media.render import probe_sources, render_part, render_still
+from media.sources import gather_sources
+from media.timeline import Timeline, resolve_timeline
+from schemas.errors import ErrorCode, JobError
+from schemas.events import SourceFile
+from schemas.settings import Settings
+from schemas.spec import TimeRange, VideoSpec
+
+FrameFormat = Literal["jpg", "png"]
+MAX_FRAME_WIDTH = 1280  # a frame's default width, at most the output's
+MAX_CLIP_SECONDS = 10.0
+WAITING_PER_SLOT = 4  # requests queued per render slot before more are refused
+KNOWN_FILES = 1024  # probes and hashes kept by file identity
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered preview: its bytes, its key (the ETag), and whether it came from the cache."""
+
+    data: bytes
+    key: str
+    hit: bool
+
+
+# --- what the engine renders --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec ready to render previews of: its voices lowered, its sources probed and hashed, its
+    timeline resolved."""
+
+    spec: VideoSpec
+    sources: dict[int, Path]
+    infos: dict[int, MediaInfo]
+    timeline: Timeline
+    digests: dict[int, str]
+    engine: str
+
+
+@dataclass(frozen=True)
+class _File:
+    """A file by its identity on disk (device, inode, size, mtime): the same bytes under any name."""
+
+    identity: tuple[int, int, int, int]
+    path: Path = field(compare=False, hash=False)
+
+    @classmethod
+    def at(cls, path: Path) -> _File:
+        stat = path.stat()
+        return cls((stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns), path)
+
+
+@lru_cache(maxsize=KNOWN_FILES)
+def _probed(file: _File) -> MediaInfo:
+    return probe(file.path)
+
+
+@lru_cache(maxsize=KNOWN_FILES)
+def _digested(file: _File) -> str:
+    return file_digest(file.path)
+
+
+def known_probe(path: Path) -> MediaInfo:
+    """`probe`, remembered for a file seen before under any name."""
+    return _probed(_File.at(path))
+
+
+def prepare(spec: VideoSpec, sources: dict[int, Path], settings: Settings) -> Prepared:
+    """What every preview of `spec` needs (blocking: probes and hashes new files)."""
+    if spec.audio_only:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"a {spec.output_format} output is sound only: there is no picture to preview",
+            {"field": "output_format"},
+        )
+    lowered = lower_voices(spec, sources)
+    infos = probe_sources(lowered, sources, known_probe)
+    timeline = resolve_timeline(lowered, infos, max_duration=settings.max_output_duration_sec)
+    digests = {index: _digested(_File.at(path)) for index, path in sources.items()}
+    return Prepared(lowered, dict(sources), infos, timeline, digests, engine_version(ffmpeg_bin(settings)))
+
+
+def frame_size(spec: VideoSpec, width: int | None) -> tuple[int, int]:
+    """The preview's size: `width` (default the output's, at most MAX_FRAME_WIDTH; never wider than
+    the output), the height following the output's aspect; both even."""
+    wanted = min(spec.out_width, MAX_FRAME_WIDTH if width is None else width)
+    wide = max(2, wanted // 2 * 2)
+    return wide, max(2, round(wide * spec.out_height / spec.out_width / 2) * 2)
+
+
+def on_grid(time: float, fps: float, duration: float) -> float:
+    """The start of the output frame shown at `time`: the last frame starting at or before it,
+    the last frame of the output past its end."""
+    frames = max(1, round(duration * fps))
+    return min(math.floor(time * fps + 1e-6), frames - 1) / fps
+
+
+def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[VideoSpec, Chunk]:
+    """The spec rendering the frame shown at `time` as a still, and its one-frame window. Its
+    length is pinned to the full render's (a still's would default to one frame)."""
+    spec, duration = prepared.spec, prepared.timeline.duration
+    start = on_grid(time, spec.fps, duration)
+    frame = Chunk(0, start, 1.0 / spec.fps)
+    still = spec.model_copy(
+        update={
+            "output_format": fmt,
+            "range": TimeRange(start=frame.start, duration=frame.duration),
+            "duration": duration,
+            "snapshot_time": 0.0,
+            "poster": None,
+            "thumbnail": False,
+            "preview": False,
+        }
+    )
+    return still, frame
+
+
+def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoSpec, Chunk]:
+    """The spec rendering [start, start + duration] as a `preview: true` mp4 with its sound, and
+    its window (begun on the preview's frame grid, ended at the output's end at the latest)."""
+    whole = prepared.timeline.duration
+    if start >= whole:
+        raise JobError(
+            ErrorCode.INVALID_INPUT,
+            f"start {start:g} s is past the end of the video ({whole:.2f} s)",
+            {"fields": [{"field": "start", "message": f"past the end of the video ({whole:.2f} s)"}]},
+        )
+    draft = prepared.spec.model_copy(
+        update={
+            "output_format": "mp4",
+            "preview": True,
+            "poster": None,
+            "thumbnail": False,
+            "duration": whole,
+        }
+    )
+    fps = output_fps(draft)
+    begin = on_grid(start, fps, whole)
+    window = Chunk(0, begin, min(duration, whole - begin))
+    clip = draft.model_copy(update={"range": TimeRange(start=window.start, duration=window.duration)})
+    return clip, window
+
+
+def frame_key(prepared: Prepared, still: VideoSpec, frame: Chunk, size: tuple[int, int]) -> str:
+    """The chunk key of the frame's window with the format and size it is delivered at."""
+    (picture,) = keys_for(still, prepared.timeline, prepared.digests, [frame], engine=prepared.engine)
+    return _sha256(f"frame:{picture}:{still.output_format}:{size[0]}x{size[1]}")
+
+
+def clip_key(prepared: Prepared, clip: VideoSpec, window: Chunk) -> str:
+    """The chunk key of the clip's window with the key of the sound it carries a part of."""
+    (picture,) = keys_for(clip, prepared.timeline, prepared.digests, [window], engine=prepared.engine)
+    sound = sound_key(clip, prepared.timeline, prepared.digests, engine=prepared.engine)
+    return _sha256(f"clip:{picture}:{sound}")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the cache and the service ------------------------------------------------------------------
+
+
+_Make = Callable[[Prepared, Path], Awaitable[Preview]]
+Gather = Callable[[VideoSpec, Path, Settings], Awaitable[dict[int, SourceFile]]]
+
+
+class FrameCache:
+    """Rendered previews by key, in memory: the least recently used dropped past `max_bytes`. Used
+    from the event loop only."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> bytes | None:
+        data = self._items.get(key)
+        if data is not None:
+            self._items.move_to_end(key)
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        """Keep `data` unless it alone is larger than the cache."""
+        if len(data) > self.max_bytes:
+            return
+        old = self._items.pop(key, None)
+        self.size += len(data) - (len(old) if old is not None else 0)
+        self._items[key] = data
+        while self.size > self.max_bytes:
+            _, dropped = self._items.popitem(last=False)
+            self.size -= len(dropped)
+
+
+class PreviewService:
+    """Previews rendered in this process: at most PREVIEW_CONCURRENCY at once (each request, from
+    its fetch to its render), WAITING_PER_SLOT times as many waiting; past that RATE_LIMITED, so
+    scrubbing cannot queue without end or starve the process."""
+
+    def __init__(self, settings: Settings, gather: Gather = gather_sources) -> None:
+        """`gather`: how the spec's sources reach the request's directory (tests pass local files)."""
+        self.settings = settings
+        self._gather = gather
+        self.slots = max(1, settings.preview_concurrency)
+        self.cache = FrameCache(int(settings.preview_cache_mb * 1024 * 1024))
+        self._running = asyncio.Semaphore(self.slots)
+        self._admitted = 0
+
+    async def frame(self, spec: VideoSpec, time: float, width: int | None, fmt: FrameFormat) -> Preview:
+        """The frame the final render shows at `time`, `width` pixels wide, as JPEG or PNG bytes."""
+
+        async def make(prepared: Prepared, work: Path) -> Preview:
+            size = frame_size(prepared.spec, width)
+            still, frame = frame_spec(prepared, time, fmt)
+            key = await asyncio.to_thread(frame_key, prepared, still, frame, size)
+            if (cached := self.cache.get(key)) is not None:
+                return Preview(cached, key, hit=True)
+            out = work / f"frame.{fmt}"
+            await render_still(
+                still,
+                prepared.infos,
+                prepared.sources,
+                out,
+                settings=self.settings,
+                size=size,
+                peers=self.slots,
+            )
+            return self._kept(key, await asyncio.to_thread(out.read_bytes))
+
+        return await self._run(spec, make)
+
+    async def clip(self, spec: VideoSpec, start: float, duration: float) -> Preview:
+        """A `preview: true` mp4 of [start, start + duration] with its sound (the request bounds
+        `duration` by MAX_CLIP_SECONDS)."""
+
+        async def make(prepared: Prepared, work: Path) -> Preview:
+            clip, window = clip_spec(prepared, start, duration)
+            key = await asyncio.to_thread(clip_key, prepared, clip, window)
+            if (cached := self.cache.get(key)) is not None:
+                return Preview(cached, key, hit=True)
+            out = work / "clip.mp4"
+            await render_part(clip, prepared.sources, out, settings=self.settings, tracks="all")
+            return self._kept(key, await asyncio.to_thread(out.read_bytes))
+
+        return await self._run(spec, make)
+
+    def _kept(self, key: str, data: bytes) -> Preview:
+        self.cache.put(key, data)
+        return Preview(data, key, hit=False)
+
+    async def _run(self, spec: VideoSpec, make: _Make) -> Preview:
+        """`make` run in a render slot with the spec's sources gathered into a directory of its own,
+        removed after."""
+        if self._admitted >= self.slots * (1 + WAITING_PER_SLOT):
+            raise JobError(
+                ErrorCode.RATE_LIMITED,
+                f"{self._admitted} previews are being rendered or waiting; retry in a moment",
+                {"retry_after_seconds": 1},
+            )
+        self._admitted += 1
+        try:
+            async with self._running:
+                root = self.settings.job_work_root / "preview"
+                await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+                work = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=root))
+                try:
+                    fetched = await self._gather(spec, work / "sources", self.settings)
+                    sources = {index: Path(source.path) for index, source in fetched.items()}
+                    prepared = await asyncio.to_thread(prepare, spec, sources, self.settings)
+                    return await make(prepared, work)
+                finally:
+                    await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+        finally:
+            self._admitted -= 1
