@@ -28,7 +28,7 @@ import math
 import shutil
 import tempfile
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +50,6 @@ from schemas.spec import TimeRange, VideoSpec
 
 FrameFormat = Literal["jpg", "png"]
 MAX_FRAME_WIDTH = 1280  # a frame's default width, at most the output's
-MAX_CLIP_SECONDS = 10.0
 WAITING_PER_SLOT = 4  # requests queued per render slot before more are refused
 KNOWN_FILES = 1024  # probes and hashes kept by file identity
 
@@ -110,12 +109,6 @@ def known_probe(path: Path) -> MediaInfo:
 
 def prepare(spec: VideoSpec, sources: dict[int, Path], settings: Settings) -> Prepared:
     """What every preview of `spec` needs (blocking: probes and hashes new files)."""
-    if spec.audio_only:
-        raise JobError(
-            ErrorCode.INVALID_INPUT,
-            f"a {spec.output_format} output is sound only: there is no picture to preview",
-            {"field": "output_format"},
-        )
     lowered = lower_voices(spec, sources)
     infos = probe_sources(lowered, sources, known_probe)
     timeline = resolve_timeline(lowered, infos, max_duration=settings.max_output_duration_sec)
@@ -252,15 +245,24 @@ class PreviewService:
         self._running = asyncio.Semaphore(self.slots)
         self._admitted = 0
 
-    async def frame(self, spec: VideoSpec, time: float, width: int | None, fmt: FrameFormat) -> Preview:
-        """The frame the final render shows at `time`, `width` pixels wide, as JPEG or PNG bytes."""
+    async def frame(
+        self,
+        spec: VideoSpec,
+        time: float,
+        width: int | None,
+        fmt: FrameFormat,
+        *,
+        known: Collection[str] = (),
+    ) -> Preview:
+        """The frame the final render shows at `time`, `width` pixels wide, as JPEG or PNG bytes
+        (none when its key is one the caller `known`s already)."""
 
         async def make(prepared: Prepared, work: Path) -> Preview:
             size = frame_size(prepared.spec, width)
             still, frame = frame_spec(prepared, time, fmt)
             key = await asyncio.to_thread(frame_key, prepared, still, frame, size)
-            if (cached := self.cache.get(key)) is not None:
-                return Preview(cached, key, hit=True)
+            if (found := self._found(key, known)) is not None:
+                return found
             out = work / f"frame.{fmt}"
             await render_still(
                 still,
@@ -275,20 +277,29 @@ class PreviewService:
 
         return await self._run(spec, make)
 
-    async def clip(self, spec: VideoSpec, start: float, duration: float) -> Preview:
+    async def clip(
+        self, spec: VideoSpec, start: float, duration: float, *, known: Collection[str] = ()
+    ) -> Preview:
         """A `preview: true` mp4 of [start, start + duration] with its sound (the request bounds
-        `duration` by MAX_CLIP_SECONDS)."""
+        `duration`: schemas.preview.MAX_CLIP_SECONDS), or no bytes when its key is `known`."""
 
         async def make(prepared: Prepared, work: Path) -> Preview:
             clip, window = clip_spec(prepared, start, duration)
             key = await asyncio.to_thread(clip_key, prepared, clip, window)
-            if (cached := self.cache.get(key)) is not None:
-                return Preview(cached, key, hit=True)
+            if (found := self._found(key, known)) is not None:
+                return found
             out = work / "clip.mp4"
             await render_part(clip, prepared.sources, out, settings=self.settings, tracks="all")
             return self._kept(key, await asyncio.to_thread(out.read_bytes))
 
         return await self._run(spec, make)
+
+    def _found(self, key: str, known: Collection[str]) -> Preview | None:
+        """The preview under `key` without rendering: empty when the caller holds it, else from the cache."""
+        if key in known:
+            return Preview(b"", key, hit=True)
+        cached = self.cache.get(key)
+        return None if cached is None else Preview(cached, key, hit=True)
 
     def _kept(self, key: str, data: bytes) -> Preview:
         self.cache.put(key, data)
@@ -297,6 +308,12 @@ class PreviewService:
     async def _run(self, spec: VideoSpec, make: _Make) -> Preview:
         """`make` run in a render slot with the spec's sources gathered into a directory of its own,
         removed after."""
+        if spec.audio_only:
+            raise JobError(
+                ErrorCode.INVALID_INPUT,
+                f"a {spec.output_format} output is sound only: there is no picture to preview",
+                {"field": "output_format"},
+            )
         if self._admitted >= self.slots * (1 + WAITING_PER_SLOT):
             raise JobError(
                 ErrorCode.RATE_LIMITED,
