@@ -124,19 +124,19 @@ def frame_size(spec: VideoSpec, width: int | None) -> tuple[int, int]:
     return wide, max(2, round(wide * spec.out_height / spec.out_width / 2) * 2)
 
 
-def on_grid(time: float, fps: float, duration: float) -> float:
-    """The start of the output frame shown at `time`: the last frame starting at or before it,
-    the last frame of the output past its end."""
+def frame_index(time: float, fps: float, duration: float) -> int:
+    """The output frame shown at `time`: the last one starting at or before it, the last frame of
+    the output past its end."""
     frames = max(1, round(duration * fps))
-    return min(math.floor(time * fps + 1e-6), frames - 1) / fps
+    return min(math.floor(time * fps + 1e-6), frames - 1)
 
 
 def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[VideoSpec, Chunk]:
-    """The spec rendering the frame shown at `time` as a still, and its one-frame window. Its
-    length is pinned to the full render's (a still's would default to one frame)."""
+    """The spec rendering the frame shown at `time` as a still over that frame's one-frame window,
+    and the window. Its length is pinned to the full render's (a still's would default to one
+    frame)."""
     spec, duration = prepared.spec, prepared.timeline.duration
-    start = on_grid(time, spec.fps, duration)
-    frame = Chunk(0, start, 1.0 / spec.fps)
+    frame = Chunk(0, frame_index(time, spec.fps, duration) / spec.fps, 1.0 / spec.fps)
     still = spec.model_copy(
         update={
             "output_format": fmt,
@@ -171,7 +171,7 @@ def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoS
         }
     )
     fps = output_fps(draft)
-    begin = on_grid(start, fps, whole)
+    begin = frame_index(start, fps, whole) / fps
     window = Chunk(0, begin, min(duration, whole - begin))
     clip = draft.model_copy(update={"range": TimeRange(start=window.start, duration=window.duration)})
     return clip, window

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from media.preview import frame_size, on_grid
+from media.preview import frame_index, frame_size
 from schemas.preview import PreviewClipRequest, PreviewFrameRequest
 from schemas.spec import VideoSpec
 
@@ -83,4 +83,4 @@ def test_the_frame_size_follows_the_output(
     ],
 )
 def test_a_time_falls_on_the_frame_the_video_shows(time: float, expected_frame: int) -> None:
-    assert on_grid(time, 30.0, 10.0) == pytest.approx(expected_frame / 30.0)
+    assert frame_index(time, 30.0, 10.0) == expected_frame
