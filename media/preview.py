@@ -11,9 +11,10 @@ A clip is the same window, `start` to `start + duration`, rendered as a `preview
 (640 px on its longer side, at most 15 fps, the fastest encoder settings), with its sound.
 
 Sources are gathered as a job's fetch stage gathers them (media.sources: SSRF guard, screening,
-size caps, the shared source cache, voices), into a directory per request. A cached source is the
-same file on disk (a hard link of the cache's copy) request after request, so what is known of it,
-its probe and its content hash, is kept by its identity on disk and not read again.
+size caps, the shared source cache, voices), and the set gathered for a spec serves its previews
+for REUSE_SECONDS (SourceSets): scrubbing revalidates each file once in a while, not per frame. A
+cached source is the same file on disk (a hard link of the cache's copy) set after set, so what is
+known of it, its probe and its content hash, is kept by its identity on disk and not read again.
 
 Renders are cached by what they show: the key is the chunk cache's key (media.chunkkey) of the
 window, plus the preview's format and size; an edit that changes nothing in the window (another
@@ -23,12 +24,15 @@ element later on, a still's time, the title) finds the frame rendered already.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import math
 import shutil
 import tempfile
+import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,12 +41,14 @@ from typing import Literal
 from media.builders.speech import lower_voices
 from media.chunkkey import engine_version, file_digest, keys_for, sound_key
 from media.chunks import Chunk
+from media.fetch import wanted_sources
 from media.ffmpeg_bin import ffmpeg_bin
 from media.output import output_fps
 from media.probe import MediaInfo, probe
 from media.render import probe_sources, render_part, render_still
 from media.sources import gather_sources
 from media.timeline import Timeline, resolve_timeline
+from schemas.elements import SpeechElement, SubtitlesElement
 from schemas.errors import ErrorCode, JobError
 from schemas.events import SourceFile
 from schemas.settings import Settings
@@ -52,6 +58,9 @@ FrameFormat = Literal["jpg", "png"]
 MAX_FRAME_WIDTH = 1280  # a frame's default width, at most the output's
 WAITING_PER_SLOT = 4  # requests queued per render slot before more are refused
 KNOWN_FILES = 1024  # probes and hashes kept by file identity
+REUSE_SECONDS = 10.0  # a spec's gathered sources serve its previews this long (SourceSets)
+KEPT_SETS = 16  # gathered source sets kept at most
+LEAD_SECONDS = 0.1  # a frame's render begins whole frames this long before it (frame_spec)
 
 
 @dataclass(frozen=True)
@@ -132,17 +141,26 @@ def frame_index(time: float, fps: float, duration: float) -> int:
 
 
 def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[VideoSpec, Chunk]:
-    """The spec rendering the frame shown at `time` as a still over that frame's one-frame window,
-    and the window. Its length is pinned to the full render's (a still's would default to one
-    frame)."""
+    """The spec rendering the frame shown at `time` as a still, and that frame's one-frame window
+    (what it shows, for its key).
+
+    The spec's range begins LEAD_SECONDS before the frame, on the frame grid, and its snapshot takes
+    the frame: a window one frame long can hold no frame of a held image, whose stream counts time
+    in 1/25 s (FFmpeg's trim rounds [1.1, 1.1333) to [28, 28) of them). The snapshot's time is a
+    quarter frame early: trim rounds it to the nearest tick of the composed stream's 1/fps clock,
+    which is the frame's, and on a finer clock no earlier frame starts after it. The length is
+    pinned to the full render's (a still's would default to one frame)."""
     spec, duration = prepared.spec, prepared.timeline.duration
-    frame = Chunk(0, frame_index(time, spec.fps, duration) / spec.fps, 1.0 / spec.fps)
+    fps = spec.fps
+    index = frame_index(time, fps, duration)
+    frame = Chunk(0, index / fps, 1.0 / fps)
+    lead = min(index, math.ceil(LEAD_SECONDS * fps))
     still = spec.model_copy(
         update={
             "output_format": fmt,
-            "range": TimeRange(start=frame.start, duration=frame.duration),
+            "range": TimeRange(start=(index - lead) / fps, duration=(lead + 1) / fps),
             "duration": duration,
-            "snapshot_time": 0.0,
+            "snapshot_time": max(0.0, lead - 0.25) / fps,
             "poster": None,
             "thumbnail": False,
             "preview": False,
@@ -237,11 +255,11 @@ class PreviewService:
     scrubbing cannot queue without end or starve the process."""
 
     def __init__(self, settings: Settings, gather: Gather = gather_sources) -> None:
-        """`gather`: how the spec's sources reach the request's directory (tests pass local files)."""
+        """`gather`: how the spec's sources reach a directory (tests pass local files)."""
         self.settings = settings
-        self._gather = gather
         self.slots = max(1, settings.preview_concurrency)
         self.cache = FrameCache(int(settings.preview_cache_mb * 1024 * 1024))
+        self.sources = SourceSets(settings.job_work_root / "preview", gather, settings)
         self._running = asyncio.Semaphore(self.slots)
         self._admitted = 0
 
@@ -306,8 +324,8 @@ class PreviewService:
         return Preview(data, key, hit=False)
 
     async def _run(self, spec: VideoSpec, make: _Make) -> Preview:
-        """`make` run in a render slot with the spec's sources gathered into a directory of its own,
-        removed after."""
+        """`make` run in a render slot with the spec's sources and a directory of its own, removed
+        after."""
         if spec.audio_only:
             raise JobError(
                 ErrorCode.INVALID_INPUT,
@@ -322,16 +340,83 @@ class PreviewService:
             )
         self._admitted += 1
         try:
-            async with self._running:
-                root = self.settings.job_work_root / "preview"
-                await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
-                work = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=root))
+            async with self._running, self.sources.of(spec) as sources:
+                work = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=self.sources.root))
                 try:
-                    fetched = await self._gather(spec, work / "sources", self.settings)
-                    sources = {index: Path(source.path) for index, source in fetched.items()}
                     prepared = await asyncio.to_thread(prepare, spec, sources, self.settings)
                     return await make(prepared, work)
                 finally:
                     await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
         finally:
             self._admitted -= 1
+
+
+@dataclass
+class _Gathered:
+    directory: Path
+    sources: dict[int, Path]
+    until: float  # time.monotonic() after which it is gathered again
+    users: int = 0
+
+
+def source_signature(spec: VideoSpec) -> str:
+    """What gathering a spec's sources depends on: each file's URL, where it goes and what it is
+    screened as, and every element whose voice is spoken or transcribed."""
+    files = [[item.key, item.url, item.kind] for item in wanted_sources(spec)]
+    voiced = [
+        [placed.index, placed.element.model_dump(mode="json")]
+        for placed in spec.placed
+        if isinstance(placed.element, SpeechElement)
+        or (isinstance(placed.element, SubtitlesElement) and placed.element.transcribe is not None)
+    ]
+    return _sha256(json.dumps([files, voiced], sort_keys=True))
+
+
+class SourceSets:
+    """Sources gathered for recent specs, by their signature, reused for REUSE_SECONDS: an editor
+    scrubbing a spec has its files revalidated (a conditional GET each, screening, voices) once in
+    a while rather than for every frame. A set replaced or dropped (past KEPT_SETS) is removed once
+    no request uses it. Used from the event loop only."""
+
+    def __init__(self, root: Path, gather: Gather, settings: Settings) -> None:
+        self.root = root
+        self._gather = gather
+        self._settings = settings
+        self._sets: OrderedDict[str, _Gathered] = OrderedDict()
+        self._retired: list[_Gathered] = []
+
+    @contextlib.asynccontextmanager
+    async def of(self, spec: VideoSpec) -> AsyncIterator[dict[int, Path]]:
+        signature = source_signature(spec)
+        gathered = self._sets.get(signature)
+        if gathered is None or gathered.until <= time.monotonic():
+            gathered = await self._gathered(spec, signature)
+        gathered.users += 1
+        try:
+            yield gathered.sources
+        finally:
+            gathered.users -= 1
+            await self._sweep()
+
+    async def _gathered(self, spec: VideoSpec, signature: str) -> _Gathered:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        directory = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=self.root))
+        try:
+            fetched = await self._gather(spec, directory / "sources", self._settings)
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
+            raise
+        sources = {index: Path(source.path) for index, source in fetched.items()}
+        gathered = _Gathered(directory, sources, time.monotonic() + REUSE_SECONDS)
+        if (replaced := self._sets.pop(signature, None)) is not None:
+            self._retired.append(replaced)
+        self._sets[signature] = gathered
+        while len(self._sets) > KEPT_SETS:
+            self._retired.append(self._sets.popitem(last=False)[1])
+        return gathered
+
+    async def _sweep(self) -> None:
+        done = [gathered for gathered in self._retired if gathered.users == 0]
+        self._retired = [gathered for gathered in self._retired if gathered.users > 0]
+        for gathered in done:
+            await asyncio.to_thread(shutil.rmtree, gathered.directory, ignore_errors=True)
