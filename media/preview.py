@@ -58,6 +58,7 @@ FrameFormat = Literal["jpg", "png"]
 MAX_FRAME_WIDTH = 1280  # a frame's default width, at most the output's
 WAITING_PER_SLOT = 4  # requests queued per render slot before more are refused
 KNOWN_FILES = 1024  # probes and hashes kept by file identity
+MIN_CLIP_SECONDS = 0.2
 REUSE_SECONDS = 10.0  # a spec's gathered sources serve its previews this long (SourceSets)
 KEPT_SETS = 16  # gathered source sets kept at most
 LEAD_SECONDS = 0.1  # a frame's render begins whole frames this long before it (frame_spec)
@@ -171,7 +172,9 @@ def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[Video
 
 def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoSpec, Chunk]:
     """The spec rendering [start, start + duration] as a `preview: true` mp4 with its sound, and
-    its window (begun on the preview's frame grid, ended at the output's end at the latest)."""
+    its window: begun on the preview's frame grid, at least MIN_CLIP_SECONDS long (a shorter one
+    may hold no frame of a held image, frame_spec says why), ended at the output's end at the
+    latest."""
     whole = prepared.timeline.duration
     if start >= whole:
         raise JobError(
@@ -190,7 +193,7 @@ def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoS
     )
     fps = output_fps(draft)
     begin = frame_index(start, fps, whole) / fps
-    window = Chunk(0, begin, min(duration, whole - begin))
+    window = Chunk(0, begin, min(max(duration, MIN_CLIP_SECONDS), whole - begin))
     clip = draft.model_copy(update={"range": TimeRange(start=window.start, duration=window.duration)})
     return clip, window
 
