@@ -58,10 +58,8 @@ FrameFormat = Literal["jpg", "png"]
 MAX_FRAME_WIDTH = 1280  # a frame's default width, at most the output's
 WAITING_PER_SLOT = 4  # requests queued per render slot before more are refused
 KNOWN_FILES = 1024  # probes and hashes kept by file identity
-MIN_CLIP_SECONDS = 0.2
 REUSE_SECONDS = 10.0  # a spec's gathered sources serve its previews this long (SourceSets)
 KEPT_SETS = 16  # gathered source sets kept at most
-LEAD_SECONDS = 0.1  # a frame's render begins whole frames this long before it (frame_spec)
 
 
 @dataclass(frozen=True)
@@ -142,26 +140,17 @@ def frame_index(time: float, fps: float, duration: float) -> int:
 
 
 def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[VideoSpec, Chunk]:
-    """The spec rendering the frame shown at `time` as a still, and that frame's one-frame window
-    (what it shows, for its key).
-
-    The spec's range begins LEAD_SECONDS before the frame, on the frame grid, and its snapshot takes
-    the frame: a window one frame long can hold no frame of a held image, whose stream counts time
-    in 1/25 s (FFmpeg's trim rounds [1.1, 1.1333) to [28, 28) of them). The snapshot's time is a
-    quarter frame early: trim rounds it to the nearest tick of the composed stream's 1/fps clock,
-    which is the frame's, and on a finer clock no earlier frame starts after it. The length is
-    pinned to the full render's (a still's would default to one frame)."""
+    """The spec rendering the frame shown at `time` as a still over that frame's one-frame window,
+    and the window. Its length is pinned to the full render's (a still's would default to one
+    frame)."""
     spec, duration = prepared.spec, prepared.timeline.duration
-    fps = spec.fps
-    index = frame_index(time, fps, duration)
-    frame = Chunk(0, index / fps, 1.0 / fps)
-    lead = min(index, math.ceil(LEAD_SECONDS * fps))
+    frame = Chunk(0, frame_index(time, spec.fps, duration) / spec.fps, 1.0 / spec.fps)
     still = spec.model_copy(
         update={
             "output_format": fmt,
-            "range": TimeRange(start=(index - lead) / fps, duration=(lead + 1) / fps),
+            "range": TimeRange(start=frame.start, duration=frame.duration),
             "duration": duration,
-            "snapshot_time": max(0.0, lead - 0.25) / fps,
+            "snapshot_time": 0.0,
             "poster": None,
             "thumbnail": False,
             "preview": False,
@@ -172,9 +161,7 @@ def frame_spec(prepared: Prepared, time: float, fmt: FrameFormat) -> tuple[Video
 
 def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoSpec, Chunk]:
     """The spec rendering [start, start + duration] as a `preview: true` mp4 with its sound, and
-    its window: begun on the preview's frame grid, at least MIN_CLIP_SECONDS long (a shorter one
-    may hold no frame of a held image, frame_spec says why), ended at the output's end at the
-    latest."""
+    its window (begun on the preview's frame grid, ended at the output's end at the latest)."""
     whole = prepared.timeline.duration
     if start >= whole:
         raise JobError(
@@ -193,7 +180,7 @@ def clip_spec(prepared: Prepared, start: float, duration: float) -> tuple[VideoS
     )
     fps = output_fps(draft)
     begin = frame_index(start, fps, whole) / fps
-    window = Chunk(0, begin, min(max(duration, MIN_CLIP_SECONDS), whole - begin))
+    window = Chunk(0, begin, min(duration, whole - begin))
     clip = draft.model_copy(update={"range": TimeRange(start=window.start, duration=window.duration)})
     return clip, window
 

@@ -113,9 +113,9 @@ def test_a_frame_is_a_still_over_one_frame_of_the_full_render() -> None:
     prepared = _prepared({**_spec(), "poster": {"time": 1}, "preview": True})
     still, frame = frame_spec(prepared, 3.01, "png")
     assert (frame.start, frame.duration) == (pytest.approx(3.0), pytest.approx(0.04))
-    assert still.range is not None  # begun a little early, so a held image's stream has a frame in it
-    assert (still.range.start, still.range.duration) == (pytest.approx(2.88), pytest.approx(0.16))
-    assert still.snapshot_time == pytest.approx(0.11)  # a quarter frame before the frame, 3 frames in
+    assert still.range is not None
+    assert (still.range.start, still.range.duration) == (pytest.approx(3.0), pytest.approx(0.04))
+    assert still.snapshot_time == 0.0
     assert still.duration == pytest.approx(14.0)  # pinned to the full render's length
     assert (still.output_format, still.poster, still.preview) == ("png", None, False)
 
