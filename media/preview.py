@@ -263,7 +263,7 @@ class PreviewService:
         known: Collection[str] = (),
     ) -> Preview:
         """The frame the final render shows at `time`, `width` pixels wide, as JPEG or PNG bytes
-        (none when its key is one the caller `known`s already)."""
+        (empty when the caller holds it already: its key is among `known`)."""
 
         async def make(prepared: Prepared, work: Path) -> Preview:
             size = frame_size(prepared.spec, width)
