@@ -8,7 +8,7 @@
 import { $, authHeaders, element, errorMessage, fieldErrors } from "./api.js";
 import { describe, toFrame } from "./edit.js";
 import { fraction, mergeOf, pathOf } from "./layout.js";
-import { fromPx, setKeyframe, unitOf, writeLength } from "./lengths.js";
+import { fromPx, scaleAt, setKeyframe, unitOf, writeLength } from "./lengths.js";
 import { dotted, getPath } from "./store.js";
 
 const DEBOUNCE_MS = 60;
@@ -77,6 +77,7 @@ export function mount(store, layout) {
         if (controller !== inflight) return;
         show(URL.createObjectURL(blob), time, response.headers.get("ETag"));
         say("");
+        frame.dataset.state = "ready";
         if (store.errors.length) store.setErrors([]);
       } else {
         const text = await response.text();
@@ -89,12 +90,14 @@ export function mount(store, layout) {
         }
         if (response.status === 400) store.setErrors(fieldErrors(data));
         say(failure(response.status, data));
+        frame.dataset.state = "error";
       }
       inflight = null;
     } catch (error) {
       if (error.name === "AbortError") return;
       inflight = null;
       say(`No preview: ${error.message}`);
+      frame.dataset.state = "error";
     }
   };
 
@@ -112,6 +115,7 @@ export function mount(store, layout) {
 
   const schedule = () => {
     if (paused) return;
+    frame.dataset.state = "loading"; // "ready" or "error" once the answer is in: tests wait on it
     if (timer) clearTimeout(timer);
     timer = setTimeout(request, DEBOUNCE_MS);
   };
@@ -275,12 +279,14 @@ export function mount(store, layout) {
     drag.box = next;
     const t = elementTime(entry);
     const frameSeconds = 1 / (output().fps || 30);
+    const factor = scaleAt(item.scale, t); // the box is scaled; width and height are before scaling
     store.update(
       `Resize ${describe(item)}`,
       (draft) => {
         const target = getPath(draft, path);
-        if (horizontal || keepAspect) writeLength(target, "width", next.width, parent.width, t, frameSeconds);
-        if (vertical || keepAspect) writeLength(target, "height", next.height, parent.height, t, frameSeconds);
+        const [width, height] = [next.width / factor, next.height / factor];
+        if (horizontal || keepAspect) writeLength(target, "width", width, parent.width, t, frameSeconds);
+        if (vertical || keepAspect) writeLength(target, "height", height, parent.height, t, frameSeconds);
         place(target, "x", next.x - parent.x, next.width, parent.width, t, frameSeconds);
         place(target, "y", next.y - parent.y, next.height, parent.height, t, frameSeconds);
       },

@@ -56,6 +56,18 @@ export function valueAt(value, t) {
   return value[value.length - 1].value;
 }
 
+/** The factor of a `scale` (1.2, "120%" or keyframes of those) at `t` seconds of element time. */
+export function scaleAt(value, t) {
+  const at = Array.isArray(value) ? valueAt(value.map((key) => ({ ...key, value: factor(key.value) })), t) : value;
+  const result = factor(at);
+  return Number.isFinite(result) && result > 0 ? result : 1;
+}
+
+function factor(value) {
+  if (typeof value === "string" && value.trim().endsWith("%")) return Number.parseFloat(value) / 100;
+  return value == null ? 1 : Number(value);
+}
+
 /** Set a length property to `px` (pixels in the element's frame of `total`): a plain value keeps
  * its unit; a keyframe list gets (or updates) the keyframe at `t` seconds of element time. */
 export function writeLength(element, name, px, total, t, frameSeconds) {
