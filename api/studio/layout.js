@@ -97,6 +97,8 @@ export function createLayout(store) {
     },
     /** The output's size, frame rate and length, from the layout or else the spec. */
     get output() {
+      const { width, height, fps, duration } = current;
+      if (width && height && fps && duration) return { width, height, fps, duration };
       const spec = fallback(store.spec, store.time);
       return {
         width: current.width || spec.width,
