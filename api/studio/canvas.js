@@ -148,6 +148,7 @@ export function mount(store, layout) {
     outline.style.top = `${box.y * k}px`;
     outline.style.width = `${box.width * k}px`;
     outline.style.height = `${box.height * k}px`;
+    if (!drag && entry && entry.rotation) outline.style.transform = `rotate(${entry.rotation}deg)`;
     outline.dataset.path = dotted(path);
     for (const name of HANDLES) {
       const handle = element("span", null, `cv-handle cv-handle-${name}`);
