@@ -10,7 +10,8 @@ RATE_LIMIT_PER_MINUTE (scrubbing sends many), the service's render slots bound t
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import ResponseHeader
@@ -24,9 +25,16 @@ from api.ratelimit import UNMETERED
 from api.routes import GUARD_RESPONSES, TOO_LARGE, error_spec
 from media.preview import Preview, PreviewService
 from schemas.errors import ErrorCode, JobError
-from schemas.preview import PreviewClipRequest, PreviewFrameRequest, PreviewSource
+from schemas.preview import (
+    PreviewClipRequest,
+    PreviewFrameRequest,
+    PreviewLayout,
+    PreviewLayoutRequest,
+    PreviewSource,
+)
 from schemas.spec import VideoSpec
 
+T = TypeVar("T")
 CACHE_CONTROL = "private, max-age=3600"
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 HEADERS = [
@@ -86,7 +94,7 @@ def etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
 
 
-async def _rendered(making: Awaitable[Preview]) -> Preview:
+async def _rendered(making: Awaitable[T]) -> T:
     try:
         return await making
     except JobError as exc:
@@ -167,3 +175,27 @@ class PreviewController(Controller):
         known = etags(request.headers.get("if-none-match"))
         preview = await _rendered(previews.clip(spec, data.start, data.duration, known=known))
         return _answer(preview, "video/mp4", known)
+
+    @post(
+        "/layout",
+        operation_class=EnvelopeOperation,
+        status_code=200,
+        summary="Where each element of a spec is",
+        description="Each element's span on the output's timeline as the renderer resolves it (a `media` "
+        "duration is its source's length) and, at `time`, its box, anchor point, rotation and opacity in "
+        "output pixels, in drawing order: what an editor needs to draw a timeline and hit-test a canvas. "
+        "Sources are fetched and probed under the same rules as a job's.",
+        responses={
+            200: ResponseSpec(PreviewLayout, generate_examples=False, description="The layout."),
+            **{status: spec for status, spec in ERRORS.items() if status != 304},
+            **GUARD_RESPONSES,
+        },
+    )
+    async def layout(
+        self,
+        data: Annotated[PreviewLayoutRequest, Body(title="A spec and the time of the boxes")],
+        previews: NamedDependency[PreviewService],
+    ) -> PreviewLayout:
+        spec = previewed_spec(data, previews.settings.kafka_max_message_bytes)
+        laid = await _rendered(previews.layout(spec, data.time))
+        return PreviewLayout.model_validate(asdict(laid))

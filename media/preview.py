@@ -33,16 +33,17 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from media.builders.speech import lower_voices
 from media.chunkkey import engine_version, file_digest, keys_for, sound_key
 from media.chunks import Chunk
 from media.fetch import wanted_sources
 from media.ffmpeg_bin import ffmpeg_bin
+from media.frame_layout import FrameLayout, dotted_path, frame_layout
 from media.output import output_fps
 from media.probe import MediaInfo, probe
 from media.render import probe_sources, render_part, render_still
@@ -205,7 +206,8 @@ def _sha256(text: str) -> str:
 # --- the cache and the service ------------------------------------------------------------------
 
 
-_Make = Callable[[Prepared, Path], Awaitable[Preview]]
+T = TypeVar("T")
+_Make = Callable[[Prepared, Path], Awaitable[T]]
 Gather = Callable[[VideoSpec, Path, Settings], Awaitable[dict[int, SourceFile]]]
 
 
@@ -302,6 +304,27 @@ class PreviewService:
 
         return await self._run(spec, make)
 
+    async def layout(self, spec: VideoSpec, time: float) -> FrameLayout:
+        """Each element's span and, at `time`, its box: the studio's timeline and canvas, from the
+        engine's own timeline and placement over the spec's real sources."""
+        types = {dotted_path(placed.label): placed.element.type for placed in spec.placed}
+
+        async def make(prepared: Prepared, work: Path) -> FrameLayout:
+            laid = await asyncio.to_thread(
+                frame_layout,
+                prepared.spec,
+                prepared.infos,
+                prepared.sources,
+                time,
+                work_dir=work,
+                max_duration=self.settings.max_output_duration_sec,
+            )
+            # A speech element is lowered to the audio it speaks; the studio shows what was written.
+            items = [replace(item, type=types.get(item.path, item.type)) for item in laid.elements]
+            return replace(laid, elements=items)
+
+        return await self._run(spec, make)
+
     def _found(self, key: str, known: Collection[str]) -> Preview | None:
         """The preview under `key` without rendering: empty when the caller holds it, else from the cache."""
         if key in known:
@@ -313,7 +336,7 @@ class PreviewService:
         self.cache.put(key, data)
         return Preview(data, key, hit=False)
 
-    async def _run(self, spec: VideoSpec, make: _Make) -> Preview:
+    async def _run(self, spec: VideoSpec, make: _Make[T]) -> T:
         """`make` run in a render slot with the spec's sources and a directory of its own, removed
         after."""
         if spec.audio_only:

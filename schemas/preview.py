@@ -61,3 +61,56 @@ class PreviewClipRequest(PreviewSource):
         allow_inf_nan=False,
         description=f"Seconds of the clip, at most {MAX_CLIP_SECONDS:g} (less past the output's end).",
     )
+
+
+class PreviewLayoutRequest(PreviewSource):
+    """POST /api/v1/preview/layout: where each element is, for an editor's timeline and canvas."""
+
+    time: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="Seconds into the output the boxes are given at."
+    )
+
+
+class LayoutRect(BaseModel):
+    x: float = Field(..., description="Left edge, output pixels.")
+    y: float = Field(..., description="Top edge, output pixels.")
+    width: float
+    height: float
+
+
+class LayoutPoint(BaseModel):
+    x: float
+    y: float
+
+
+class ElementPlacement(BaseModel):
+    """One element as the renderer resolves it."""
+
+    path: str = Field(
+        ..., description="Its place in the spec, as errors name fields: 'elements.3.elements.0'."
+    )
+    type: str
+    track: int
+    start: float = Field(
+        ..., description="Seconds on the output's timeline where it begins (media lengths resolved)."
+    )
+    end: float = Field(..., description="Seconds on the output's timeline where it ends.")
+    visible: bool = Field(..., description="Drawn at the time asked.")
+    box: LayoutRect | None = Field(
+        None,
+        description="Its placed rectangle at that time (scale and motion applied, before rotation), output "
+        "pixels; children of a composition offset by the composition's box. None for sound.",
+    )
+    anchor: LayoutPoint | None = Field(None, description="Where its x/y put its anchor point, output pixels.")
+    rotation: float = Field(0.0, description="Degrees clockwise at that time.")
+    opacity: float = Field(1.0, description="0 to 1 at that time.")
+
+
+class PreviewLayout(BaseModel):
+    """The output's size, rate and length, and its elements in drawing order (later on top)."""
+
+    duration: float
+    width: int
+    height: int
+    fps: float
+    elements: list[ElementPlacement]

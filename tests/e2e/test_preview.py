@@ -125,6 +125,28 @@ def test_a_clip_is_an_mp4_of_its_window(client: httpx.Client, media_server: Medi
         assert float(container.duration or 0) / 1e6 == pytest.approx(2.0, abs=0.1)
 
 
+def test_the_layout_is_the_engines(client: httpx.Client, media_server: MediaServer) -> None:
+    """The video's span is its source's real length (no duration in the spec), the keyframed square is
+    where the render puts it at that instant, and the text hugs its filled value."""
+    body = {"spec": _spec(media_server.url("blue.mp4")), "time": 1.5, "merge": {"title": "Hi"}}
+    answer = client.post("/api/v1/preview/layout", json=body)
+    assert answer.status_code == 200, answer.text
+    layout = answer.json()
+    assert (layout["width"], layout["height"], layout["duration"]) == (640, 360, pytest.approx(3.0, abs=0.05))
+    video, square, title = layout["elements"]
+    assert (video["path"], video["type"], video["start"]) == ("elements.0", "video", 0.0)
+    assert video["end"] == pytest.approx(3.0, abs=0.05) and video["box"]["width"] == 640
+    assert square["visible"] and square["box"] == {
+        "x": pytest.approx(300.0),
+        "y": 160.0,
+        "width": 40,
+        "height": 40,
+    }
+    assert title["type"] == "text" and 0 < title["box"]["width"] < 200 and title["box"]["y"] == 20
+    bad = client.post("/api/v1/preview/layout", json={**body, "spec": {**body["spec"], "fps": 0}})
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["fields"][0]["field"] == "fps"
+
+
 def test_previews_need_a_key(preview_api: str) -> None:
     answer = httpx.post(f"{preview_api}/api/v1/preview/frame", json={"spec": {}, "time": 0}, timeout=10)
     assert answer.status_code == 401
