@@ -57,3 +57,34 @@ export function element(tag, text, className) {
   if (className) node.className = className;
   return node;
 }
+
+/** `run` never twice at once: a call while it runs asks for one more run after it, with whatever
+ * is newest then. Previews are rendered on the server whether or not the page still waits for them
+ * (an aborted fetch does not stop the render), so a page sends one at a time instead of a queue. */
+export function oneAtATime(run) {
+  let running = false;
+  let again = false;
+  const go = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await run();
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        go();
+      }
+    }
+  };
+  go.busy = () => running;
+  return go;
+}
+
+/** Seconds a 429 asks to wait (Retry-After), at least one. */
+export function retryAfter(response) {
+  return Math.max(1, Number(response.headers.get("Retry-After")) || 1);
+}

@@ -5,7 +5,7 @@
 // written in the unit the element uses; a keyframed x/y gets a keyframe at the playhead instead.
 "use strict";
 
-import { $, authHeaders, element, errorMessage, fieldErrors } from "./api.js";
+import { $, authHeaders, element, errorMessage, fieldErrors, oneAtATime, retryAfter } from "./api.js";
 import { describe, toFrame } from "./edit.js";
 import { fraction, mergeOf, pathOf } from "./layout.js";
 import { fromPx, scaleAt, setKeyframe, unitOf, writeLength } from "./lengths.js";
@@ -31,7 +31,6 @@ export function mount(store, layout) {
   root.append(frame);
 
   let timer = null;
-  let inflight = null;
   let frames = 0; // frames shown so far: tests and people can tell a new one arrived
   let paused = false; // playback shows its video instead
   let drag = null;
@@ -57,49 +56,47 @@ export function mount(store, layout) {
     return Math.max(2, Math.min(output().width, wanted - (wanted % 2)));
   };
 
-  const request = async () => {
-    timer = null;
+  const wanted = () => JSON.stringify([store.spec, store.time, mergeOf(store), requestWidth()]);
+
+  const request = oneAtATime(async () => {
     if (paused) return;
-    if (inflight) inflight.abort();
-    const controller = new AbortController();
-    inflight = controller;
     const time = store.time;
+    const sent = wanted();
     const body = { spec: store.spec, time, width: requestWidth(), format: "jpg", merge: mergeOf(store) };
     try {
       const response = await fetch("/api/v1/preview/frame", {
         method: "POST",
         headers: { ...authHeaders(), "Content-Type": "application/json" },
         body: JSON.stringify(body),
-        signal: controller.signal,
       });
-      if (response.ok) {
-        const blob = await response.blob();
-        if (controller !== inflight) return;
-        show(URL.createObjectURL(blob), time, response.headers.get("ETag"));
-        say("");
-        frame.dataset.state = "ready";
-        if (store.errors.length) store.setErrors([]);
-      } else {
-        const text = await response.text();
-        if (controller !== inflight) return;
-        let data = null;
-        try {
-          data = JSON.parse(text);
-        } catch {
-          data = null;
-        }
-        if (response.status === 400) store.setErrors(fieldErrors(data));
-        say(failure(response.status, data));
-        frame.dataset.state = "error";
+      const current = sent === wanted(); // else a newer request follows: the page stays "loading"
+      if (response.status === 429) {
+        setTimeout(schedule, retryAfter(response) * 1000); // the server's preview slots are full
+        return;
       }
-      inflight = null;
+      if (response.ok) {
+        show(URL.createObjectURL(await response.blob()), time, response.headers.get("ETag"));
+        say("");
+        if (current) frame.dataset.state = "ready";
+        if (current && store.errors.length) store.setErrors([]);
+        return;
+      }
+      const text = await response.text();
+      let data = null;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+      if (!current) return;
+      if (response.status === 400) store.setErrors(fieldErrors(data));
+      say(failure(response.status, data));
+      frame.dataset.state = "error";
     } catch (error) {
-      if (error.name === "AbortError") return;
-      inflight = null;
       say(`No preview: ${error.message}`);
       frame.dataset.state = "error";
     }
-  };
+  });
 
   const show = (url, time, etag) => {
     const previous = image.src;
@@ -117,7 +114,10 @@ export function mount(store, layout) {
     if (paused) return;
     frame.dataset.state = "loading"; // "ready" or "error" once the answer is in: tests wait on it
     if (timer) clearTimeout(timer);
-    timer = setTimeout(request, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = null;
+      request();
+    }, DEBOUNCE_MS);
   };
 
   // --- The overlay --------------------------------------------------------------------------------

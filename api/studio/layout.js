@@ -1,11 +1,12 @@
 // Where the engine puts every element: POST /api/v1/preview/layout for the spec at the playhead
 // (engine-resolved start/end, so "media" and omitted durations are real lengths, and each box in
-// output pixels). The timeline and the canvas read it from here; one request serves both, the
-// latest wins. Until the route answers (an older server, a spec it refuses) the layout is worked
-// out from the spec itself, roughly: numbers it states, boxes by the engine's placement rules.
+// output pixels). The timeline and the canvas read it from here; one request serves both, one at a
+// time, the newest spec next. Until the route answers (before the first answer, a spec it refuses,
+// the network down) the layout is worked out from the spec itself, roughly: numbers it states,
+// boxes by the engine's placement rules.
 "use strict";
 
-import { authHeaders } from "./api.js";
+import { authHeaders, oneAtATime, retryAfter } from "./api.js";
 import { KEYFRAMED, toPx, valueAt } from "./lengths.js";
 
 const DEBOUNCE_MS = 60;
@@ -25,9 +26,7 @@ export function createLayout(store) {
   const listeners = new Set();
   let current = fallback(store.spec, store.time);
   let forSpec = JSON.stringify(store.spec);
-  let routeMissing = false;
   let timer = null;
-  let inflight = null;
 
   const emit = () => {
     for (const fn of [...listeners]) fn(current);
@@ -39,40 +38,33 @@ export function createLayout(store) {
     emit();
   };
 
-  const request = async () => {
-    timer = null;
+  const request = oneAtATime(async () => {
     const specText = JSON.stringify(store.spec);
     const time = store.time;
-    if (routeMissing) {
-      settle(fallback(store.spec, time), specText);
-      return;
-    }
-    if (inflight) inflight.abort();
-    const controller = new AbortController();
-    inflight = controller;
-    let response;
     try {
-      response = await fetch("/api/v1/preview/layout", {
+      const response = await fetch("/api/v1/preview/layout", {
         method: "POST",
         headers: { ...authHeaders(), "Content-Type": "application/json" },
         body: JSON.stringify({ spec: store.spec, time, merge: mergeOf(store) }),
-        signal: controller.signal,
       });
-      if (response.status === 404 || response.status === 405) routeMissing = true;
+      if (response.status === 429) {
+        setTimeout(schedule, retryAfter(response) * 1000); // the server's preview slots are full
+        return;
+      }
+      // A spec the API refuses still has a timeline: the spec's own numbers.
       const layout = response.ok ? { ...(await response.json()), time, source: "engine" } : null;
-      if (controller !== inflight) return;
-      inflight = null;
       settle(layout || fallback(store.spec, time), specText);
-    } catch (error) {
-      if (error.name === "AbortError") return;
-      inflight = null;
+    } catch {
       settle(fallback(store.spec, time), specText);
     }
-  };
+  });
 
   const schedule = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(request, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = null;
+      request();
+    }, DEBOUNCE_MS);
   };
 
   store.subscribe(({ reason }) => {
@@ -110,7 +102,7 @@ export function createLayout(store) {
     /** A promise of the layout for the spec and playhead as they are now (after a seek or an edit). */
     settled() {
       const ready = () => forSpec === JSON.stringify(store.spec) && current.time === store.time;
-      if (ready() && !timer && !inflight) return Promise.resolve(current);
+      if (ready() && !timer && !request.busy()) return Promise.resolve(current);
       return new Promise((resolve) => {
         const off = this.subscribe((next) => {
           if (ready()) {
