@@ -33,6 +33,7 @@ from pydantic import BaseModel, RootModel
 
 from api.composition_routes import CompositionController
 from api.generate_routes import GenerateController
+from api.media_routes import MediaController
 from api.prompt_routes import PromptController
 from api.routes import VideoController
 from api.template_routes import TemplateController
@@ -135,9 +136,9 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 
 
 def video_routes(keyed: bool, guards: list[Guard]) -> Router:
-    """The keyed routes (the PRD's, compositions, templates, seed 003's and 002's) behind `guards`
-    (authentication, then the rate limit), documented as needing a key (either scheme) when
-    API_KEYS is set."""
+    """The keyed routes (the PRD's, compositions, templates, seed 003's and 002's, the studio's media)
+    behind `guards` (authentication, then the rate limit), documented as needing a key (either
+    scheme) when API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
     handlers = [
         VideoController,
@@ -145,5 +146,6 @@ def video_routes(keyed: bool, guards: list[Guard]) -> Router:
         TemplateController,
         GenerateController,
         PromptController,
+        MediaController,
     ]
     return Router("/", route_handlers=handlers, security=security, guards=guards)

@@ -61,7 +61,7 @@ async def render_video(
 ) -> RenderOutcome:
     asked = spec
     spec = await asyncio.to_thread(lower_voices, spec, sources)
-    infos = await asyncio.to_thread(_probe_sources, spec, sources)
+    infos = await asyncio.to_thread(probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
@@ -144,7 +144,7 @@ async def render_part(
 ) -> Path:
     """One part of a chunked render: the picture of a window (`spec.range`), or the whole sound."""
     spec = await asyncio.to_thread(lower_voices, spec, sources)
-    infos = await asyncio.to_thread(_probe_sources, spec, sources)
+    infos = await asyncio.to_thread(probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
     try:
@@ -181,7 +181,7 @@ async def join_parts(
             timeout_seconds=settings.processing_timeout_minutes * 60, cancel=cancel,
         )  # fmt: skip
         lowered = await asyncio.to_thread(lower_voices, spec, sources)
-        infos = await asyncio.to_thread(_probe_sources, lowered, sources)
+        infos = await asyncio.to_thread(probe_sources, lowered, sources)
         outcome = await asyncio.to_thread(_outcome, lowered, out_path, infos, False)
         outcome = await _with_stills(lowered, outcome, (), settings, cancel)
         return replace(outcome, captions=await asyncio.to_thread(write_captions, spec, sources, out_path))
@@ -195,7 +195,7 @@ async def join_parts(
 def planned_duration(spec: VideoSpec, sources: Mapping[int, Path], settings: Settings) -> float:
     """The output's length, its sources probed (what decides whether to chunk a render)."""
     spec = lower_voices(spec, sources)
-    infos = _probe_sources(spec, sources)
+    infos = probe_sources(spec, sources)
     return resolve_timeline(spec, infos, max_duration=settings.max_output_duration_sec).duration
 
 
@@ -226,7 +226,7 @@ def _compile(
     return compiled
 
 
-def _probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
+def probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
     """Probe every media file once (elements may share one); errors name the element.
 
     A text element's source is its font, checked when the text is laid out; a subtitles

@@ -26,9 +26,12 @@ from schemas.elements import SubtitlesElement, TextElement
 
 DEFAULT_FONT = Path(font_roboto.font_files["Roboto"])
 _NAMED = [*font_roboto.font_files.items(), *((re.split(r"[\[-]", p.name)[0], p) for p in FALLBACK_FONTS)]
+FAMILIES: dict[str, Path] = {
+    re.sub(r"(?<=[a-z])([A-Z])", r" \1", name): Path(path) for name, path in _NAMED
+}  # "Roboto", "Roboto Bold", "Roboto Bold Italic", ..., "Noto Sans", "Noto Sans Arabic", "Noto Emoji"
 BUNDLED_FONTS: dict[str, Path] = {
-    re.sub(r"(?<=[a-z])([A-Z])", r" \1", name).lower(): Path(path) for name, path in _NAMED
-}  # "roboto", "roboto bold", "roboto bold italic", ..., "noto sans", "noto sans arabic", "noto emoji"
+    name.lower(): path for name, path in FAMILIES.items()
+}  # `font_family` is caseless
 
 
 def ffmpeg_color(color: str) -> str:

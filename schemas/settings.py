@@ -162,8 +162,18 @@ class Settings(BaseSettings):
     )
     s3_cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"],
-        description="Comma-separated origins browsers may GET/HEAD results from (bucket CORS rule put at "
-        "worker start). Empty leaves the bucket's CORS alone.",
+        description="Comma-separated origins browsers may GET/HEAD results from and POST uploads to (bucket "
+        "CORS rule put at worker start). Empty leaves the bucket's CORS alone.",
+    )
+    # Studio uploads (storage/uploads.py, docs/uploads.md)
+    upload_url_expiry_seconds: int = Field(
+        900, ge=60, le=604_800, description="Lifetime of a presigned upload form (POST /api/v1/uploads)."
+    )
+    upload_s3_endpoint_url: str | None = Field(
+        None,
+        description="S3 endpoint as browsers reach it, for upload forms and the media shelf's URLs (when "
+        "S3_ENDPOINT_URL is a name only the services resolve, e.g. http://minio:9000). "
+        "Unset: S3_ENDPOINT_URL.",
     )
 
     # Embedded stack (`videogen up`)

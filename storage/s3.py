@@ -182,7 +182,8 @@ def lifecycle_rules(days: int) -> list[dict[str, Any]]:
 
 def configure_bucket(settings: Settings) -> None:
     """Expire results after S3_LIFECYCLE_DAYS (and abort incomplete uploads after a day) and let
-    browsers GET them from S3_CORS_ORIGINS. S3_LIFECYCLE_DAYS=0 leaves the lifecycle alone.
+    browsers at S3_CORS_ORIGINS GET them and POST the studio's uploads (storage/uploads.py).
+    S3_LIFECYCLE_DAYS=0 leaves the lifecycle alone.
 
     Best effort: storage the credentials may not configure must not stop the worker.
     """
@@ -197,7 +198,7 @@ def configure_bucket(settings: Settings) -> None:
         if settings.s3_cors_origins:
             cors = {
                 "ID": RULE_ID,
-                "AllowedMethods": ["GET", "HEAD"],
+                "AllowedMethods": ["GET", "HEAD", "POST"],
                 "AllowedOrigins": settings.s3_cors_origins,
                 "AllowedHeaders": ["*"],
                 "ExposeHeaders": ["Content-Length", "Content-Type", "ETag"],

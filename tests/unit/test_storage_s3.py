@@ -283,7 +283,7 @@ def test_bucket_rules_are_put_and_keep_other_rules(moto_endpoint: str) -> None:
     assert rules[CHUNK_CACHE_RULE_ID]["Filter"]["Prefix"] == "cache/chunks/"
     assert rules[CHUNK_CACHE_RULE_ID]["Expiration"]["Days"] == 7
     (cors,) = client.get_bucket_cors(Bucket="ruled")["CORSRules"]
-    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"] and cors["AllowedOrigins"] == ["*"]
+    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD", "POST"] and cors["AllowedOrigins"] == ["*"]
 
 
 def test_bucket_rules_failing_is_logged_not_fatal(
