@@ -313,6 +313,22 @@ function itemRow(item, fields) {
       actions.append(itemButton("Use as source", "Replace the selected element's source", () => use(item, "source"), "pf-small shelf-use"));
     }
   }
+  if (item.upload_id) {
+    actions.append(itemButton("✕", `Delete ${item.name} from your uploads`, () => removeUpload(item), "pf-small shelf-delete"));
+  }
   row.append(pick, actions);
   return row;
+}
+
+/** DELETE /api/v1/media/{upload_id}: jobs already rendered keep their result. */
+async function removeUpload(item) {
+  if (!window.confirm(`Delete ${item.name}? Elements using it will fail to render.`)) return;
+  const { status, data } = await api("DELETE", `/api/v1/media/${encodeURIComponent(item.upload_id)}`);
+  if (status !== 204) {
+    note(errorMessage(status, data));
+    return;
+  }
+  if (chosen === item.source_url) chosen = null;
+  note(`${item.name} deleted.`);
+  await refresh();
 }

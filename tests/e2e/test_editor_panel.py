@@ -10,6 +10,7 @@ saying which route."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -108,7 +109,7 @@ def test_the_selected_elements_form_edits_the_spec_and_undo_restores_it(
         pytest.skip("GET /api/v1/fonts is not served by this stack yet: the font picker's list is untested")
     families = page.locator("#pf-fonts option")
     expect(families.first).to_be_attached()
-    assert "DejaVu Sans" in families.evaluate_all("options => options.map(o => o.value)")
+    assert "Roboto" in families.evaluate_all("options => options.map(o => o.value)")
     page.close()
 
 
@@ -167,8 +168,34 @@ def test_a_png_uploaded_through_the_shelf_becomes_an_image_element(
     assert added["type"] == "image" and added["source"] == source and added["time"] == 1.5, added
     assert added["track"] > max(e.get("track", 1) for e in _spec(page)["elements"][:-1])
     assert page.evaluate(f"{STORE}.selection") == ["elements", 2]
+
+    _drop(page, "#stage", png)  # a file dropped on the canvas is uploaded and placed at once
+    expect(page.locator("#spec")).to_have_value(re.compile(r"(panel-magenta[\s\S]*){2}"), timeout=30_000)
+    dropped = _spec(page)["elements"][-1]
+    assert dropped["type"] == "image" and dropped["source"] != source, dropped
+    assert page.evaluate(f"{STORE}.selection") == ["elements", 3]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f'#shelf-items .shelf-item[data-source="{source}"]').get_by_role("button", name="✕").click()
+    expect(page.locator(f'#shelf-items .shelf-item[data-source="{source}"]')).to_have_count(0)
     assert _unexpected(errors) == [], errors
     page.close()
+
+
+def _drop(page: Page, target: str, path: Path) -> None:
+    """Drop a file on `target` as the browser does when a file is dragged from the desktop."""
+    page.evaluate(
+        """([target, name, data]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/png" }));
+            const node = document.querySelector(target);
+            const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+            node.dispatchEvent(new DragEvent("dragover", init));
+            node.dispatchEvent(new DragEvent("drop", init));
+        }""",
+        [target, path.name, base64.b64encode(path.read_bytes()).decode()],
+    )
 
 
 def _wait_completed(stack: RunningStack, job_id: str) -> dict[str, Any]:
