@@ -81,6 +81,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fonts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fonts a text may name
+         * @description The bundled font families a text or subtitles element's `font_family` may name, with the scripts each draws itself (any font draws other scripts through the bundled fallbacks).
+         */
+        get: operations["ApiV1FontsFonts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The media shelf
+         * @description The caller's uploads (newest first, a page of them) and the built-in samples, each with its s3:// `source_url` and a presigned GET `url` to show it from.
+         */
+        get: operations["ApiV1MediaShelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an upload
+         * @description Jobs already rendered with it are not affected; jobs still to fetch it fail.
+         */
+        delete: operations["ApiV1MediaUploadIdRemoveUpload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/templates": {
         parameters: {
             query?: never;
@@ -122,6 +182,26 @@ export interface paths {
          * @description Jobs already rendered from it are not affected.
          */
         delete: operations["ApiV1TemplatesTemplateIdRemove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start an upload
+         * @description A presigned S3 POST for one file: send its `fields`, then the file as `file`, as multipart form data to `url`. S3 holds the upload to the declared type and to 1..MAX_FILE_SIZE_MB bytes; use `source_url` in a spec at once, where the file is screened like any source.
+         */
+        post: operations["ApiV1UploadsCreateUpload"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -925,6 +1005,17 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** FontFamily */
+        FontFamily: {
+            /** @description The name to give `font_family`. */
+            family: string;
+            /** @description The scripts (Unicode names) the font draws itself. */
+            scripts: string[];
+        };
+        /** FontList */
+        FontList: {
+            fonts: components["schemas"]["FontFamily"][];
+        };
         /** GenerateAccepted */
         GenerateAccepted: {
             cancelUrl: string;
@@ -1230,6 +1321,36 @@ export interface components {
             type: "greyscale" | "sepia" | "invert" | "blur" | "sharpen" | "brightness" | "contrast" | "saturation" | "hue" | "vignette";
             /** @description See the ranges above; omitted: the type's default. */
             value?: number | null;
+        };
+        /** MediaItem */
+        MediaItem: {
+            /** @description The MIME type it is stored with. */
+            content_type: string;
+            /** @description The file's (safe) name. */
+            name: string;
+            /** @description Bytes. */
+            size: number;
+            /** @description The s3:// URL a video spec uses it by. */
+            source_url: string;
+            /** @description The caller's upload's id; none for a sample. */
+            upload_id?: string | null;
+            /** Format: date-time */
+            uploaded_at: string;
+            /** @description A presigned GET URL the browser can show it from (thumbnails). */
+            url: string;
+        };
+        /** MediaShelf */
+        MediaShelf: {
+            limit: number;
+            /** @description `offset` of the next page of uploads; none at the end. */
+            next_offset?: number | null;
+            offset: number;
+            /** @description The built-in samples (the embedded stack's bucket). */
+            samples: components["schemas"]["MediaItem"][];
+            /** @description How many uploads the caller has. */
+            total: number;
+            /** @description The caller's uploads, newest first, one page. */
+            uploads: components["schemas"]["MediaItem"][];
         };
         /** OpacityKeyframe */
         OpacityKeyframe: {
@@ -1902,6 +2023,35 @@ export interface components {
              */
             type?: "fade" | "crossfade" | "dissolve" | "wipeleft" | "wiperight" | "wipeup" | "wipedown" | "slideleft" | "slideright" | "slideup" | "slidedown" | "fadeblack" | "fadewhite" | "circleopen" | "circleclose";
         };
+        /** UploadForm */
+        UploadForm: {
+            /**
+             * Format: date-time
+             * @description When the form stops being accepted.
+             */
+            expires_at: string;
+            /** @description Form fields to send before `file`, unchanged. */
+            fields: {
+                [key: string]: string;
+            };
+            /** @description The largest file the form accepts (MAX_FILE_SIZE_MB). */
+            max_bytes: number;
+            /** @description The s3:// URL a video spec uses the file by, once uploaded. */
+            source_url: string;
+            /** @description The upload's id (DELETE /api/v1/media/{upload_id}). */
+            upload_id: string;
+            /** @description Where the browser POSTs the form. */
+            url: string;
+        };
+        /** UploadRequest */
+        UploadRequest: {
+            /** @description The file's MIME type, one a source may be (image, video, audio, font or subtitles). Empty or application/octet-stream: taken from the filename's extension. */
+            content_type: string;
+            /** @description The file's name on the user's computer; stored made safe ([A-Za-z0-9._-], at most 100 characters, an extension of its type). */
+            filename: string;
+            /** @description The file's size in bytes: 1 to MAX_FILE_SIZE_MB. */
+            size: number;
+        };
         /** VideoCreateRequest */
         VideoCreateRequest: {
             /**
@@ -2346,6 +2496,161 @@ export interface operations {
             };
         };
     };
+    ApiV1FontsFonts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FontList"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1MediaShelf: {
+        parameters: {
+            query?: {
+                /** @description Uploads per page. */
+                limit?: number;
+                /** @description Uploads to skip (next_offset). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaShelf"];
+                };
+            };
+            /** @description `limit` or `offset` out of range, or not a number (INVALID_INPUT, naming it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description S3 could not be reached, or sign the form (STORAGE_ERROR). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1MediaUploadIdRemoveUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No upload of the caller's by that id (NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description S3 could not be reached, or sign the form (STORAGE_ERROR). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ApiV1TemplatesListing: {
         parameters: {
             query?: {
@@ -2616,6 +2921,75 @@ export interface operations {
             };
             /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1UploadsCreateUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadForm"];
+                };
+            };
+            /** @description A type no source may be (INVALID_INPUT naming `content_type`), an empty file or one over MAX_FILE_SIZE_MB (INVALID_INPUT naming `size`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description S3_BUCKET_NAME is not in SOURCE_S3_BUCKETS: an upload could not be used (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description S3 could not be reached, or sign the form (STORAGE_ERROR). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
