@@ -169,6 +169,16 @@ def test_a_png_uploaded_through_the_shelf_becomes_an_image_element(
     assert added["track"] > max(e.get("track", 1) for e in _spec(page)["elements"][:-1])
     assert page.evaluate(f"{STORE}.selection") == ["elements", 2]
 
+    _field(page, "elements.2.source").get_by_role("button", name="Choose…").click()
+    expect(page.locator("#shelf-choosing")).to_contain_text("elements.2.source")
+    page.locator('#shelf-items .shelf-item[data-kind="image"]', has_text="logo.png").get_by_role(
+        "button", name="Choose"
+    ).click()
+    assert _spec(page)["elements"][2]["source"] == "s3://videogen/samples/logo.png"
+    expect(_field(page, "elements.2.source").locator("input")).to_have_value("s3://videogen/samples/logo.png")
+    page.click("#undo")  # back to the upload
+    assert _spec(page)["elements"][2]["source"] == source
+
     _drop(page, "#stage", png)  # a file dropped on the canvas is uploaded and placed at once
     expect(page.locator("#spec")).to_have_value(re.compile(r"(panel-magenta[\s\S]*){2}"), timeout=30_000)
     dropped = _spec(page)["elements"][-1]
