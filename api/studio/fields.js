@@ -67,7 +67,7 @@ function field(ctx, spec, path) {
   const extras = [];
   if (spec.keyframes) extras.push(keyframeToggle(ctx, spec, path, value));
   if (["string", "number", "mixed", "color", "font", "source"].includes(spec.kind)) {
-    extras.push(markButton(ctx, path, value));
+    extras.push(markButton(ctx, path, value, spec.default ?? undefined)); // the default: a sample
   }
   const range = line.querySelector(".pf-range"); // a slider takes its own line, after the rest
   if (range) range.before(...extras);
@@ -282,14 +282,14 @@ function placeholderInput(ctx, spec, path, value, id) {
   return input;
 }
 
-/** "{{ }}": make the field a template placeholder, keeping its value as the sample. */
-function markButton(ctx, path, value) {
+/** "{{ }}": make the field a template placeholder, keeping its value (or default) as the sample. */
+function markButton(ctx, path, value, fallback) {
   const marked = typeof value === "string" && PLACEHOLDER.test(value);
   const button = element("button", "{{ }}", "pf-small pf-mark");
   button.type = "button";
   button.title = marked ? "Put the sample value back" : "Mark as a template placeholder";
   button.setAttribute("aria-pressed", String(marked));
-  button.addEventListener("click", () => ctx.mark(path, value));
+  button.addEventListener("click", () => ctx.mark(path, value ?? fallback));
   return button;
 }
 
