@@ -185,11 +185,34 @@ def test_a_png_uploaded_through_the_shelf_becomes_an_image_element(
     assert dropped["type"] == "image" and dropped["source"] != source, dropped
     assert page.evaluate(f"{STORE}.selection") == ["elements", 3]
 
+    if not _route_missing(stack, "POST", "/api/v1/preview/frame", {"spec": _spec(page), "time": 1.5}):
+        # The preview draws the upload at the playhead: centred, on top, magenta.
+        assert _canvas_centre(page) == pytest.approx((255, 0, 255), abs=40)
+
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator(f'#shelf-items .shelf-item[data-source="{source}"]').get_by_role("button", name="✕").click()
     expect(page.locator(f'#shelf-items .shelf-item[data-source="{source}"]')).to_have_count(0)
     assert _unexpected(errors) == [], errors
     page.close()
+
+
+def _canvas_centre(page: Page) -> tuple[int, int, int]:
+    """The colour at the middle of the canvas's preview frame (the engine's picture)."""
+    frame = page.locator("#canvas img").first
+    expect(frame).to_have_js_property("complete", True, timeout=30_000)
+    rgb = frame.evaluate(
+        """async (img) => {
+            await img.decode();
+            const canvas = document.createElement("canvas");
+            canvas.width = img.naturalWidth;
+            canvas.height = img.naturalHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(img, 0, 0);
+            const [r, g, b] = context.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+            return [r, g, b];
+        }"""
+    )
+    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
 
 
 def _drop(page: Page, target: str, path: Path) -> None:
