@@ -303,11 +303,18 @@ def test_every_element_type_of_the_schema_gets_a_field_per_property(
         assert _spec(page)["elements"][index]["type"] == kind
         expect(page.locator("#panel-head")).to_contain_text(kind)
         properties = set(schemas[ref["$ref"].split("/")[-1]]["properties"]) - {"type"}
-        shown = page.locator("#panel-form > .pf-field").evaluate_all(
-            "rows => rows.map(row => row.dataset.field.split('.').pop())"
-        )
-        assert set(shown) == properties, (kind, properties ^ set(shown))
+        shown = set(_rows(page))
+        assert shown == properties, (kind, properties ^ shown)
         page.evaluate(f"{STORE}.select(['elements', {index}])")  # and once more through the store
         expect(_field(page, f"elements.{index}.track")).to_be_visible()
+    page.evaluate(f"{STORE}.select(null)")  # the output settings: every top-level field but the elements
+    expect(page.locator("#panel-head")).to_contain_text("Output settings")
+    assert set(_rows(page)) == set(schemas["VideoCreateRequest"]["properties"]) - {"elements"}
     assert [e for e in errors if "uncaught" in e or not re.search(r"status of 40[04]", e)] == [], errors
     page.close()
+
+
+def _rows(page: Page) -> list[str]:
+    """The property named by each row of the panel's form."""
+    rows = page.locator("#panel-form > .pf-field")
+    return list(rows.evaluate_all("rows => rows.map(row => row.dataset.field.split('.').pop())"))
