@@ -104,6 +104,16 @@ def test_the_selected_elements_form_edits_the_spec_and_undo_restores_it(
     page.get_by_role("button", name="+ keyframe").click()
     _field(page, "elements.1.opacity.1.value").locator("input").fill("0.25")
     assert _spec(page)["elements"][1]["opacity"] == [{"time": 0, "value": 1}, {"time": 1, "value": 0.25}]
+
+    head = page.locator("#panel-head")
+    head.get_by_role("button", name="Forward").click()
+    assert _spec(page)["elements"][1]["track"] == 2
+    head.get_by_role("button", name="Duplicate").click()
+    assert len(_spec(page)["elements"]) == 3 and page.evaluate(f"{STORE}.selection") == ["elements", 2]
+    head.get_by_role("button", name="Delete").click()
+    assert len(_spec(page)["elements"]) == 2 and page.evaluate(f"{STORE}.selection") is None
+    page.click("#undo")
+    assert len(_spec(page)["elements"]) == 3
     assert _unexpected(errors) == [], errors
     if _route_missing(stack, "GET", "/api/v1/fonts"):
         pytest.skip("GET /api/v1/fonts is not served by this stack yet: the font picker's list is untested")
