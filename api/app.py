@@ -43,6 +43,7 @@ from api.requestid import with_request_id
 from api.studio_routes import root_redirect, studio_files
 from api.tracing import tracing_plugins
 from generator import PromptGenerator, prompt_generator
+from media.preview import PreviewService
 from schemas.settings import Settings, get_settings
 
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
     job_service = service or JobService.from_settings(settings)
     generator = prompt_generator(settings)
     authenticator, rate_limit = Authenticator(keys), RateLimit(job_service.limiter)
+    previews = PreviewService(settings)
 
     @asynccontextmanager
     async def kafka_clients(_: Litestar) -> AsyncIterator[None]:
@@ -79,6 +81,9 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
 
     def provide_generator() -> PromptGenerator:
         return generator
+
+    def provide_previews() -> PreviewService:
+        return previews
 
     handlers: dict[Any, Any] = in_seed_shape(
         {
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None, service: JobService | None = No
             "authenticator": Provide(provide_authenticator, use_cache=True, sync_to_thread=False),
             "rate_limit": Provide(provide_rate_limit, use_cache=True, sync_to_thread=False),
             "generator": Provide(provide_generator, use_cache=True, sync_to_thread=False),
+            "previews": Provide(provide_previews, use_cache=True, sync_to_thread=False),
             "idempotency": Provide(request_idempotency),  # the POSTs that create jobs
         },
         lifespan=[kafka_clients],

@@ -34,6 +34,7 @@ from pydantic import BaseModel, RootModel
 from api.composition_routes import CompositionController
 from api.generate_routes import GenerateController
 from api.media_routes import MediaController
+from api.preview_routes import PreviewController
 from api.prompt_routes import PromptController
 from api.routes import VideoController
 from api.template_routes import TemplateController
@@ -136,9 +137,9 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 
 
 def video_routes(keyed: bool, guards: list[Guard]) -> Router:
-    """The keyed routes (the PRD's, compositions, templates, seed 003's and 002's, the studio's media)
-    behind `guards` (authentication, then the rate limit), documented as needing a key (either
-    scheme) when API_KEYS is set."""
+    """The keyed routes (the PRD's, compositions, templates, seed 003's and 002's, the studio's media
+    and previews) behind `guards` (authentication, then the rate limit), documented as needing a key
+    (either scheme) when API_KEYS is set."""
     security: list[SecurityRequirement] = [{"bearer": []}, {"apiKey": []}] if keyed else []
     handlers = [
         VideoController,
@@ -147,5 +148,6 @@ def video_routes(keyed: bool, guards: list[Guard]) -> Router:
         GenerateController,
         PromptController,
         MediaController,
+        PreviewController,
     ]
     return Router("/", route_handlers=handlers, security=security, guards=guards)

@@ -39,9 +39,12 @@ class RateLimiter:
         return (1.0 - tokens) / rate
 
 
+UNMETERED = "unmetered"  # a route handler's opt: its requests spend no token (the studio's previews)
+
+
 class RateLimit:
     """Guard after authentication: 429 with Retry-After once the tenant's bucket is empty.
-    Open APIs (no tenant) are not limited."""
+    Open APIs (no tenant) are not limited, nor routes whose opt says UNMETERED."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
@@ -66,5 +69,8 @@ class RateLimit:
             headers={"Retry-After": str(retry_after)},
         )
 
-    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        self.admit(tenant_of(connection))
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        if not handler.opt.get(UNMETERED):
+            self.admit(tenant_of(connection))

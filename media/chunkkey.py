@@ -42,7 +42,7 @@ from schemas.elements import AudibleElement
 from schemas.spec import CompositionElement, VideoSpec, VisualElement
 
 # Bump on any change to the engine that can change a rendered pixel or the coded bitstream.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: held stills timed in the output's frames (media.context.hold)
 # Spec fields that are not the output's picture: the elements are keyed one by one, the window is
 # the chunk's, the stills and the sound are made apart from the chunks, and the output's length
 # reaches a chunk only through its window and its elements' clips.

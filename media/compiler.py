@@ -61,9 +61,11 @@ def compile_render(
     threads: int,
     max_duration: float,
     tracks: Tracks = "all",
+    size: tuple[int, int] | None = None,
 ) -> CompiledRender:
     """The command rendering `spec`; `tracks` picks the picture or the sound alone (the parts
-    of a chunked render: chunks of picture, the sound once for the whole timeline)."""
+    of a chunked render: chunks of picture, the sound once for the whole timeline); `size` scales
+    a still output last (media.output.finish)."""
     timeline = resolve_timeline(spec, infos, max_duration=max_duration)
     early = 0.0  # seconds rendered before the range to begin inside a transition, then dropped
     if spec.range is not None:
@@ -81,7 +83,7 @@ def compile_render(
         video = compose(ctx, timeline, frame, background=spec.background_color, transparent=False)
         if early:
             video = chain(video, [f("trim", start=f"{early:.6f}"), f("setpts", "PTS-STARTPTS")])
-        finished = finish(spec, video, length)
+        finished = finish(spec, video, length, size)
         if tracks == "all":  # the stills of a chunked render are cut from the joined file
             finished, images, written = tap(stills(spec), finished, length, output_fps(spec), out_path)
         streams.append(finished)

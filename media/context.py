@@ -57,6 +57,13 @@ class RenderContext:
 
     def hold(self, skip: float = 0.0) -> list[Filter]:
         """One frame repeated for ever at the output's rate from time `skip`: stills are drawn and
-        scaled once."""
+        scaled once. Timed in the output's frames (1/fps, as the `fps` filter times a video's): an
+        image's stream counts in 1/25 s, where frames at 30 fps and more share timestamps, a window
+        of one frame (a preview frame, a range) could hold none of them, and a transition with a
+        video could not join two clocks."""
         start = f"+round({skip:.6f}/TB)" if skip else ""
-        return [f("loop", loop=-1, size=1, start=0), f("setpts", f"N/({self.fps:g}*TB){start}")]
+        return [
+            f("loop", loop=-1, size=1, start=0),
+            f("settb", f"1/{self.fps:g}"),
+            f("setpts", f"N/({self.fps:g}*TB){start}"),
+        ]

@@ -21,15 +21,18 @@ X264_CRF = {"low": 28, "medium": 23, "high": 18}
 VP9_CRF = {"low": 40, "medium": 33, "high": 26}
 
 
-def finish(spec: VideoSpec, video: Stream, duration: float) -> Stream:
+def finish(spec: VideoSpec, video: Stream, duration: float, size: tuple[int, int] | None = None) -> Stream:
     """The composed stream in the pixel format the output wants, colour graded first when the
-    spec names a preset."""
+    spec names a preset. `size` scales a still last, once the frame is composed at the output's
+    size (the studio's preview frames, media.preview), so its layout is the full render's."""
     grade = color_filters(spec.color_preset)
     if spec.output_format in STILL_FORMATS:
         at = min(spec.snapshot_time, max(0.0, duration - 1.0 / spec.fps))
         pix = "yuvj420p" if spec.output_format == "jpg" else "rgb24"
+        scale = [f("scale", *size), f("setsar", 1)] if size is not None else []
         return chain(
-            video, [f("trim", start=f"{at:.6f}"), f("setpts", "PTS-STARTPTS"), *grade, f("format", pix)]
+            video,
+            [f("trim", start=f"{at:.6f}"), f("setpts", "PTS-STARTPTS"), *grade, *scale, f("format", pix)],
         )
     grade += _draft(spec)
     if spec.output_format == "gif":

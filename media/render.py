@@ -87,12 +87,17 @@ async def _run(
     tracks: Tracks,
     on_progress: Callable[[float], Awaitable[None]] | None,
     cancel: asyncio.Event | None,
+    *,
+    peers: int | None = None,
+    size: tuple[int, int] | None = None,
 ) -> CompiledRender:
-    """Compile and run one FFmpeg render with this worker's share of the cores."""
-    with RENDERS.claim(settings.max_concurrent_jobs, settings.ffmpeg_threads) as threads:
+    """Compile and run one FFmpeg render with this process's share of the cores (`peers`: how many
+    renders it runs at once, MAX_CONCURRENT_JOBS on a worker)."""
+    peers = settings.max_concurrent_jobs if peers is None else peers
+    with RENDERS.claim(peers, settings.ffmpeg_threads) as threads:
         # Text layout and file writes off the event loop, which also carries the worker's heartbeats.
         compiled = await asyncio.to_thread(
-            _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks
+            _compile, spec, infos, sources, out_path, work_dir, settings, threads, tracks, size
         )
         env = await asyncio.to_thread(_font_env, spec, sources, work_dir)
         await run_ffmpeg(
@@ -159,6 +164,34 @@ async def render_part(
     return out_path
 
 
+async def render_still(
+    spec: VideoSpec,
+    infos: dict[int, MediaInfo],
+    sources: Mapping[int, Path],
+    out_path: Path,
+    *,
+    settings: Settings,
+    size: tuple[int, int],
+    peers: int,
+) -> Path:
+    """A jpg or png spec's frame scaled to `size` last: the studio's preview frames (media.preview),
+    whose caller lowers the voices and probes the sources once for many frames. `peers`: how many
+    such renders run at once."""
+    work_dir = Path(tempfile.mkdtemp(prefix=".still-", dir=out_path.parent))
+    try:
+        await _run(
+            spec, infos, sources, out_path, work_dir, settings, "video", None, None, peers=peers, size=size
+        )
+        if not out_path.is_file() or out_path.stat().st_size == 0:
+            raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the frame")
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return out_path
+
+
 async def join_parts(
     spec: VideoSpec,
     chunks: list[Path],
@@ -215,19 +248,22 @@ def _compile(
     settings: Settings,
     threads: int,
     tracks: Tracks = "all",
+    size: tuple[int, int] | None = None,
 ) -> CompiledRender:
     compiled = compile_render(
         spec, infos, sources, out_path,
         work_dir=work_dir, threads=threads,
-        max_duration=settings.max_output_duration_sec, tracks=tracks,
+        max_duration=settings.max_output_duration_sec, tracks=tracks, size=size,
     )  # fmt: skip
     for path, text in compiled.text_files.items():
         path.write_text(text, encoding="utf-8")
     return compiled
 
 
-def probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, MediaInfo]:
-    """Probe every media file once (elements may share one); errors name the element.
+def probe_sources(
+    spec: VideoSpec, sources: Mapping[int, Path], read: Callable[[Path], MediaInfo] = probe
+) -> dict[int, MediaInfo]:
+    """Probe every media file once (elements may share one) with `read`; errors name the element.
 
     A text element's source is its font, checked when the text is laid out; a subtitles
     element's is read by its builder.
@@ -242,7 +278,7 @@ def probe_sources(spec: VideoSpec, sources: Mapping[int, Path]) -> dict[int, Med
         if path is None:
             raise invalid(spec, index, "its source file was not provided to the renderer")
         try:
-            infos[index] = by_path[path] if path in by_path else probe(path)
+            infos[index] = by_path[path] if path in by_path else read(path)
             by_path[path] = infos[index]
         except JobError as exc:
             raise invalid(spec, index, exc.message) from exc

@@ -356,6 +356,17 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level of every process.")
 
+    # Studio preview (media/preview.py, docs/preview.md)
+    preview_concurrency: int = Field(
+        2,
+        description="Previews (POST /api/v1/preview/frame and /clip) the API process renders at once; "
+        "four times as many may wait, more answer 429 RATE_LIMITED. Previews do not spend the tenant's "
+        "RATE_LIMIT_PER_MINUTE.",
+    )
+    preview_cache_mb: float = Field(
+        64.0, description="Memory (MB) of rendered preview frames and clips kept per API process; 0 disables."
+    )
+
     # Traces (streams/tracing.py, docs/observability.md)
     otel_exporter_otlp_endpoint: str | None = Field(
         None,

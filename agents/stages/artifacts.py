@@ -11,14 +11,11 @@ from pathlib import Path
 from agents.stages.runtime import StageRuntime
 from agents.workdir import output_path, sources_dir
 from analytics.metrics import track_ffmpeg
-from media.builders.speech import voiced_elements
-from media.fetch import fetch_sources
 from media.output import encoding
 from media.probe import MediaInfo
 from media.render import RenderOutcome, render_video
-from media.voicing import prepare_voices
+from media.sources import gather_sources
 from media.workload import REFERENCE_PIXELS
-from schemas.elements import source_of
 from schemas.events import (
     ChunkReuse,
     Encoding,
@@ -29,7 +26,6 @@ from schemas.events import (
     SourceFile,
     Stage,
 )
-from storage.s3 import s3_client
 
 RENDER_PROGRESS_FLOOR, RENDER_PROGRESS_SPAN = 20.0, 65.0
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -114,21 +110,8 @@ def reuse(outcome: RenderOutcome) -> ChunkReuse:
 
 async def fetch_job_sources(ctx: JobContext, runtime: StageRuntime, attempt_id: str) -> dict[str, SourceFile]:
     """Download a job's sources into this attempt's own directory."""
-    settings = runtime.settings
-    wants_s3 = any((source_of(p.element) or "").startswith("s3://") for p in ctx.spec.placed)
-    client = await asyncio.to_thread(s3_client, settings) if wants_s3 else None
-    directory = sources_dir(settings, ctx.job_id, attempt_id)
-    fetched = await fetch_sources(ctx.spec, directory, settings, s3_client=client)
-    if voiced_elements(ctx.spec):
-        cache = client or await asyncio.to_thread(s3_client, settings)
-        local = {index: Path(source.path) for index, source in fetched.items()}
-        voiced = await asyncio.to_thread(
-            prepare_voices, ctx.spec, local, directory / "voices", settings, cache
-        )
-        fetched |= {
-            index: SourceFile(url=made.url, path=str(made.path), size_bytes=made.path.stat().st_size)
-            for index, made in voiced.items()
-        }
+    directory = sources_dir(runtime.settings, ctx.job_id, attempt_id)
+    fetched = await gather_sources(ctx.spec, directory, runtime.settings)
     return {str(index): source for index, source in fetched.items()}
 
 

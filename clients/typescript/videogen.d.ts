@@ -141,6 +141,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/preview/clip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render a short low-resolution clip of a spec
+         * @description `start` to `start + duration` (at most 10 s) of the final render as a `preview: true` mp4 (H.264, at most 640 px on its longer side and 15 fps, its sound included), for playback in an editor. Kept like frames, by what the clip shows and plays.
+         */
+        post: operations["ApiV1PreviewClipClip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/preview/frame": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render one frame of a spec
+         * @description The frame the final render shows at `time`, rendered now by the same engine (the frame grid, the layout and every effect are the render's), scaled to `width`: image/jpeg, or image/png with `format: png`. Sources are fetched under the same rules as a job's. Rendered frames are kept by what they show: an edit elsewhere on the timeline finds this one rendered.
+         */
+        post: operations["ApiV1PreviewFrameFrame"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/preview/layout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Where each element of a spec is
+         * @description Each element's span on the output's timeline as the renderer resolves it (a `media` duration is its source's length) and, at `time`, its box, anchor point, rotation and opacity in output pixels, in drawing order: what an editor needs to draw a timeline and hit-test a canvas. Sources are fetched and probed under the same rules as a job's.
+         */
+        post: operations["ApiV1PreviewLayoutLayout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/templates": {
         parameters: {
             query?: never;
@@ -975,6 +1035,33 @@ export interface components {
             /** @enum {string} */
             status: "healthy" | "unhealthy";
         };
+        /** ElementPlacement */
+        ElementPlacement: {
+            /** @description Where its x/y put its anchor point, output pixels. */
+            anchor?: components["schemas"]["LayoutPoint"] | null;
+            /** @description Its placed rectangle at that time (scale and motion applied, before rotation), output pixels; children of a composition offset by the composition's box. None for sound. */
+            box?: components["schemas"]["LayoutRect"] | null;
+            /** @description Seconds on the output's timeline where it ends. */
+            end: number;
+            /**
+             * @description 0 to 1 at that time.
+             * @default 1
+             */
+            opacity?: number;
+            /** @description Its place in the spec, as errors name fields: 'elements.3.elements.0'. */
+            path: string;
+            /**
+             * @description Degrees clockwise at that time.
+             * @default 0
+             */
+            rotation?: number;
+            /** @description Seconds on the output's timeline where it begins (media lengths resolved). */
+            start: number;
+            track: number;
+            type: string;
+            /** @description Drawn at the time asked. */
+            visible: boolean;
+        };
         /** Encoding */
         Encoding: {
             audio_bitrate?: string | null;
@@ -1301,6 +1388,20 @@ export interface components {
             /** @description ISO 8601, UTC. */
             submitted_at?: string | null;
         };
+        /** LayoutPoint */
+        LayoutPoint: {
+            x: number;
+            y: number;
+        };
+        /** LayoutRect */
+        LayoutRect: {
+            height: number;
+            width: number;
+            /** @description Left edge, output pixels. */
+            x: number;
+            /** @description Top edge, output pixels. */
+            y: number;
+        };
         /** LengthKeyframe */
         LengthKeyframe: {
             /**
@@ -1396,6 +1497,66 @@ export interface components {
         Poster: {
             /**
              * @description Seconds into the output (or its range); past its end: the last frame.
+             * @default 0
+             */
+            time?: number;
+        };
+        /** PreviewClipRequest */
+        PreviewClipRequest: {
+            /** @description Seconds of the clip, at most 10 (less past the output's end). */
+            duration: number;
+            /** @description Template values: every {{placeholder}} of the spec gets one, as POST /api/v1/videocreate fills a saved template ({'name': 'Ada'}). Omitted: the spec is previewed as written. */
+            merge?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            /** @description A video spec, as the body of POST /api/v1/videocreate (without callback_url). Its string values may hold {{placeholders}}, filled from `merge`. Errors name its fields from the spec ('elements.0.x'). */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** @description Seconds into the output where the clip begins. */
+            start: number;
+        };
+        /** PreviewFrameRequest */
+        PreviewFrameRequest: {
+            /**
+             * @description jpg (image/jpeg) or png (image/png).
+             * @default jpg
+             * @enum {string}
+             */
+            format?: "jpg" | "png";
+            /** @description Template values: every {{placeholder}} of the spec gets one, as POST /api/v1/videocreate fills a saved template ({'name': 'Ada'}). Omitted: the spec is previewed as written. */
+            merge?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            /** @description A video spec, as the body of POST /api/v1/videocreate (without callback_url). Its string values may hold {{placeholders}}, filled from `merge`. Errors name its fields from the spec ('elements.0.x'). */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** @description Seconds into the output: the frame shown then (the last one starting at or before it; past the end, the last frame). */
+            time: number;
+            /** @description Pixels wide (rounded down to even, at most the output's width); the height follows the output's aspect. Default: the output's width, at most 1280. */
+            width?: number | null;
+        };
+        /** PreviewLayout */
+        PreviewLayout: {
+            duration: number;
+            elements: components["schemas"]["ElementPlacement"][];
+            fps: number;
+            height: number;
+            width: number;
+        };
+        /** PreviewLayoutRequest */
+        PreviewLayoutRequest: {
+            /** @description Template values: every {{placeholder}} of the spec gets one, as POST /api/v1/videocreate fills a saved template ({'name': 'Ada'}). Omitted: the spec is previewed as written. */
+            merge?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            /** @description A video spec, as the body of POST /api/v1/videocreate (without callback_url). Its string values may hold {{placeholders}}, filled from `merge`. Errors name its fields from the spec ('elements.0.x'). */
+            spec: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Seconds into the output the boxes are given at.
              * @default 0
              */
             time?: number;
@@ -2642,6 +2803,308 @@ export interface operations {
             };
             /** @description S3 could not be reached, or sign the form (STORAGE_ERROR). */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1PreviewClipClip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewClipRequest"];
+            };
+        };
+        responses: {
+            /** @description The clip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            /** @description If-None-Match names the answer's ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid body or spec, or a template value missing or not fitting its field (INVALID_INPUT, naming the field as in the spec: 'elements.0.x'); a source refused (INVALID_INPUT: scheme, size, type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka message, KAFKA_MAX_MESSAGE_BYTES (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A source could not be downloaded or is refused by the SSRF guard (SOURCE_DOWNLOAD_FAILED). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The render failed (FFMPEG_ERROR, INTERNAL_ERROR). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The API host is out of disk (INSUFFICIENT_STORAGE). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1PreviewFrameFrame: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewFrameRequest"];
+            };
+        };
+        responses: {
+            /** @description The frame. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description If-None-Match names the answer's ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid body or spec, or a template value missing or not fitting its field (INVALID_INPUT, naming the field as in the spec: 'elements.0.x'); a source refused (INVALID_INPUT: scheme, size, type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka message, KAFKA_MAX_MESSAGE_BYTES (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A source could not be downloaded or is refused by the SSRF guard (SOURCE_DOWNLOAD_FAILED). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The render failed (FFMPEG_ERROR, INTERNAL_ERROR). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The API host is out of disk (INSUFFICIENT_STORAGE). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ApiV1PreviewLayoutLayout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewLayoutRequest"];
+            };
+        };
+        responses: {
+            /** @description The layout. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewLayout"];
+                };
+            };
+            /** @description Invalid body or spec, or a template value missing or not fitting its field (INVALID_INPUT, naming the field as in the spec: 'elements.0.x'); a source refused (INVALID_INPUT: scheme, size, type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No or invalid API key, or two that disagree (UNAUTHORIZED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than MAX_REQUEST_BODY_BYTES, or the job (or template) it makes larger than one Kafka message, KAFKA_MAX_MESSAGE_BYTES (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A source could not be downloaded or is refused by the SSRF guard (SOURCE_DOWNLOAD_FAILED). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The tenant's rate limit or jobs-in-flight cap is reached (RATE_LIMITED, Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The render failed (FFMPEG_ERROR, INTERNAL_ERROR). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A download or the render timed out (NETWORK_TIMEOUT, PROCESSING_TIMEOUT). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The API host is out of disk (INSUFFICIENT_STORAGE). */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
