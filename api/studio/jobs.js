@@ -1,7 +1,7 @@
 // Render the spec, follow the job over its WebSocket, watch the result, find past jobs.
 "use strict";
 
-import { $, api, bindApiKey, element, errorMessage, fieldErrors } from "./api.js";
+import { $, api, apiKey, bindApiKey, element, errorMessage, fieldErrors } from "./api.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const STILLS = new Set(["gif", "jpg", "png"]);
