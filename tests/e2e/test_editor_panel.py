@@ -29,13 +29,13 @@ __all__ = ["browser"]  # the system Chromium fixture, shared with the studio's o
 RENDER_TIMEOUT_S = 120.0
 STORE = "window.videogenStudio.store"
 MAGENTA = (255, 0, 255)
-TITLE_CARD = 1  # the "Title card: text on a colour" example: a color and a text element
+TITLE_CARD = "Title card: text on a colour"  # an example with a color and a text element
 
 
-def _open(page: Page, stack: RunningStack, example: int = TITLE_CARD) -> None:
+def _open(page: Page, stack: RunningStack, example: str = TITLE_CARD) -> None:
     page.goto(f"{stack.api}/studio")
     expect(page.locator("#panel-form .pf-field").first).to_be_visible()
-    page.select_option("#example", index=example)
+    page.select_option("#example", label=example)
 
 
 def _spec(page: Page) -> dict[str, Any]:
