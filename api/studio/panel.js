@@ -145,11 +145,11 @@ function buildHead(selected) {
   head.replaceChildren(...parts, add);
 }
 
-function addOfType(type) {
+async function addOfType(type) {
   const fresh = { ...ctx.book.minimal(ctx.book.element(type)), ...clone(STARTERS[type] || {}), type };
   const properties = ctx.book.element(type).properties || {};
   if ("source" in properties && (ctx.book.element(type).required || []).includes("source")) {
-    fresh.source = sampleFor(type) || fresh.source;
+    fresh.source = (await sampleFor(type)) || fresh.source;
   }
   addElement(store, fresh);
 }

@@ -14,6 +14,7 @@ let media = { uploads: [], samples: [] };
 let chosen = null; // source_url of the item picked on the shelf
 let choosing = null; // {path} while a panel field waits for a choice
 let book = null;
+let loaded = null; // the first listing, which sampleFor answers from
 
 const ADDABLE = new Set(["image", "video", "audio", "subtitles"]);
 
@@ -27,8 +28,10 @@ export function kindOf(item) {
   return "file";
 }
 
-/** A source for a new element of `type` (video, image, audio): the first sample of its kind. */
-export function sampleFor(type) {
+/** A source for a new element of `type` (video, image, audio): the first sample of its kind, once
+ * the shelf's first listing is in. */
+export async function sampleFor(type) {
+  await loaded;
   const item = [...media.samples, ...media.uploads].find((candidate) => kindOf(candidate) === type);
   return item ? item.source_url : null;
 }
@@ -88,7 +91,7 @@ export function mount(editorStore) {
     book = loaded;
     render();
   });
-  refresh();
+  loaded = refresh();
 }
 
 function dropTarget(node, place) {

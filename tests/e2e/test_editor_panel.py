@@ -67,7 +67,7 @@ def test_the_selected_elements_form_edits_the_spec_and_undo_restores_it(
     _open(page, stack)
     expect(_field(page, "output_format").locator("select")).to_have_value("mp4")  # nothing selected
     page.evaluate(f"{STORE}.select(['elements', 1])")
-    expect(page.locator("#panel-head")).to_contain_text("text")
+    expect(page.locator("#panel-head .pf-title strong")).to_have_text("text")
 
     color = _field(page, "elements.1.color")
     expect(color.locator('input[type="color"]')).to_have_value("#ffffff")
@@ -296,17 +296,18 @@ def test_every_element_type_of_the_schema_gets_a_field_per_property(
     )
     assert menu == list(variants), menu
     for kind, ref in variants.items():
+        count = len(_spec(page)["elements"])
         page.select_option("#panel-add", kind)
+        expect(page.locator("#panel-head .pf-title strong")).to_have_text(kind)
         index = len(_spec(page)["elements"]) - 1
-        assert _spec(page)["elements"][index]["type"] == kind
-        expect(page.locator("#panel-head")).to_contain_text(kind)
+        assert index == count and _spec(page)["elements"][index]["type"] == kind
         properties = set(schemas[ref["$ref"].split("/")[-1]]["properties"]) - {"type"}
         shown = set(_rows(page))
         assert shown == properties, (kind, properties ^ shown)
         page.evaluate(f"{STORE}.select(['elements', {index}])")  # and once more through the store
         expect(_field(page, f"elements.{index}.track")).to_be_visible()
     page.evaluate(f"{STORE}.select(null)")  # the output settings: every top-level field but the elements
-    expect(page.locator("#panel-head")).to_contain_text("Output settings")
+    expect(page.locator("#panel-head .pf-title strong")).to_have_text("Output settings")
     assert set(_rows(page)) == set(schemas["VideoCreateRequest"]["properties"]) - {"elements"}
     assert errors == [], errors
     page.close()
