@@ -237,6 +237,7 @@ function showErrors() {
   for (const error of store.errors || []) {
     const field = String(error.field || "");
     const message = String(error.message || "");
+    if (field.startsWith("merge.")) continue; // a sample value's: shown at it, under Templates
     const mine = base ? field === base || field.startsWith(`${base}.`) : !/^elements(\.|$)/.test(field);
     if (!mine) {
       others.append(otherError(field, message));

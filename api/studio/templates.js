@@ -12,6 +12,7 @@ const WHOLE = /^\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,63})\s*\}\}$/;
 
 let store = null;
 let typing = false; // a sample value is being typed: its form stays as it is
+let samples = {}; // every sample value given, by name: store.merge is the share the spec uses
 let saved = null; // the spec as last saved or opened (JSON), to save before rendering a changed one
 
 /** Every {{name}} of the spec in order of first use, with whether one is a whole value (typed). */
@@ -78,8 +79,11 @@ export function mount(editorStore) {
   status.setAttribute("aria-live", "polite");
   root.append(bar, list, editor, status);
   store.subscribe(({ reason }) => {
+    if (reason === "merge") samples = { ...samples, ...store.merge };
+    if (reason === "spec") keepMergeToSpec();
     if (reason === "spec" || (reason === "merge" && !typing)) showValues();
     if (reason === "merge") markOpen();
+    if (reason === "errors" || reason === "spec" || reason === "merge") showMergeErrors();
   });
   $("api-key").addEventListener("change", refresh);
   showValues();
@@ -215,29 +219,41 @@ function values() {
   return Object.fromEntries(Object.entries(store.merge).filter(([name]) => found.has(name)));
 }
 
-/** Field errors: the merge values' at their inputs, the spec's at the panel's fields. */
-function showFieldErrors(data) {
-  const fields = fieldErrors(data);
-  for (const slot of $("tpl-values").querySelectorAll(".pf-error")) {
+/** Previews send store.merge, which the API refuses if it names a placeholder the spec no longer
+ * has: after each edit it holds the samples of the spec's own placeholders (an undone mark gets
+ * its sample back from `samples`). */
+function keepMergeToSpec() {
+  const found = placeholders(store.spec);
+  const next = Object.fromEntries([...found.keys()].filter((name) => name in samples).map((n) => [n, samples[n]]));
+  if (JSON.stringify(next) !== JSON.stringify(store.merge)) store.setMerge(next);
+}
+
+/** The API's errors about merge values (a preview's, a save's, a render's) at their inputs. */
+function showMergeErrors() {
+  const box = $("tpl-values");
+  if (!box) return;
+  for (const slot of box.querySelectorAll(".pf-error")) {
     slot.hidden = true;
     slot.textContent = "";
   }
-  const spec = [];
-  for (const error of fields) {
-    const field = String(error.field);
-    const named = /^(?:merge|defaults)\.(.+)$/.exec(field);
-    const row = named && $("tpl-values").querySelector(`[data-field="merge.${CSS.escape(named[1])}"]`);
-    if (row) {
-      const slot = row.querySelector(".pf-error");
-      slot.textContent = error.message;
-      slot.hidden = false;
-    } else if (field.startsWith("spec.")) {
-      spec.push({ field: field.slice(5), message: error.message });
-    } else if (!named) {
-      spec.push({ field, message: error.message });
-    }
+  for (const error of store.errors || []) {
+    const named = /^merge\.(.+)$/.exec(String(error.field));
+    const row = named && box.querySelector(`[data-field="merge.${CSS.escape(named[1])}"]`);
+    if (!row) continue;
+    const slot = row.querySelector(".pf-error");
+    slot.append(element("span", error.message));
+    slot.hidden = false;
   }
-  store.setErrors(spec);
+}
+
+/** A save's or render's field errors in the store, paths relative to the spec ("spec.x" is "x",
+ * a default is its merge value), so the panel and the sample values show them at their fields. */
+function showFieldErrors(data) {
+  const fields = fieldErrors(data).map((error) => ({
+    field: String(error.field).replace(/^spec\./, "").replace(/^defaults\./, "merge."),
+    message: error.message,
+  }));
+  store.setErrors(fields);
   return fields.map((error) => `${error.field}: ${error.message}`);
 }
 
