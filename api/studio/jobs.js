@@ -231,6 +231,18 @@ export function mount(editorStore, jsonView) {
     }
   });
   $("cancel").addEventListener("click", cancel);
+  // A render started elsewhere on the page (a template rendered with values): shown or followed here.
+  document.addEventListener("videogen:job", (event) => {
+    const { status, data } = event.detail;
+    if (status === 200) {
+      stopTracking();
+      $("track").hidden = true;
+      showResult(data, "quick");
+    } else if (status === 202) {
+      track(data.job_id, data.estimated_seconds);
+    }
+    refreshHistory();
+  });
   $("history-status").addEventListener("change", refreshHistory);
   $("history-refresh").addEventListener("click", refreshHistory);
   refreshHistory();

@@ -20,7 +20,9 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
+from tests.e2e.browser import launched_browser
 from tests.media import make_color_image, make_color_video, make_noise_video
 
 pytestmark = pytest.mark.e2e
@@ -174,3 +176,9 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServ
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for every studio test (tests.e2e.browser)."""
+    yield from launched_browser()

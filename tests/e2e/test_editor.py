@@ -16,14 +16,12 @@ import numpy.typing as npt
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.browser import console_errors, settled
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_pipeline import download
-from tests.e2e.test_studio import _console_errors, browser
 from tests.media import frame_at
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["browser"]  # the system Chromium fixture, shared with the studio's own test
 
 EXAMPLE = "Editing: a box, a moving logo and a title"
 STORE = "window.videogenStudio.store"
@@ -37,19 +35,6 @@ RENDER_TIMEOUT_MS = 120_000
 def _box(page: Page) -> dict[str, Any]:
     spec: dict[str, Any] = page.evaluate(f"{STORE}.spec")
     return dict(spec["elements"][BOX])
-
-
-def _settled(page: Page) -> None:
-    """Wait until the engine's layout and preview frame are those of the spec at the playhead."""
-    page.wait_for_function(
-        """() => {
-            const { store, layout } = window.videogenStudio;
-            const image = document.querySelector(".cv-image");
-            return layout.fresh && layout.current.source === "engine" && layout.current.time === store.time
-                && document.querySelector(".cv-frame").dataset.state === "ready"
-                && image.dataset.time === String(store.time);
-        }"""
-    )
 
 
 def _drag(page: Page, x: float, y: float, dx: float, dy: float) -> None:
@@ -108,10 +93,10 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     stack: RunningStack, browser: Browser, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 720})
-    errors = _console_errors(page)
+    errors = console_errors(page)
     page.goto(f"{stack.api}/studio")
     page.select_option("#example", label=EXAMPLE)
-    _settled(page)
+    settled(page)
     first_frame = page.locator(".cv-image").get_attribute("data-etag")
 
     # The timeline: drag the box's block 2 s later.
@@ -123,12 +108,12 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     _drag(page, where["x"] + where["width"] / 2, where["y"] + where["height"] / 2, 2 * pps, 0)
     assert _box(page)["time"] == 2
     expect(block).to_have_attribute("aria-label", "shape 'box' 2.0\u20134.0 s track 2")
-    _settled(page)
+    settled(page)
     assert page.locator(".cv-image").get_attribute("data-etag") != first_frame  # the box left frame 0
 
     # The canvas at 3 s: drag the box 64 px right and 36 px down, then resize it from a corner.
     _seek(page, 3.0, pps)
-    _settled(page)
+    settled(page)
     stage = page.locator(".cv-frame").bounding_box()
     assert stage is not None
     k = stage["width"] / WIDTH  # CSS px per output px
@@ -137,7 +122,7 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     assert page.evaluate(f"{STORE}.selection") == ["elements", BOX]
     assert _percent(moved["x"]) == pytest.approx(20, abs=0.2)  # still percent, as the example wrote it
     assert _percent(moved["y"]) == pytest.approx(30, abs=0.2)
-    _settled(page)
+    settled(page)
     corner = page.locator(".cv-handle-se").bounding_box()
     assert corner is not None
     _drag(page, corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2, 40 * k, 30 * k)
@@ -146,13 +131,13 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     assert (resized["x"], resized["y"]) == (moved["x"], moved["y"])  # the top-left corner stayed
 
     # A keyframe at 3 s (1 s into the box), then a drag at 3.6 s keys the position there.
-    _settled(page)
+    settled(page)
     page.keyboard.press("k")
     page.wait_for_function(f"Array.isArray({STORE}.spec.elements[{BOX}].x)")
     keyed = _box(page)
     assert [key["time"] for key in keyed["x"]] == [1] and keyed["x"][0]["value"] == moved["x"]
     _seek(page, 3.6, pps)
-    _settled(page)
+    settled(page)
     _drag(page, stage["x"] + (128 + 80) * k, stage["y"] + (108 + 60) * k, -96 * k, 0)
     keyed = _box(page)
     assert [key["time"] for key in keyed["x"]] == pytest.approx([1, 1.6])
@@ -166,7 +151,7 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     assert _box(page) == keyed
 
     # Render, and compare the video with the engine's preview frames where the box went.
-    _settled(page)
+    settled(page)
     spec: dict[str, Any] = page.evaluate(f"{STORE}.spec")
     page.click("#render")
     expect(page.locator("#watch")).to_be_visible(timeout=RENDER_TIMEOUT_MS)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.api_instance import extra_api
+from tests.e2e.browser import console_errors, http_error
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -28,41 +27,9 @@ SCREENSHOT = os.environ.get("VIDEOGEN_STUDIO_SCREENSHOT")
 BAD_SPEC = {"output_format": "avi", "elements": [{"type": "text"}]}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        why = (
-            "the studio test needs the system Chromium (browsers cannot be downloaded here): "
-            "apt-get install -y chromium  (.ci/run installs it)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(why)  # CI installs it: its absence there is a broken CI, not a choice
-        pytest.skip(why)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def _console_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of `page`, as they happen."""
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    return errors
-
-
-def _http_error(status: int) -> str:
-    """What Chromium logs for a fetch answered `status` (the page cannot keep it quiet)."""
-    return f"the server responded with a status of {status}"
-
-
 def test_quick_render_plays_and_is_in_the_history(stack: RunningStack, browser: Browser) -> None:
     page = browser.new_page()
-    errors = _console_errors(page)
+    errors = console_errors(page)
     page.goto(f"{stack.api}/")
     expect(page).to_have_url(f"{stack.api}/studio")
     expect(page.locator("#spec")).to_have_value(re.compile(r"s3://videogen/samples/clip\.mp4"))
@@ -107,7 +74,7 @@ def test_quick_render_plays_and_is_in_the_history(stack: RunningStack, browser: 
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=SCREENSHOT)
     # The bad spec's 400s (the render's, and the canvas's preview and layout of it), nothing else.
-    assert [error for error in errors if _http_error(400) not in error] == [], errors
+    assert [error for error in errors if http_error(400) not in error] == [], errors
     assert errors, "the bad spec's render was not refused"
     page.close()
 
@@ -120,7 +87,7 @@ def test_long_job_is_followed_and_cancelled_with_a_key(
         stack, data_dir, API_KEYS=f"studio:{KEY}", QUICK_RESPONSE_THRESHOLD_SECONDS="0"
     ) as api:  # every POST answers 202: the page follows the job
         page = browser.new_page()
-        errors = _console_errors(page)
+        errors = console_errors(page)
         page.goto(f"{api}/studio")
         expect(page.locator("#history-note")).to_contain_text("Enter your API key")
         page.fill("#api-key", KEY)
@@ -143,7 +110,7 @@ def test_long_job_is_followed_and_cancelled_with_a_key(
         # Only what the page asked before the key was typed (the history, the canvas's preview and
         # layout) was refused; the canvas asks again with the key and shows the frame.
         expect(page.locator(".cv-frame")).to_have_attribute("data-state", "ready")
-        unauthorized = f"Failed to load resource: {_http_error(401)} (Unauthorized)"
+        unauthorized = f"Failed to load resource: {http_error(401)} (Unauthorized)"
         assert errors and set(errors) == {unauthorized}, errors
         page.close()
 
@@ -152,7 +119,7 @@ def test_phone_screen_shows_the_render_button_and_the_keyboard_reaches_it(
     stack: RunningStack, browser: Browser
 ) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
-    errors = _console_errors(page)
+    errors = console_errors(page)
     page.goto(f"{stack.api}/studio")
     expect(page.locator("#spec")).not_to_have_value("")
     render = page.locator("#render")
