@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+SCREENSHOTS = os.environ.get("VIDEOGEN_STUDIO_SCREENSHOTS")
 
 
 def launched_browser() -> Iterator[Browser]:
@@ -53,3 +56,11 @@ def settled(page: Page) -> None:
                 && image.dataset.time === String(store.time);
         }"""
     )
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With VIDEOGEN_STUDIO_SCREENSHOTS=docs, the documentation's pictures of the studio are retaken
+    as the tests pass, showing what they just did."""
+    if SCREENSHOTS:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(Path(SCREENSHOTS) / name))

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import console_errors, settled
+from tests.e2e.browser import console_errors, screenshot, settled
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_pipeline import download
 from tests.media import frame_at
@@ -152,6 +152,7 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
 
     # Render, and compare the video with the engine's preview frames where the box went.
     settled(page)
+    screenshot(page, "studio.png")
     spec: dict[str, Any] = page.evaluate(f"{STORE}.spec")
     page.click("#render")
     expect(page.locator("#watch")).to_be_visible(timeout=RENDER_TIMEOUT_MS)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import console_errors, http_error, settled
+from tests.e2e.browser import console_errors, http_error, screenshot, settled
 from tests.e2e.conftest import RunningStack
 from tests.media import make_color_image, near, pixel
 
@@ -72,6 +72,7 @@ def test_the_selected_elements_form_edits_the_spec_and_undo_restores_it(
     expect(color.locator('input[type="text"]')).to_have_value("#ffffff")
     font = _field(page, "elements.1.font_family").locator("input")
     expect(font).to_have_attribute("list", "pf-fonts")
+    screenshot(page, "studio-panel.png")
 
     size = _field(page, "elements.1.font_size").locator("input")
     size.fill("72")

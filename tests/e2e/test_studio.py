@@ -3,13 +3,11 @@ stack: a quick render plays and lands in the history, a validation error names i
 job on a keyed instance is followed over its WebSocket and cancelled, and a phone-sized screen
 shows the render button without horizontal scrolling, reached with the keyboard. No console
 errors beyond the HTTP errors a step provokes on purpose. Without Chromium the tests skip, saying
-how to install it, except in CI (which installs it). With VIDEOGEN_STUDIO_SCREENSHOT set, the
-quick render also saves the README's screenshot there."""
+how to install it, except in CI (which installs it)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -23,7 +21,6 @@ pytestmark = pytest.mark.e2e
 
 KEY = "studio-key-1"
 RENDER_TIMEOUT_MS = 120_000
-SCREENSHOT = os.environ.get("VIDEOGEN_STUDIO_SCREENSHOT")
 BAD_SPEC = {"output_format": "avi", "elements": [{"type": "text"}]}
 
 
@@ -69,10 +66,6 @@ def test_quick_render_plays_and_is_in_the_history(stack: RunningStack, browser: 
     expect(row).to_have_count(0)
     page.select_option("#history-status", "completed")
     expect(row).to_have_count(1)
-    if SCREENSHOT:  # the README's picture: VIDEOGEN_STUDIO_SCREENSHOT=docs/studio.png
-        page.set_viewport_size({"width": 1100, "height": 760})
-        page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=SCREENSHOT)
     # The bad spec's 400s (the render's, and the canvas's preview and layout of it), nothing else.
     assert [error for error in errors if http_error(400) not in error] == [], errors
     assert errors, "the bad spec's render was not refused"
