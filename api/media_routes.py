@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated, TypeVar
 
 from litestar import Controller, delete, get, post
@@ -84,14 +85,7 @@ class MediaController(Controller):
         form = await _blocking(
             lambda: uploads.upload_form(service.settings, tenant, data.filename, data.content_type, data.size)
         )
-        return UploadForm(
-            upload_id=form.upload_id,
-            url=form.url,
-            fields=form.fields,
-            source_url=form.source_url,
-            expires_at=form.expires_at,
-            max_bytes=form.max_bytes,
-        )
+        return UploadForm.model_validate(asdict(form))
 
     @get(
         "/media",

@@ -151,17 +151,13 @@ async def render_part(
     spec = await asyncio.to_thread(lower_voices, spec, sources)
     infos = await asyncio.to_thread(probe_sources, spec, sources)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix=".part-", dir=out_path.parent))
-    try:
-        await _run(spec, infos, sources, out_path, work_dir, settings, tracks, on_progress, cancel)
-        if not out_path.is_file() or out_path.stat().st_size == 0:
-            raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the chunk")
-    except BaseException:
-        out_path.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    return out_path
+    return await _one_file(
+        out_path,
+        "chunk",
+        lambda work_dir: _run(
+            spec, infos, sources, out_path, work_dir, settings, tracks, on_progress, cancel
+        ),
+    )
 
 
 async def render_still(
@@ -177,13 +173,23 @@ async def render_still(
     """A jpg or png spec's frame scaled to `size` last: the studio's preview frames (media.preview),
     whose caller lowers the voices and probes the sources once for many frames. `peers`: how many
     such renders run at once."""
-    work_dir = Path(tempfile.mkdtemp(prefix=".still-", dir=out_path.parent))
-    try:
-        await _run(
+    return await _one_file(
+        out_path,
+        "frame",
+        lambda work_dir: _run(
             spec, infos, sources, out_path, work_dir, settings, "video", None, None, peers=peers, size=size
-        )
+        ),
+    )
+
+
+async def _one_file(out_path: Path, what: str, run: Callable[[Path], Awaitable[object]]) -> Path:
+    """`run` in a work directory of its own beside `out_path`, which it must write: on any failure
+    (a cancel too) nothing half-written is left."""
+    work_dir = Path(tempfile.mkdtemp(prefix=f".{what}-", dir=out_path.parent))
+    try:
+        await run(work_dir)
         if not out_path.is_file() or out_path.stat().st_size == 0:
-            raise JobError(ErrorCode.FFMPEG_ERROR, "FFmpeg finished without writing the frame")
+            raise JobError(ErrorCode.FFMPEG_ERROR, f"FFmpeg finished without writing the {what}")
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise

@@ -3,13 +3,11 @@ chunk that would pass CHUNK_CACHE_MAX_MB is not stored; the bucket's store again
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from agents.stages.chunked import reuse_pays
 from media.chunkcache import BucketStore, ChunkStore, DirectoryStore, chunk_store
@@ -18,19 +16,6 @@ from schemas.settings import Settings
 from storage.s3 import ensure_bucket, s3_client
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def _settings(endpoint: str, **extra: Any) -> Settings:

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import base64
-import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 from litestar.testing import TestClient
-from moto.server import ThreadedMotoServer
 
 from api.app import create_app
 from api.jobservice import JobService
@@ -138,23 +135,6 @@ def test_no_uploads_to_a_bucket_jobs_may_not_read() -> None:
     with pytest.raises(JobError) as refused:
         upload_form(settings, None, "a.png", "image/png", 10)
     assert refused.value.code == ErrorCode.FORBIDDEN
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 class _NoJobs:
