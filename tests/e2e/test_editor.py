@@ -1,6 +1,7 @@
 """The studio's editor in a real browser against the real stack, used as a person would: a clip
 dragged 2 s later on the timeline, the element dragged and resized on the canvas, a keyframe added
-and the element dragged again at another time, undo and redo, then the Render button. The final
+and the element dragged again at another time, undo and redo, playback of the engine's preview
+clip, then the Render button. The final
 video's pixels where the element went, at the times it was moved, match the engine's preview
 frames, and the element is no longer where it started: what the editor shows is what renders."""
 
@@ -149,6 +150,17 @@ def test_edit_on_the_timeline_and_canvas_then_render_what_the_preview_shows(
     assert len(_box(page)["x"]) == 1
     page.keyboard.press("Control+Shift+z")
     assert _box(page) == keyed
+
+    # Playback: Space plays the engine's preview clip over the canvas, the playhead moving with it;
+    # Space again puts the still frame back where it stopped.
+    page.keyboard.press("Home")
+    page.keyboard.press("Space")
+    clip = page.locator(".cv-video")
+    expect(clip).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_function(f"{STORE}.time > 0.5", timeout=RENDER_TIMEOUT_MS)
+    page.keyboard.press("Space")
+    expect(clip).to_be_hidden()
+    assert _box(page) == keyed  # playing edits nothing
 
     # Render, and compare the video with the engine's preview frames where the box went.
     settled(page)
