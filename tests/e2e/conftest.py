@@ -178,7 +178,9 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServ
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for every studio test (tests.e2e.browser)."""
+    """Chromium for a module's studio tests (tests.e2e.browser). Not one for the session: Playwright's
+    sync API keeps its event loop running on the main thread while it is open, and every later test
+    calling asyncio.run() would fail."""
     yield from launched_browser()
