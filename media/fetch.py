@@ -507,7 +507,7 @@ def _s3_location(job: _Job, url: str, what: str) -> tuple[str, str]:
     """The bucket and key of s3://bucket/key, refused unless the bucket is in SOURCE_S3_BUCKETS:
     the worker's credentials must not become a way to read anyone's objects."""
     bucket, _, key = url[len("s3://") :].partition("/")
-    allowed = job.settings.source_s3_buckets or [job.settings.s3_bucket_name]
+    allowed = job.settings.readable_s3_buckets
     if not bucket or not key:
         raise JobError(
             ErrorCode.INVALID_INPUT, f"{what}: write S3 sources as s3://bucket/key.", {"element": what}

@@ -400,6 +400,11 @@ class Settings(BaseSettings):
         return self.work_dir or self.data_dir / "work"
 
     @property
+    def readable_s3_buckets(self) -> list[str]:
+        """The buckets s3:// sources may read: SOURCE_S3_BUCKETS, or only S3_BUCKET_NAME."""
+        return self.source_s3_buckets or [self.s3_bucket_name]
+
+    @property
     def bootstrap_servers(self) -> str:
         if not self.kafka_bootstrap_servers:
             raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker is running")

@@ -247,11 +247,13 @@ def download_file(settings: Settings, key: str, path: Path) -> None:
         raise _map_error(exc) from exc
 
 
-def delete_prefix(settings: Settings, prefix: str) -> None:
+def delete_prefix(settings: Settings, prefix: str) -> int:
+    """Delete the objects under `prefix` (one listing: at most a thousand); how many there were."""
     client = s3_client(settings)
     listed = client.list_objects_v2(Bucket=settings.s3_bucket_name, Prefix=prefix).get("Contents", [])
     for item in listed:
         client.delete_object(Bucket=settings.s3_bucket_name, Key=item["Key"])
+    return len(listed)
 
 
 def delete_object(settings: Settings, key: str) -> None:

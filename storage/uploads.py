@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from schemas.errors import ErrorCode, JobError
 from schemas.settings import Settings
-from storage.s3 import s3_client
+from storage.s3 import delete_prefix, s3_client
 
 MB = 1024 * 1024
 UPLOADS_PREFIX = "uploads/"
@@ -186,8 +186,7 @@ def _check_size(settings: Settings, size: int) -> None:
 
 def _check_usable(settings: Settings) -> None:
     """An upload must be usable as a source at once: the bucket it goes to must be open to them."""
-    allowed = settings.source_s3_buckets or [settings.s3_bucket_name]
-    if settings.s3_bucket_name not in allowed:
+    if settings.s3_bucket_name not in settings.readable_s3_buckets:
         raise JobError(
             ErrorCode.FORBIDDEN,
             "uploads are off: jobs may not read the bucket they would go to; add S3_BUCKET_NAME "
@@ -283,11 +282,7 @@ def delete_upload(settings: Settings, tenant: str | None, upload_id: str) -> boo
     """Delete the tenant's upload `upload_id`; False when it has none by that id. Blocking."""
     if not UPLOAD_ID.match(upload_id):
         return False
-    client, bucket = s3_client(settings), settings.s3_bucket_name
     try:
-        objects = _listed(client, bucket, f"{tenant_prefix(tenant)}{upload_id}/")
-        for item in objects:
-            client.delete_object(Bucket=bucket, Key=item["Key"])
+        return delete_prefix(settings, f"{tenant_prefix(tenant)}{upload_id}/") > 0
     except (ClientError, BotoCoreError) as exc:
         raise JobError(ErrorCode.STORAGE_ERROR, "the upload could not be deleted; retry", {}) from exc
-    return bool(objects)
