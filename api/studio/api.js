@@ -29,14 +29,32 @@ export async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
   const response = await fetch(path, { method, headers, body: payload });
+  return { status: response.status, data: await jsonOf(response) };
+}
+
+/** A response's JSON body, or null when it has none (or not JSON: a proxy's error page). */
+export async function jsonOf(response) {
   const text = await response.text();
-  let data = null;
   try {
-    data = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    data = null;
+    return null;
   }
-  return { status: response.status, data };
+}
+
+/** The merge values to send with a preview: the template's samples, if any. */
+export function mergeOf(store) {
+  return store.merge && Object.keys(store.merge).length ? store.merge : undefined;
+}
+
+/** POST the spec being edited (with its template's sample values) and `fields` to a preview route
+ * ("frame", "clip", "layout"), with the key; the raw response: an image, a clip or JSON. */
+export function postPreview(route, store, fields) {
+  return fetch(`/api/v1/preview/${route}`, {
+    method: "POST",
+    headers: { ...authHeaders(), "Content-Type": "application/json" },
+    body: JSON.stringify({ spec: store.spec, merge: mergeOf(store), ...fields }),
+  });
 }
 
 /** The envelope's message, or a fallback naming the HTTP status. */

@@ -5,9 +5,9 @@
 // written in the unit the element uses; a keyframed x/y gets a keyframe at the playhead instead.
 "use strict";
 
-import { $, authHeaders, element, errorMessage, fieldErrors, oneAtATime, retryAfter } from "./api.js";
+import { $, element, errorMessage, fieldErrors, jsonOf, mergeOf, oneAtATime, postPreview, retryAfter } from "./api.js";
 import { describe, toFrame } from "./edit.js";
-import { fraction, mergeOf, pathOf } from "./layout.js";
+import { fraction, pathOf } from "./layout.js";
 import { fromPx, scaleAt, setKeyframe, unitOf, writeLength } from "./lengths.js";
 import { dotted, getPath } from "./store.js";
 
@@ -62,13 +62,8 @@ export function mount(store, layout) {
     if (paused) return;
     const time = store.time;
     const sent = wanted();
-    const body = { spec: store.spec, time, width: requestWidth(), format: "jpg", merge: mergeOf(store) };
     try {
-      const response = await fetch("/api/v1/preview/frame", {
-        method: "POST",
-        headers: { ...authHeaders(), "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
+      const response = await postPreview("frame", store, { time, width: requestWidth(), format: "jpg" });
       const current = sent === wanted(); // else a newer request follows: the page stays "loading"
       if (response.status === 429) {
         setTimeout(schedule, retryAfter(response) * 1000); // the server's preview slots are full
@@ -81,13 +76,7 @@ export function mount(store, layout) {
         if (current && store.errors.length) store.setErrors([]);
         return;
       }
-      const text = await response.text();
-      let data = null;
-      try {
-        data = JSON.parse(text);
-      } catch {
-        data = null;
-      }
+      const data = await jsonOf(response);
       if (!current) return;
       if (response.status === 400) store.setErrors(fieldErrors(data));
       say(failure(response.status, data));
@@ -365,7 +354,6 @@ export function mount(store, layout) {
 
 function failure(status, data) {
   if (status === 401) return "Enter your API key above to see the preview.";
-  if (status === 404) return "This server has no preview.";
   if (status === 400) return `Cannot preview: ${errorMessage(status, data)}`;
   return `No preview: ${errorMessage(status, data)}`;
 }

@@ -6,7 +6,7 @@
 // boxes by the engine's placement rules.
 "use strict";
 
-import { authHeaders, oneAtATime, retryAfter } from "./api.js";
+import { oneAtATime, postPreview, retryAfter } from "./api.js";
 import { KEYFRAMED, toPx, valueAt } from "./lengths.js";
 
 const DEBOUNCE_MS = 60;
@@ -15,11 +15,6 @@ const SILENT = new Set(["audio", "speech"]);
 /** ["elements", 3, "elements", 0] from "elements.3.elements.0". */
 export function pathOf(dotted) {
   return dotted.split(".").map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
-
-/** The merge values to send with a preview: the template's samples, if any. */
-export function mergeOf(store) {
-  return store.merge && Object.keys(store.merge).length ? store.merge : undefined;
 }
 
 export function createLayout(store) {
@@ -42,11 +37,7 @@ export function createLayout(store) {
     const specText = JSON.stringify(store.spec);
     const time = store.time;
     try {
-      const response = await fetch("/api/v1/preview/layout", {
-        method: "POST",
-        headers: { ...authHeaders(), "Content-Type": "application/json" },
-        body: JSON.stringify({ spec: store.spec, time, merge: mergeOf(store) }),
-      });
+      const response = await postPreview("layout", store, { time });
       if (response.status === 429) {
         setTimeout(schedule, retryAfter(response) * 1000); // the server's preview slots are full
         return;

@@ -4,9 +4,8 @@
 // to the ends; "Keyframe" keys the selected element's position at the playhead.
 "use strict";
 
-import { $, authHeaders, element, errorMessage } from "./api.js";
+import { $, element, errorMessage, jsonOf, postPreview } from "./api.js";
 import { toFrame } from "./edit.js";
-import { mergeOf } from "./layout.js";
 
 const CLIP_SECONDS = 10;
 
@@ -73,23 +72,14 @@ export function mount(store, layout, canvas) {
     note.textContent = "Rendering the preview…";
     let response;
     try {
-      response = await fetch("/api/v1/preview/clip", {
-        method: "POST",
-        headers: { ...authHeaders(), "Content-Type": "application/json" },
-        body: JSON.stringify({ spec: store.spec, start: from, duration: length, merge: mergeOf(store) }),
-      });
+      response = await postPreview("clip", store, { start: from, duration: length });
     } catch (error) {
       if (mine === session) stopWith(`Cannot play: ${error.message}`);
       return;
     }
     if (mine !== session) return;
     if (!response.ok) {
-      let data = null;
-      try {
-        data = await response.json();
-      } catch {
-        data = null;
-      }
+      const data = await jsonOf(response);
       if (mine === session) stopWith(`Cannot play: ${errorMessage(response.status, data)}`);
       return;
     }
