@@ -173,8 +173,7 @@ export class Store {
   /** The template being edited (null: a plain spec) and its sample merge values. */
   setTemplate(templateId, merge) {
     this.templateId = templateId || null;
-    this.merge = { ...(merge || {}) };
-    this._emit("merge");
+    this.setMerge(merge);
   }
 
   /** Change the sample merge values (previews follow). */
